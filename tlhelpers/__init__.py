@@ -1,0 +1,53 @@
+"""tlhelpers: transfer learning for text classification, the code behind the course.
+
+The four steps of transfer learning, one module each::
+
+    import tlhelpers as tl
+    data = tl.load_text_dataset("tweet-sentiment")                        # data
+    model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(data))  # models
+    result = tl.train(model, tokenizer, data, epochs=2, lr=5e-5)          # training
+    report = tl.evaluate(model, tokenizer, data["test"])                  # evaluation
+    tl.save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
+"""
+
+from .config import describe_mode, is_quick, pick, set_seed
+from .data import (
+    BUILTIN_DATASETS,
+    label_names_of,
+    load_text_dataset,
+    make_dataloader,
+    sample_per_class,
+    suggest_max_length,
+    token_length_stats,
+    token_lengths,
+    tokenize_dataset,
+)
+from .evaluation import EvaluationReport, evaluate, predict, predict_proba, reliability
+from .models import (
+    CATALOG,
+    catalog,
+    count_parameters,
+    freeze,
+    label_names,
+    load_model,
+    load_tokenizer,
+    random_model,
+    replace_head,
+    set_dropout,
+    unfreeze,
+)
+from .persistence import load_saved_model, load_training_info, save_model
+from .training import History, TrainingResult, learning_rate_schedule, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BUILTIN_DATASETS", "CATALOG", "EvaluationReport", "History", "TrainingResult",
+    "catalog", "count_parameters", "describe_mode", "evaluate", "freeze", "is_quick",
+    "label_names", "label_names_of", "learning_rate_schedule", "load_model",
+    "load_saved_model", "load_text_dataset", "load_tokenizer", "load_training_info",
+    "make_dataloader", "pick", "predict", "predict_proba", "random_model", "reliability",
+    "replace_head", "sample_per_class", "save_model", "set_dropout", "set_seed",
+    "suggest_max_length", "token_length_stats", "token_lengths", "tokenize_dataset",
+    "train", "unfreeze",
+]  # fmt: skip
