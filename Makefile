@@ -1,0 +1,43 @@
+# The two commands of the quick start are `make lab` and `make test`.
+# Both create .venv if it is missing and install the project into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# CPU build of PyTorch: pinning the version first keeps pip from pulling a multi-GB CUDA
+# build later. Override for a GPU machine, e.g. `make lab TORCH=torch`.
+TORCH  ?= torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: lab test test-fast lint format notebooks bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	touch $@
+
+install: $(BIN)/.installed
+
+lab: $(BIN)/.installed
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check tlhelpers tests benchmarks notebooks
+	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks
+	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout 900 -q
+
+test-fast: $(BIN)/.installed
+	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider -q -m "not integration" --ignore=tests/test_notebooks.py
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check tlhelpers tests benchmarks notebooks
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix tlhelpers tests benchmarks notebooks
+	$(BIN)/ruff format tlhelpers tests benchmarks notebooks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

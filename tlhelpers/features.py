@@ -1,0 +1,125 @@
+"""Frozen features: use a pretrained encoder as a fixed text-to-vector function.
+
+*Feature extraction* is the cheapest form of transfer learning: run every text through
+the frozen encoder once, keep one vector per text, and train only a small classifier
+(here scikit-learn's logistic regression) on those vectors. No backpropagation through
+the encoder, so it takes seconds to train once the vectors are computed; computing them
+is one forward pass per text, which :class:`FeatureCache` does only once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .data import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
+
+
+def _encoder(model):
+    # A ...ForSequenceClassification model wraps the bare encoder as `base_model`.
+    return getattr(model, "base_model", model)
+
+
+@torch.inference_mode()
+def extract_features(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    layers: Sequence[int] = (-1,),
+    pooling: str = "mean",
+    max_length: int = 128,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> np.ndarray | dict[int, np.ndarray]:
+    """One vector per text from a frozen encoder.
+
+    Args:
+        model: a classifier or bare encoder (its head, if any, is not used).
+        texts: the texts to embed.
+        layers: which hidden states to return: 0 is the embedding layer, 1..N the
+            transformer layers, -1 the last. Several layers cost one forward pass.
+        pooling: ``"mean"`` (average over real tokens; what sentence encoders such as
+            all-MiniLM-L6-v2 were trained for) or ``"cls"`` (the first token's vector).
+        max_length: longer texts are truncated.
+        batch_size: texts per forward pass (sorted by length for speed).
+        progress: show a progress bar.
+
+    Returns:
+        An array ``(len(texts), hidden_size)`` for one layer, or a dict layer -> array.
+
+    Example:
+        >>> X = extract_features(model, tokenizer, data["train"]["text"])
+        >>> X.shape
+        (30000, 384)
+    """
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"pooling must be 'mean' or 'cls', got '{pooling}'.")
+    check_max_length(min(max_length, model_max_length(tokenizer)), tokenizer, model)
+    encoder = _encoder(model)
+    was_training = encoder.training
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    texts = [str(t) for t in texts]
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    collate = PaddingCollator(tokenizer.pad_token_id or 0)
+    sampler = LengthGroupedSampler([len(ids) for ids in encoded], batch_size, shuffle=False)
+    outputs: dict[int, np.ndarray] = {}
+    batches = sampler
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(sampler, desc="Embedding", total=len(sampler))
+    for index in batches:
+        batch = {k: v.to(device) for k, v in collate([{"input_ids": encoded[i]} for i in index]).items()}
+        hidden = encoder(**batch, output_hidden_states=True).hidden_states
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+        for layer in layers:
+            states = hidden[layer]
+            if pooling == "mean":
+                vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+            else:
+                vectors = states[:, 0]
+            if layer not in outputs:
+                outputs[layer] = np.zeros((len(texts), states.shape[-1]), dtype=np.float32)
+            outputs[layer][index] = vectors.float().cpu().numpy()
+    encoder.train(was_training)
+    return outputs[layers[0]] if len(layers) == 1 else outputs
+
+
+class FeatureCache:
+    """Compute each split's frozen features once and reuse them.
+
+    Example:
+        >>> cache = FeatureCache(model, tokenizer, max_length=128)
+        >>> X_train = cache(data["train"]["text"])      # slow the first time
+        >>> X_train = cache(data["train"]["text"])      # instant afterwards
+    """
+
+    def __init__(self, model, tokenizer, **kwargs):
+        self.model, self.tokenizer, self.kwargs = model, tokenizer, kwargs
+        self._store: dict[int, np.ndarray] = {}
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        key = hash(tuple(texts))
+        if key not in self._store:
+            self._store[key] = extract_features(self.model, self.tokenizer, texts, **self.kwargs)
+        return self._store[key]
+
+
+def linear_probe(C: float = 1.0, max_iter: int = 2000, seed: int = 0):
+    """A scikit-learn classifier for frozen features: standardise, then logistic regression.
+
+    Example:
+        >>> probe = linear_probe().fit(X_train, y_train)
+        >>> probe.score(X_test, y_test)
+    """
+    return make_pipeline(
+        StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
+    )
