@@ -84,12 +84,26 @@ def test_comparison_rejects_unknown_metric(report):
         plots.plot_comparison({"a": report.summary()}, metrics=("recall",))
 
 
-def test_live_plot_draws_into_output(history, monkeypatch):
+class _Handle:
+    def __init__(self, shown):
+        self.shown = shown
+
+    def update(self, obj):
+        self.shown.append(("update", obj))
+
+
+def test_live_plot_updates_one_display(history, monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+
+    def fake_display(obj, display_id=False):
+        shown.append(("display", obj))
+        return _Handle(shown)
+
+    monkeypatch.setattr(plots, "display", fake_display)
     live = plots.LivePlot(every=2)
     for _ in range(3):
         live("step", history)
     live("eval", history)
-    assert len(shown) == 2  # the second step log and the evaluation
+    # drawn at the second step log and at the evaluation: one display, then one update
+    assert [kind for kind, _ in shown] == ["display", "update"]
     assert isinstance(live.figure, Figure)

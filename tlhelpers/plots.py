@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 
 from .evaluation import EvaluationReport, reliability
@@ -73,9 +74,10 @@ def plot_training(history: History | TrainingResult, title: str = "Training curv
 class LivePlot:
     """A training callback that redraws the training curves as :func:`tlhelpers.train` runs.
 
-    In a notebook it replaces its own output (``clear_output(wait=True)``) at each
-    evaluation and every ``every`` logged steps; pass an ``ipywidgets.Output`` as ``output``
-    to draw inside a widget panel instead. After training, ``.figure`` holds the last figure.
+    In a notebook it updates its own display in place (an IPython display handle, so a
+    progress bar in the same cell stays visible) at each evaluation and every ``every``
+    logged steps; pass an ``ipywidgets.Output`` as ``output`` to draw inside a widget panel
+    instead. After training, ``.figure`` holds the last figure.
 
     Example:
         >>> live = LivePlot()
@@ -88,6 +90,7 @@ class LivePlot:
         self.title = title
         self.figure: Figure | None = None
         self._logged_steps = 0
+        self._handle = None
 
     def __call__(self, event: str, history: History) -> None:
         if event == "step":
@@ -98,8 +101,6 @@ class LivePlot:
 
     def draw(self, history: History) -> None:
         """Draw the current state of ``history`` in place of the previous drawing."""
-        from IPython.display import clear_output, display
-
         fig = plot_training(history, title=self.title)
         plt.close(fig)  # keep pyplot from showing it a second time at the end of the cell
         self.figure = fig
@@ -107,9 +108,10 @@ class LivePlot:
             with self.output:
                 clear_output(wait=True)
                 display(fig)
+        elif self._handle is None:
+            self._handle = display(fig, display_id=True)
         else:
-            clear_output(wait=True)
-            display(fig)
+            self._handle.update(fig)
 
 
 def plot_confusion(
