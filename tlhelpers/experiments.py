@@ -1,0 +1,543 @@
+"""Experiments: measure the promises of transfer learning instead of taking them on trust.
+
+Tutorials say that transfer learning (1) works with little labelled data, (2) cuts
+training time and (3) generalises better. A :class:`TransferLab` checks each claim on one
+dataset by training four methods on the *same* training sets, drawn from one pool:
+
+- ``"fine-tuned"``: the pretrained encoder with a new head, every weight trained;
+- ``"frozen features"``: the pretrained encoder as a fixed text-to-vector function,
+  plus logistic regression (no backpropagation through the encoder);
+- ``"random init"``: the same architecture and training recipe, from random weights:
+  what the pretraining is worth;
+- ``"tf-idf"``: word and word-pair counts plus logistic regression (no pretraining at all).
+
+It also looks inside the encoder: a linear probe on each layer's frozen features (where
+the task's information lives) and a 2-D map of test embeddings before and after
+fine-tuning (what fine-tuning changes).
+
+Costs are kept down the way a practitioner would: each text goes through the frozen
+encoder once (every layer in one pass) and the vectors are reused for every training-set
+size and seed; the test and validation sets are stratified subsets.
+
+Example:
+    >>> data = tl.load_text_dataset("tweet-sentiment")
+    >>> lab = TransferLab(data, name="tweets", max_length=64)
+    >>> curves = lab.learning_curves(["frozen features", "tf-idf"], sizes=[8, 64], seeds=3)
+    >>> summarise(curves)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from datasets import Dataset, DatasetDict, concatenate_datasets
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from sklearn.metrics import f1_score, silhouette_score
+from sklearn.model_selection import train_test_split
+from transformers import AutoModelForSequenceClassification
+
+from .baselines import TfidfBaseline
+from .config import set_seed
+from .data import label_names_of, sample_per_class
+from .evaluation import predict_proba
+from .features import extract_features, linear_probe
+from .models import load_model
+from .noise import NOISES, corrupt
+from .training import History, train
+
+METHODS = ("fine-tuned", "frozen features", "random init", "tf-idf")
+
+Predictor = Callable[[Sequence[str]], np.ndarray]  # texts -> class probabilities
+
+
+@dataclass
+class Recipe:
+    """How the two transformer methods train: one recipe for both, only the start differs.
+
+    A few-shot training set is seen many times: every run takes at least ``min_steps``
+    optimizer steps and ``min_epochs`` passes over its data.
+    """
+
+    lr: float = 1e-4
+    batch_size: int = 16
+    min_epochs: int = 2
+    min_steps: int = 20
+    evaluations: int = 2  # validation passes per run (the last one at the end)
+
+
+@dataclass
+class Run:
+    """One trained method: its scores and the classifier itself."""
+
+    record: dict  # scores, train/test gap and training seconds
+    predictor: Predictor  # texts -> class probabilities
+    model: object | None = None  # the trained transformer (transformer methods only)
+
+
+@dataclass
+class EmbeddingMap:
+    """Test-set embeddings before and after fine-tuning, projected to 2-D."""
+
+    points: pd.DataFrame  # columns x, y, label, stage ("before" / "after")
+    silhouette: dict[str, float]  # class separation in the full space, per stage (-1..1)
+    projection: str
+
+
+def stratified_subset(dataset: Dataset, n: int, *, seed: int = 0) -> Dataset:
+    """``n`` examples with the same class proportions as ``dataset`` (all of it if smaller).
+
+    Example:
+        >>> test = stratified_subset(data["test"], 500)
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}.")
+    if n >= len(dataset):
+        return dataset
+    labels = np.asarray(dataset["label"])
+    keep, _ = train_test_split(
+        np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed
+    )
+    return dataset.select(sorted(int(i) for i in keep))
+
+
+def macro_f1(y_true: Sequence[int], probabilities: np.ndarray, num_labels: int) -> float:
+    """Macro-F1 of the most probable class (every class counts, even if never predicted)."""
+    y_pred = np.asarray(probabilities).argmax(axis=1)
+    labels = list(range(num_labels))
+    return float(f1_score(list(y_true), y_pred, labels=labels, average="macro", zero_division=0))
+
+
+def training_seconds(history: History) -> list[float]:
+    """Seconds spent training at each evaluation, with the validation passes taken out.
+
+    :func:`tlhelpers.train` times everything since its start; an evaluation's duration is
+    the gap between its record and the last step before it (``log_every=1`` logs each step).
+    """
+    step_seconds = {record["step"]: record["seconds"] for record in history.steps}
+    spent_evaluating, out = 0.0, []
+    for record in history.evals:
+        trained_until = step_seconds[record["step"]]
+        out.append(trained_until - spent_evaluating)
+        spent_evaluating += record["seconds"] - trained_until
+    return out
+
+
+class TransferLab:
+    """Train and score the four methods of :data:`METHODS` on one dataset.
+
+    Args:
+        data: a DatasetDict from :func:`tlhelpers.load_text_dataset`.
+        name: the dataset's name in tables and figures.
+        model_name: the pretrained encoder (for the transformer methods).
+        max_length: tokens per text for every transformer method (truncated beyond).
+        pool_per_class: training examples per class drawn once; every training set of every
+            size and seed is drawn from this pool, so its features are computed once.
+        test_examples, validation_examples: sizes of the stratified test and validation
+            subsets that every method is scored on.
+        gap_examples: how many of a run's training examples are scored for the train/test gap.
+        recipe: the training recipe of the two transformer methods.
+        load_pretrained: a function ``labels -> (model, tokenizer)`` returning a fresh
+            pretrained classifier; default :func:`tlhelpers.load_model` of ``model_name``.
+        verbose: print one line per finished method.
+
+    Example:
+        >>> lab = TransferLab(data, name="bbc", max_length=128, test_examples=500)
+        >>> lab.run("tf-idf", n_per_class=8, seed=0).record["test_macro_f1"]
+        0.71
+    """
+
+    def __init__(
+        self,
+        data: DatasetDict,
+        *,
+        name: str = "data",
+        model_name: str = "minilm",
+        max_length: int = 128,
+        pool_per_class: int = 512,
+        test_examples: int = 1000,
+        validation_examples: int = 300,
+        gap_examples: int = 200,
+        recipe: Recipe | None = None,
+        load_pretrained: Callable[[list[str]], tuple] | None = None,
+        verbose: bool = True,
+    ):
+        if not isinstance(data, DatasetDict) or not {"train", "validation", "test"} <= set(data):
+            raise ValueError("TransferLab needs a DatasetDict with train/validation/test splits.")
+        self.name, self.model_name, self.max_length = name, model_name, max_length
+        self.recipe = recipe or Recipe()
+        self.gap_examples, self.verbose = gap_examples, verbose
+        self.label_names = label_names_of(data)
+        self.pool = sample_per_class(data["train"], pool_per_class, seed=0)
+        self.pool_labels = np.asarray(self.pool["label"])
+        self.validation = stratified_subset(data["validation"], validation_examples, seed=0)
+        self.test = stratified_subset(data["test"], test_examples, seed=0)
+        self._load_pretrained = load_pretrained or (
+            lambda names: load_model(model_name, labels=names)
+        )
+        # The pretrained model serves as the frozen feature extractor (its head is unused).
+        self.encoder, self.tokenizer = self._load_pretrained(self.label_names)
+        self.layers = tuple(range(self.encoder.config.num_hidden_layers + 1))
+        self._vectors: dict[str, np.ndarray] = {}  # text -> (layers, hidden) frozen features
+        self.seconds_per_text: float | None = None  # measured cost of one frozen forward pass
+        self.kept: dict[str, Run] = {}  # method -> the run kept for robustness and maps
+        self._precomputed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"TransferLab({self.name!r}: {len(self.label_names)} classes, pool "
+            f"{len(self.pool)}, validation {len(self.validation)}, test {len(self.test)}, "
+            f"max_length {self.max_length})"
+        )
+
+    @property
+    def largest_size(self) -> int:
+        """The most training examples per class the pool allows."""
+        return int(np.bincount(self.pool_labels).min())
+
+    # ----------------------------------------------------------------------------------
+    # Frozen features, computed once per text
+    # ----------------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str], layer: int = -1) -> np.ndarray:
+        """Frozen pretrained features of ``texts`` at ``layer`` (0 = embeddings, -1 = last).
+
+        Every layer of a text is computed in the same forward pass and kept, so a text
+        costs one pass however many layers, sizes and seeds use it.
+
+        Example:
+            >>> lab.embed(["What a flight!"]).shape
+            (1, 384)
+        """
+        texts = [str(t) for t in texts]
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            start = time.perf_counter()
+            features = extract_features(
+                self.encoder,
+                self.tokenizer,
+                missing,
+                layers=self.layers,
+                max_length=self.max_length,
+            )
+            if self.seconds_per_text is None:
+                self.seconds_per_text = (time.perf_counter() - start) / len(missing)
+            stacked = np.stack([features[layer] for layer in self.layers], axis=1)
+            self._vectors.update(zip(missing, stacked, strict=True))
+        return np.stack([self._vectors[t][layer] for t in texts])
+
+    def precompute_features(self) -> float:
+        """Embed the pool, validation and test sets in one pass; return the seconds it took."""
+        start = time.perf_counter()
+        if not self._precomputed:
+            self.embed([*self.pool["text"], *self.validation["text"], *self.test["text"]])
+            self._precomputed = True
+        return time.perf_counter() - start
+
+    # ----------------------------------------------------------------------------------
+    # One run: one method, one training-set size, one seed
+    # ----------------------------------------------------------------------------------
+
+    def training_indices(self, n_per_class: int, seed: int) -> np.ndarray:
+        """Pool rows of a training set: ``n_per_class`` of each class.
+
+        Sets are nested: for one seed, the 8-per-class set is inside the 32-per-class set,
+        so a learning curve adds data rather than swapping it.
+        """
+        if not 1 <= n_per_class <= self.largest_size:
+            raise ValueError(
+                f"n_per_class={n_per_class} is outside 1..{self.largest_size} (the smallest "
+                f"class in the pool); raise pool_per_class or use smaller sizes."
+            )
+        rng = np.random.default_rng(seed)
+        rows = []
+        for label in range(len(self.label_names)):
+            members = np.flatnonzero(self.pool_labels == label)
+            rows.extend(rng.permutation(members)[:n_per_class])
+        return np.sort(np.array(rows))
+
+    def run(self, method: str, n_per_class: int, seed: int = 0) -> Run:
+        """Train one method on one training set and score it on train, validation and test.
+
+        Returns:
+            A :class:`Run`: the record (scores, the train/test gap, training seconds) and
+            the trained classifier as a function texts -> class probabilities.
+
+        Example:
+            >>> lab.run("frozen features", n_per_class=16, seed=0).record["test_macro_f1"]
+            0.62
+        """
+        if method not in METHODS:
+            raise ValueError(f"Unknown method '{method}'. Choose from {list(METHODS)}.")
+        rows = self.training_indices(n_per_class, seed)
+        train_set = self.pool.select(rows)
+        record = {"dataset": self.name, "method": method, "n_per_class": n_per_class,
+                  "train_examples": len(rows), "seed": seed}  # fmt: skip
+        model = None
+        if method == "tf-idf":
+            baseline = TfidfBaseline().fit(train_set)
+            predictor, seconds = baseline.predict_proba, baseline.fit_seconds
+            val_f1 = self._score(predictor, self.validation)
+        elif method == "frozen features":
+            predictor, seconds = self._fit_probe(train_set, seed)
+            val_f1 = self._score(predictor, self.validation)
+        else:
+            model, seconds, val_f1 = self._train_transformer(method, train_set, seed)
+            predictor = self._transformer_predictor(model)
+        record["train_seconds"] = seconds
+        record["train_macro_f1"] = self._score(
+            predictor, stratified_subset(train_set, self.gap_examples, seed=seed)
+        )
+        record["val_macro_f1"] = val_f1
+        record["test_macro_f1"] = self._score(predictor, self.test)
+        record["gap"] = record["train_macro_f1"] - record["test_macro_f1"]
+        return Run(record, predictor, model)
+
+    def _score(self, predictor: Predictor, dataset: Dataset) -> float:
+        return macro_f1(dataset["label"], predictor(dataset["text"]), len(self.label_names))
+
+    def _fit_probe(self, train_set: Dataset, seed: int) -> tuple[Predictor, float]:
+        self.precompute_features()  # no-op once the pool is embedded
+        start = time.perf_counter()
+        probe = linear_probe(seed=seed).fit(
+            self.embed(train_set["text"]), np.asarray(train_set["label"])
+        )
+        # Training cost = one frozen forward pass per training text + fitting the probe.
+        seconds = len(train_set) * self.seconds_per_text + time.perf_counter() - start
+        return (lambda texts: probe.predict_proba(self.embed(texts))), seconds
+
+    def _new_transformer(self, method: str, seed: int):
+        set_seed(seed)  # the new head (and, for random init, every weight) starts from it
+        if method == "fine-tuned":
+            model, _ = self._load_pretrained(self.label_names)
+            return model
+        # The same architecture (read from the pretrained model's config), random weights.
+        return AutoModelForSequenceClassification.from_config(self.encoder.config)
+
+    def _train_transformer(self, method: str, train_set: Dataset, seed: int):
+        recipe = self.recipe
+        model = self._new_transformer(method, seed)
+        # Repeat a few-shot set so the run gets its minimum of steps and passes; one
+        # "epoch" over the repeated set keeps the number of validation passes fixed.
+        repeats = max(
+            recipe.min_epochs, math.ceil(recipe.min_steps * recipe.batch_size / len(train_set))
+        )
+        repeated = concatenate_datasets([train_set] * repeats)
+        total_steps = math.ceil(len(repeated) / recipe.batch_size)
+        result = train(
+            model,
+            self.tokenizer,
+            DatasetDict(train=repeated, validation=self.validation),
+            epochs=1,
+            lr=recipe.lr,
+            batch_size=recipe.batch_size,
+            max_length=self.max_length,
+            eval_every=max(1, math.ceil(total_steps / recipe.evaluations)),
+            seed=seed,
+            progress=False,
+            log_every=1,
+        )
+        return model, training_seconds(result.history)[-1], result.best["macro_f1"]
+
+    def _transformer_predictor(self, model) -> Predictor:
+        def predictor(texts: Sequence[str]) -> np.ndarray:
+            return predict_proba(model, self.tokenizer, texts, max_length=self.max_length)
+
+        return predictor
+
+    # ----------------------------------------------------------------------------------
+    # Promise 1 and 2: learning curves and training time
+    # ----------------------------------------------------------------------------------
+
+    def learning_curves(
+        self, methods: Sequence[str], sizes: Sequence[int], seeds: int = 3
+    ) -> pd.DataFrame:
+        """Run every method at every size (examples per class) with ``seeds`` seeds.
+
+        The run at the largest size with seed 0 is kept (in ``lab.kept``) for
+        :meth:`robustness` and :meth:`embedding_map`.
+
+        Returns:
+            One row per run: dataset, method, n_per_class, train_examples, seed,
+            train_seconds, train/val/test macro-F1 and the train/test gap.
+
+        Example:
+            >>> curves = lab.learning_curves(["tf-idf"], sizes=[8, 32, 128], seeds=5)
+        """
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f"Unknown method(s) {unknown}. Choose from {list(METHODS)}.")
+        if seeds < 1:
+            raise ValueError(f"seeds must be at least 1, got {seeds}.")
+        sizes = sorted(set(int(n) for n in sizes))
+        if not sizes or sizes[0] < 1 or sizes[-1] > self.largest_size:
+            raise ValueError(
+                f"sizes must lie in 1..{self.largest_size} examples per class (the smallest "
+                f"class in the pool), got {sizes}; raise pool_per_class or use smaller sizes."
+            )
+        records = []
+        for method in methods:
+            start = time.perf_counter()
+            for n_per_class in sizes:
+                for seed in range(seeds):
+                    run = self.run(method, n_per_class, seed)
+                    records.append(run.record)
+                    if n_per_class == sizes[-1] and seed == 0:
+                        self.kept[method] = run
+            if self.verbose:
+                print(
+                    f"{self.name}: {method}: {len(sizes) * seeds} runs in "
+                    f"{time.perf_counter() - start:.0f} s"
+                )
+        return pd.DataFrame(records)
+
+    # ----------------------------------------------------------------------------------
+    # Promise 3: robustness to noisy text
+    # ----------------------------------------------------------------------------------
+
+    def robustness(self, noises: Sequence[str] = tuple(NOISES), seed: int = 0) -> pd.DataFrame:
+        """Test macro-F1 of each kept run (see :meth:`learning_curves`) on noisy test texts.
+
+        Every method sees the same corrupted texts (one seed per noise kind).
+
+        Returns:
+            One row per method and noise (``"clean"`` included), with the drop from clean.
+
+        Example:
+            >>> lab.robustness(["typos", "truncated"])
+        """
+        if not self.kept:
+            raise RuntimeError("Run learning_curves(...) first: robustness tests its kept runs.")
+        texts, labels = list(self.test["text"]), list(self.test["label"])
+        variants = {"clean": texts} | {kind: corrupt(texts, kind, seed=seed) for kind in noises}
+        rows = []
+        for method, kept in self.kept.items():
+            for noise, noisy in variants.items():
+                rows.append({
+                    "dataset": self.name, "method": method,
+                    "n_per_class": kept.record["n_per_class"], "noise": noise,
+                    "test_macro_f1": macro_f1(labels, kept.predictor(noisy), len(self.label_names)),
+                })  # fmt: skip
+        table = pd.DataFrame(rows)
+        clean = table[table["noise"] == "clean"].set_index("method")["test_macro_f1"]
+        table["drop"] = table["method"].map(clean) - table["test_macro_f1"]
+        return table
+
+    # ----------------------------------------------------------------------------------
+    # Inside the encoder: which layers transfer, and what fine-tuning changes
+    # ----------------------------------------------------------------------------------
+
+    def layer_probe(self, n_per_class: int, seeds: int = 3) -> pd.DataFrame:
+        """Test macro-F1 of a linear probe on each layer's frozen features.
+
+        Layer 0 is the token embeddings (before any attention), the last layer is what
+        "frozen features" uses. One forward pass serves every layer.
+
+        Example:
+            >>> probe = lab.layer_probe(n_per_class=128, seeds=3)
+            >>> probe.groupby("layer")["test_macro_f1"].mean()
+        """
+        if seeds < 1:
+            raise ValueError(f"seeds must be at least 1, got {seeds}.")
+        self.training_indices(n_per_class, 0)  # checks the size before any work
+        self.precompute_features()
+        rows = []
+        for seed in range(seeds):
+            train_set = self.pool.select(self.training_indices(n_per_class, seed))
+            for layer in self.layers:
+                probe = linear_probe(seed=seed).fit(
+                    self.embed(train_set["text"], layer), np.asarray(train_set["label"])
+                )
+                probabilities = probe.predict_proba(self.embed(self.test["text"], layer))
+                score = macro_f1(self.test["label"], probabilities, len(self.label_names))
+                rows.append({"dataset": self.name, "layer": layer, "seed": seed,
+                             "n_per_class": n_per_class, "test_macro_f1": score})  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def embedding_map(self, projection: str = "pca", seed: int = 0) -> EmbeddingMap:
+        """Test-set embeddings (mean-pooled last layer) before and after fine-tuning, in 2-D.
+
+        "Before" is the pretrained encoder, "after" the kept fine-tuned run's encoder.
+        The silhouette score (cosine, in the full space) measures how well the classes
+        separate: 1 = tight, distinct clusters, 0 = overlapping.
+
+        Example:
+            >>> picture = lab.embedding_map("pca")
+            >>> picture.silhouette
+            {'before': 0.02, 'after': 0.31}
+        """
+        if projection not in ("pca", "tsne"):
+            raise ValueError(f"projection must be 'pca' or 'tsne', got '{projection}'.")
+        if "fine-tuned" not in self.kept:
+            raise RuntimeError("Run learning_curves(['fine-tuned'], ...) first.")
+        texts, labels = list(self.test["text"]), np.asarray(list(self.test["label"]))
+        stages = {
+            "before": self.embed(texts),
+            "after": extract_features(
+                self.kept["fine-tuned"].model, self.tokenizer, texts, max_length=self.max_length
+            ),
+        }
+        frames, silhouette = [], {}
+        for stage, vectors in stages.items():
+            silhouette[stage] = float(silhouette_score(vectors, labels, metric="cosine"))
+            if projection == "pca":
+                xy = PCA(n_components=2, random_state=seed).fit_transform(vectors)
+            else:
+                tsne = TSNE(perplexity=min(30.0, (len(texts) - 1) / 3), random_state=seed)
+                xy = tsne.fit_transform(vectors)
+            frames.append(pd.DataFrame({
+                "x": xy[:, 0], "y": xy[:, 1], "stage": stage,
+                "label": [self.label_names[i] for i in labels],
+            }))  # fmt: skip
+        return EmbeddingMap(pd.concat(frames, ignore_index=True), silhouette, projection)
+
+
+# --------------------------------------------------------------------------------------
+# Summaries the notebook turns into sentences
+# --------------------------------------------------------------------------------------
+
+
+def summarise(curves: pd.DataFrame, metric: str = "test_macro_f1") -> pd.DataFrame:
+    """Mean and standard deviation of ``metric`` over seeds, per dataset, method and size.
+
+    Example:
+        >>> summarise(curves).loc[("tweets", "tf-idf")]
+    """
+    if metric not in curves.columns:
+        raise ValueError(f"No column '{metric}'; the curves have {list(curves.columns)}.")
+    grouped = curves.groupby(["dataset", "method", "n_per_class"])[metric]
+    table = grouped.agg(["mean", "std", "count"])
+    table["std"] = table["std"].fillna(0.0)  # one seed: no spread
+    return table
+
+
+def time_to_quality(curves: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Per dataset and method: the least training time that reached ``target`` validation macro-F1.
+
+    A method "reaches" the target at a training-set size when its mean validation
+    macro-F1 over seeds is at least ``target``; its time is the mean training seconds there.
+    Methods that never reach it get NaN.
+
+    Example:
+        >>> time_to_quality(curves, target=0.6)
+    """
+    means = curves.groupby(["dataset", "method", "n_per_class"])[
+        ["train_seconds", "val_macro_f1"]
+    ].mean()
+    rows = []
+    for (dataset, method), group in means.groupby(level=["dataset", "method"]):
+        reached = group[group["val_macro_f1"] >= target]
+        fastest = reached.sort_values("train_seconds").head(1)
+        found = len(fastest) > 0
+        rows.append({
+            "dataset": dataset, "method": method, "target": target,
+            "seconds": float(fastest["train_seconds"].iloc[0]) if found else math.nan,
+            "n_per_class": int(fastest.index.get_level_values("n_per_class")[0]) if found else None,
+            "best_val_macro_f1": float(group["val_macro_f1"].max()),
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index(["dataset", "method"])
