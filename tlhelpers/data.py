@@ -227,10 +227,9 @@ def _load_text_dataset(
         if max_examples is not None and max_examples < len(frame):
             frame = _stratified_sample(frame, max_examples, seed)
         splits = _split(frame, validation_size, test_size, seed)
-    if n_per_class is not None:
-        splits["train"] = sample_per_class(splits["train"], n_per_class, seed=seed)
-
     data = DatasetDict({name: _to_dataset(part, names) for name, part in splits.items()})
+    if n_per_class is not None:
+        data["train"] = sample_per_class(data["train"], n_per_class, seed=seed)
     for name in SPLITS:
         if len(data[name]) == 0:
             raise ValueError(

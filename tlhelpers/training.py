@@ -12,6 +12,7 @@ model keeps the best weights seen so far, and the history is returned.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -146,8 +147,12 @@ def _accelerator(mixed_precision: str) -> Accelerator:
         if PartialState().num_processes > 1:
             raise ValueError("Cannot change mixed_precision inside a multi-process run.")
         AcceleratorState._reset_state()
+    # Launched by torchrun on a machine without a GPU, Accelerate runs each process alone
+    # (every rank trains on all the data) unless told cpu=True: then ranks share the data.
+    cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
     # split_batches: batch_size is the *global* batch, so 1 and N processes train the same way.
     return Accelerator(
+        cpu=cpu,
         mixed_precision=mixed_precision,
         dataloader_config=DataLoaderConfiguration(split_batches=True),
     )
@@ -255,6 +260,7 @@ def train(
             raise ValueError(f"{name} must be at least 1, got {value}.")
     if lr <= 0:
         raise ValueError(f"lr must be positive, got {lr}.")
+    tokenized = _prepare_data(data, tokenizer, max_length, model)
     settings = {
         "epochs": epochs, "lr": lr, "batch_size": batch_size, "max_length": max_length,
         "weight_decay": weight_decay, "warmup_ratio": warmup_ratio,
@@ -263,7 +269,6 @@ def train(
         "seed": seed, "train_examples": len(data["train"]),
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }  # fmt: skip
-    tokenized = _prepare_data(data, tokenizer, max_length, model)
 
     set_seed(seed)
     accelerator = _accelerator(mixed_precision)

@@ -1,0 +1,113 @@
+"""The embedded MiniLM on the embedded datasets, end to end (a few hundred examples)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tlhelpers as tl
+from tlhelpers.baselines import majority_baseline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def tweets():
+    return tl.load_text_dataset("tweet-sentiment", max_examples=1500, seed=0)
+
+
+@pytest.fixture(scope="module")
+def tweet_model(tweets):
+    model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(tweets))
+    result = tl.train(
+        model, tokenizer, tweets, epochs=1, lr=1e-4, batch_size=16, max_length=64, progress=False
+    )
+    return model, tokenizer, result
+
+
+def test_one_epoch_beats_the_majority_class_on_tweets(tweets, tweet_model):
+    model, tokenizer, result = tweet_model
+    report = tl.evaluate(model, tokenizer, tweets["test"])
+    floor = majority_baseline(tweets["train"], tweets["test"])
+    assert report.accuracy > floor["accuracy"] + 0.05
+    assert report.macro_f1 > floor["macro_f1"] + 0.2
+    assert result.examples_per_second > 0 and result.history.evals
+
+
+def test_one_epoch_beats_the_majority_class_on_bbc_news():
+    data = tl.load_text_dataset("bbc-news", n_per_class=40, seed=0)
+    data["test"] = data["test"].select(range(150))
+    model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(data))
+    tl.train(model, tokenizer, data, epochs=2, lr=2e-4, batch_size=16, max_length=128, progress=False)
+    report = tl.evaluate(model, tokenizer, data["test"])
+    assert report.accuracy > majority_baseline(data["train"], data["test"])["accuracy"] + 0.3
+
+
+def test_save_load_pipeline_give_the_same_predictions(tweets, tweet_model, tmp_path):
+    model, tokenizer, result = tweet_model
+    texts = tweets["test"]["text"][:40]
+    tl.save_model(model, tokenizer, tmp_path / "tweets", training=result)
+    reloaded, reloaded_tokenizer = tl.load_saved_model(tmp_path / "tweets")
+    ours = tl.predict(model, tokenizer, texts)["predicted"].tolist()
+    assert tl.predict(reloaded, reloaded_tokenizer, texts)["predicted"].tolist() == ours
+
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(tmp_path / "tweets"), device="cpu")
+    assert [r["label"] for r in classify(texts, truncation=True, max_length=64)] == ours
+    info = tl.load_training_info(tmp_path / "tweets")
+    assert info["history"]["evals"] and info["training"]["max_length"] == 64
+
+
+def test_interrupted_minilm_training_keeps_its_best_weights(tweets):
+    model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(tweets))
+    best_probabilities = {}
+    texts = tweets["validation"]["text"][:20]
+
+    def interrupt_after_second_eval(event, history):
+        if event == "eval" and len(history.evals) == 1:
+            best_probabilities["first"] = tl.predict_proba(model, tokenizer, texts, max_length=64)
+            model.train()
+        if event == "eval" and len(history.evals) == 2:
+            raise KeyboardInterrupt
+
+    result = tl.train(
+        model, tokenizer, tweets, epochs=1, lr=1e-4, max_length=64, eval_every=8,
+        metric="loss", callbacks=[interrupt_after_second_eval], progress=False,
+    )  # fmt: skip
+    assert result.interrupted
+    best_index = int(np.argmin([e["loss"] for e in result.history.evals]))
+    assert result.best == result.history.evals[best_index]
+    if best_index == 0:
+        now = tl.predict_proba(model, tokenizer, texts, max_length=64)
+        assert np.allclose(now, best_probabilities["first"], atol=1e-5)
+
+
+def test_cli_round_trip(tmp_path):
+    out = tmp_path / "cli-run"
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "tlhelpers", *args], capture_output=True, text=True, timeout=600
+        )
+
+    train = cli(
+        "train", "--dataset", "tweet-sentiment", "--max-examples", "400", "--epochs", "1",
+        "--max-length", "48", "--out", str(out), "--no-progress",
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    assert "Test metrics" in train.stdout and "macro_f1" in train.stdout
+    evaluate = cli("evaluate", "--model", str(out))
+    assert evaluate.returncode == 0, evaluate.stderr
+    assert "n=40" in evaluate.stdout and "Confusion matrix" in evaluate.stdout
+    predict = cli("predict", "--model", str(out), "--json", "I love this airline", "worst delay ever")
+    assert predict.returncode == 0, predict.stderr
+    assert predict.stdout.count('"predicted"') == 2
+
+    bad = cli("evaluate", "--model", str(tmp_path))
+    assert bad.returncode == 2 and "not a saved model" in bad.stderr
+    unknown = cli("train", "--dataset", "nobody/nothing-here", "--out", str(tmp_path / "x"))
+    assert unknown.returncode == 2 and "tweet-sentiment, bbc-news" in unknown.stderr
