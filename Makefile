@@ -39,5 +39,11 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix tlhelpers tests benchmarks notebooks
 	$(BIN)/ruff format tlhelpers tests benchmarks notebooks
 
+# Re-run the numbered notebooks in place in FULL mode (the committed outputs), strip widget
+# state and check for errors and absolute paths. One notebook: make notebooks NOTEBOOKS=notebooks/01_...
+NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+notebooks: $(BIN)/.installed
+	env -u TLHELPERS_QUICK $(BIN)/python tests/test_notebooks.py $(NOTEBOOKS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

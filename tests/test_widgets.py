@@ -37,6 +37,7 @@ def test_code_shows_the_settings():
     code = RunConfig(lr=3e-5, epochs=2, unfreeze_layers=2, dataset="bbc-news").to_code()
     assert "epochs=2" in code and "lr=3.0e-05" in code
     assert "train_last_layers=2" in code and "'bbc-news'" in code
+    assert "tl.unfreeze(model)" in RunConfig(unfreeze_layers=6).to_code()  # MiniLM has 6
     compile(code, "<panel code>", "exec")  # the equivalent is valid Python
 
 

@@ -32,7 +32,7 @@ from IPython.display import display
 
 from .config import pick
 from .data import BUILTIN_DATASETS, label_names_of, load_text_dataset
-from .models import encoder_layers, freeze, load_model, unfreeze
+from .models import CATALOG, encoder_layers, freeze, load_model, unfreeze
 from .plots import LivePlot
 from .training import TrainingResult, train
 
@@ -85,16 +85,21 @@ class RunConfig:
             >>> print(RunConfig().to_code())
         """
         extra = f", max_steps={self.max_steps}" if self.max_steps else ""
+        layers = CATALOG[self.model].layers if self.model in CATALOG else None
+        if layers is not None and self.unfreeze_layers >= layers:
+            which = f"tl.unfreeze(model)  # all {layers} layers learn"
+        else:
+            which = f"tl.freeze(model, train_last_layers={self.unfreeze_layers})"
         return "\n".join(
             [
                 "import tlhelpers as tl",
                 f"data = tl.load_text_dataset({self.dataset!r}, "
                 f"n_per_class={self.train_per_class}, seed={self.seed})",
-                f'data["validation"] = data["validation"].shuffle(seed={self.seed})'
-                f'.select(range(min({self.validation_size}, len(data["validation"]))))',
+                f'validation = data["validation"].shuffle(seed={self.seed})',
+                f'data["validation"] = validation.select(range(min({self.validation_size}, '
+                "len(validation))))",
                 f"model, tokenizer = tl.load_model({self.model!r}, labels=tl.label_names_of(data))",
-                f"tl.freeze(model, train_last_layers={self.unfreeze_layers})"
-                "  # or tl.unfreeze(model) for every layer",
+                which,
                 "result = tl.train(",
                 f"    model, tokenizer, data, epochs={self.epochs}, lr={self.lr:.1e}, "
                 f"batch_size={self.batch_size},",

@@ -1,0 +1,153 @@
+"""The course notebooks: they run (nbval, quick mode) and the committed copies are clean.
+
+Two kinds of test:
+
+- ``test_notebook_runs``: each numbered notebook is executed top to bottom by nbval
+  (``--nbval-lax --nbval-current-env``, with a cell timeout) in a child pytest, in quick
+  mode (``TLHELPERS_QUICK=1``, which ``make test`` sets and the kernel inherits).
+- ``test_committed_notebook_is_clean``: the file in git carries the outputs of a full run,
+  executed in order, without errors, widget state or absolute paths, with at least one image.
+
+Run as a script, this file is what ``make notebooks`` calls: it re-executes notebooks in
+place in full mode, strips widget state, and prints each notebook's time and problems::
+
+    python tests/test_notebooks.py notebooks/01_choosing_a_model.ipynb ...
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+CELL_TIMEOUT = 300  # seconds per cell in quick mode
+# Output text that reveals where the notebook was run: home or work folders, temp folders,
+# installed-package paths, Windows drives.
+ABSOLUTE_PATH = re.compile(r"(/work/|/home/|/root/|/tmp/|/usr/|/opt/|site-packages|[A-Z]:\\)")
+
+
+def _output_text(output) -> str:
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    if output.get("output_type") == "error":
+        return "\n".join(output.get("traceback", []))
+    data = output.get("data", {})
+    return "\n".join(
+        str(data[k]) for k in ("text/plain", "text/html", "text/markdown") if k in data
+    )
+
+
+def problems(notebook) -> list[str]:
+    """Everything wrong with an executed notebook, as readable messages (empty if clean).
+
+    Example:
+        >>> problems(nbformat.read("notebooks/01_choosing_a_model.ipynb", as_version=4))
+        []
+    """
+    found = []
+    code = [c for c in notebook.cells if c.cell_type == "code" and c.source.strip()]
+    counts = [c.get("execution_count") for c in code]
+    if counts != list(range(1, len(code) + 1)):
+        found.append(f"not executed once, top to bottom (execution counts {counts})")
+    if "widgets" in notebook.metadata:
+        found.append("holds widget state (metadata.widgets)")
+    images = 0
+    for index, cell in enumerate(code):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(f"error output in code cell {index + 1}: {output.get('ename')}")
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                if "Traceback" in output.get("text", ""):
+                    found.append(f"a traceback on stderr in code cell {index + 1}")
+            match = ABSOLUTE_PATH.search(_output_text(output))
+            if match:
+                found.append(f"absolute path {match.group(0)!r} in code cell {index + 1}")
+            images += "image/png" in output.get("data", {})
+    if images == 0:
+        found.append("no image output")
+    if any("QUICK mode" in _output_text(o) for c in code for o in c.get("outputs", [])):
+        found.append("outputs come from a quick run; commit a full run (make notebooks)")
+    return found
+
+
+def strip_widget_state(notebook) -> None:
+    """Remove saved widget state; widget views then show their text fallback."""
+    notebook.metadata.pop("widgets", None)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs(path: Path) -> None:
+    env = {**os.environ, "TLHELPERS_QUICK": os.environ.get("TLHELPERS_QUICK", "1")}
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+        "--nbval-current-env", f"--nbval-cell-timeout={CELL_TIMEOUT}", str(path),
+    ]  # fmt: skip
+    run = subprocess.run(command, env=env, capture_output=True, text=True, cwd=path.parent)
+    assert run.returncode == 0, f"{path.name} failed under nbval:\n{run.stdout[-6000:]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_notebook_is_clean(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    assert problems(notebook) == [], f"{path.name}: run `make notebooks` and commit the result"
+
+
+def test_problems_catches_a_dirty_notebook() -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["widgets"] = {"state": {}}
+    cell = nbformat.v4.new_code_cell("print(1)", execution_count=2)
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="saved in /work/main/runs\n"),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[]),
+    ]
+    notebook.cells = [cell]
+    found = " | ".join(problems(notebook))
+    for expected in ("execution counts", "widget state", "error output", "/work/", "no image"):
+        assert expected in found
+
+
+def execute_in_place(path: Path, timeout: int = 3600) -> float:
+    """Run a notebook top to bottom in its own folder, save it without widget state.
+
+    Returns the seconds it took. Used by ``make notebooks`` (full mode).
+    """
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )  # fmt: skip
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    strip_widget_state(notebook)
+    nbformat.write(notebook, path)
+    return seconds
+
+
+def main(paths: list[str]) -> int:
+    """Execute each notebook in place and report its time and any problems."""
+    failed = 0
+    for name in paths or [str(p) for p in NOTEBOOKS]:
+        path = Path(name)
+        print(f"{path.name}: running ...", flush=True)
+        seconds = execute_in_place(path)
+        found = problems(nbformat.read(path, as_version=4))
+        failed += bool(found)
+        status = "clean" if not found else "; ".join(found)
+        print(f"{path.name}: {seconds / 60:.1f} min, {status}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
