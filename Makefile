@@ -45,5 +45,9 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 notebooks: $(BIN)/.installed
 	env -u TLHELPERS_QUICK $(BIN)/python tests/test_notebooks.py $(NOTEBOOKS)
 
+# Performance comparisons (~20 minutes on an idle 2-core machine); never part of `make test`.
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

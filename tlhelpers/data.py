@@ -584,8 +584,12 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
             chunk = order[start : start + mega]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
             batches.extend(chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
-        for i in rng.permutation(len(batches)):
-            yield batches[i].tolist()
+        shuffled = [batches[i] for i in rng.permutation(len(batches))]
+        # The one short batch goes last: Accelerate, splitting each batch across processes,
+        # expects only the last batch to be short and silently drops a short one elsewhere.
+        shuffled.sort(key=lambda batch: len(batch) < self.batch_size)  # stable sort
+        for batch in shuffled:
+            yield batch.tolist()
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
