@@ -394,7 +394,8 @@ def _draw_method_curves(ax: plt.Axes, frame: pd.DataFrame, y: str) -> None:
             continue
         stats = _mean_and_spread(runs, "n_per_class", y)
         seeds = runs.groupby("n_per_class")["seed"].nunique().max()
-        ax.plot(stats.index, stats["mean"], "o-", color=colour, label=f"{method} ({seeds} seeds)")
+        label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
+        ax.plot(stats.index, stats["mean"], "o-", color=colour, label=label)
         ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
                         color=colour, alpha=0.2)  # fmt: skip
     ax.set_xscale("log", base=2)
