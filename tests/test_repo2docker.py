@@ -76,13 +76,10 @@ def test_binder_scripts_are_executable_bash(name):
 
 def test_start_switches_quick_mode_on_and_runs_the_server_command():
     # start must hand over to the command it is given (the Jupyter server) with quick mode
-    # on and a thread count that fits the container's CPU quota.
-    probe = 'echo "$TLHELPERS_QUICK $OMP_NUM_THREADS"'
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"TLHELPERS_QUICK", "OMP_NUM_THREADS"}
-    }
+    # on, a thread count that fits the container's CPU quota and the memory setting.
+    names = ["TLHELPERS_QUICK", "OMP_NUM_THREADS", "MALLOC_MMAP_THRESHOLD_"]
+    probe = "echo " + " ".join(f"${name}" for name in names)
+    environment = {key: value for key, value in os.environ.items() if key not in names}
     environment["CPU_LIMIT"] = "2.0"
     result = subprocess.run(
         [str(BINDER / "start"), "bash", "-c", probe],
@@ -91,4 +88,4 @@ def test_start_switches_quick_mode_on_and_runs_the_server_command():
         env=environment,
         check=True,
     )
-    assert result.stdout.split() == ["1", "2"]
+    assert result.stdout.split() == ["1", "2", "65536"]
