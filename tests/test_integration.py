@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def tweets():
-    return tl.load_text_dataset("tweet-sentiment", max_examples=1500, seed=0)
+    return tl.load_text_dataset("tweet-sentiment", max_examples=1200, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,9 @@ def test_one_epoch_beats_the_majority_class_on_tweets(tweets, tweet_model):
 
 
 def test_one_epoch_beats_the_majority_class_on_bbc_news():
-    data = tl.load_text_dataset("bbc-news", n_per_class=40, seed=0)
-    data["test"] = data["test"].select(range(150))
+    data = tl.load_text_dataset("bbc-news", n_per_class=24, seed=0)
+    data["validation"] = data["validation"].select(range(60))
+    data["test"] = data["test"].select(range(100))
     model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(data))
     tl.train(model, tokenizer, data, epochs=2, lr=2e-4, batch_size=16, max_length=128, progress=False)
     report = tl.evaluate(model, tokenizer, data["test"])
