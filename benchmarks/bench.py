@@ -320,7 +320,10 @@ small = DatasetDict(train=data["train"], validation=data["validation"].select(ra
 steps = int(sys.argv[1])
 tl.train(model, tokenizer, small, batch_size=16, max_length=256, max_steps=steps, progress=False)
 tl.evaluate(model, tokenizer, data["test"])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not ru_maxrss: after fork + exec, ru_maxrss still counts the (large) parent's pages.
+status = open("/proc/self/status").read().split("VmHWM:")
+peak_kb = int(status[1].split()[0]) if len(status) > 1 else resource.getrusage(0).ru_maxrss
+print(peak_kb / 1024)
 """
 
 
@@ -423,7 +426,7 @@ def markdown(results: dict) -> str:
         lines += [
             "",
             f"**Peak memory of a training run** ({mem['what']}, fresh process): "
-            f"**{mem['peak_rss_mb']} MB**.",
+            f"**{mem['peak_rss_mb']} MB**." + (f" ({mem['note']}.)" if "note" in mem else ""),
         ]
     return "\n".join(lines)
 
