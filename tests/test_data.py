@@ -14,7 +14,10 @@ from tlhelpers import data as tldata
 def _frame(n=60):
     labels = ["cat", "dog", "bird"]
     return pd.DataFrame(
-        {"review": [f"text number {i}" for i in range(n)], "kind": [labels[i % 3] for i in range(n)]}
+        {
+            "review": [f"text number {i}" for i in range(n)],
+            "kind": [labels[i % 3] for i in range(n)],
+        }
     )
 
 
@@ -63,7 +66,9 @@ def test_files_with_named_columns(tmp_path, suffix):
 def test_dataframe_dict_and_lists_give_the_same_splits():
     frame = _frame().rename(columns={"review": "text", "kind": "label"})
     a = tl.load_text_dataset(frame, seed=1)
-    b = tl.load_text_dataset({"text": frame["text"].tolist(), "label": frame["label"].tolist()}, seed=1)
+    b = tl.load_text_dataset(
+        {"text": frame["text"].tolist(), "label": frame["label"].tolist()}, seed=1
+    )
     c = tl.load_text_dataset((frame["text"].tolist(), frame["label"].tolist()), seed=1)
     for split in ("train", "validation", "test"):
         assert a[split]["text"] == b[split]["text"] == c[split]["text"]
@@ -124,7 +129,9 @@ def test_unknown_name_offline_names_the_builtins(monkeypatch):
 
 def test_n_per_class_keeps_evaluation_splits():
     full = tl.load_text_dataset(_frame(300), text_column="review", label_column="kind")
-    few = tl.load_text_dataset(_frame(300), text_column="review", label_column="kind", n_per_class=5)
+    few = tl.load_text_dataset(
+        _frame(300), text_column="review", label_column="kind", n_per_class=5
+    )
     assert np.bincount(few["train"]["label"]).tolist() == [5, 5, 5]
     assert few["test"]["text"] == full["test"]["text"]
     with pytest.raises(ValueError, match="at least 1"):
@@ -139,7 +146,11 @@ def test_token_length_stats_and_max_length(tokenizer):
     assert stats.loc[8, "texts_truncated"] == 0.5 and stats.loc[512, "tokens_lost"] == 0
     assert tl.suggest_max_length(texts, tokenizer, coverage=1.0) % 16 == 0
     with pytest.raises(ValueError, match="max_length=1000 is outside"):
-        tl.tokenize_dataset(tl.load_text_dataset(_frame(), text_column="review", label_column="kind"), tokenizer, 1000)
+        tl.tokenize_dataset(
+            tl.load_text_dataset(_frame(), text_column="review", label_column="kind"),
+            tokenizer,
+            1000,
+        )
 
 
 def test_length_grouped_batches_cover_everything_once_and_group_lengths():

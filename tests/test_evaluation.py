@@ -15,7 +15,9 @@ def test_metrics_and_report():
         "macro_f1": pytest.approx(0.7778, abs=1e-4),
     }
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
-    report = report_from_predictions(["w", "x", "y", "z"], [0, 1, 1, 0], probabilities, ["neg", "pos"])
+    report = report_from_predictions(
+        ["w", "x", "y", "z"], [0, 1, 1, 0], probabilities, ["neg", "pos"]
+    )
     assert report.accuracy == 0.5
     assert report.confusion.loc["pos", "neg"] == 1 and report.confusion.loc["neg", "pos"] == 1
     mistakes = report.misclassified()

@@ -42,7 +42,9 @@ def test_one_epoch_beats_the_majority_class_on_bbc_news():
     data["validation"] = data["validation"].select(range(60))
     data["test"] = data["test"].select(range(100))
     model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(data))
-    tl.train(model, tokenizer, data, epochs=2, lr=2e-4, batch_size=16, max_length=128, progress=False)
+    tl.train(
+        model, tokenizer, data, epochs=2, lr=2e-4, batch_size=16, max_length=128, progress=False
+    )
     report = tl.evaluate(model, tokenizer, data["test"])
     assert report.accuracy > majority_baseline(data["train"], data["test"])["accuracy"] + 0.3
 
@@ -104,7 +106,9 @@ def test_cli_round_trip(tmp_path):
     evaluate = cli("evaluate", "--model", str(out))
     assert evaluate.returncode == 0, evaluate.stderr
     assert "n=40" in evaluate.stdout and "Confusion matrix" in evaluate.stdout
-    predict = cli("predict", "--model", str(out), "--json", "I love this airline", "worst delay ever")
+    predict = cli(
+        "predict", "--model", str(out), "--json", "I love this airline", "worst delay ever"
+    )
     assert predict.returncode == 0, predict.stderr
     assert predict.stdout.count('"predicted"') == 2
 

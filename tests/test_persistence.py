@@ -40,7 +40,9 @@ def test_mlp_head_round_trip(tiny_model, tokenizer, tmp_path):
     model, tok = tl.load_saved_model(tmp_path / "mlp")
     assert isinstance(model.classifier, torch.nn.Sequential)
     assert np.allclose(
-        tl.predict_proba(tiny_model, tokenizer, TEXTS), tl.predict_proba(model, tok, TEXTS), atol=1e-6
+        tl.predict_proba(tiny_model, tokenizer, TEXTS),
+        tl.predict_proba(model, tok, TEXTS),
+        atol=1e-6,
     )
 
 

@@ -76,7 +76,12 @@ def test_dropout_is_restored_after_training(tiny_model, tokenizer, toy_data):
 def test_callbacks_and_eval_every(tiny_model, tokenizer, toy_data):
     events = []
     result = _train(
-        tiny_model, tokenizer, toy_data, epochs=1, eval_every=5, callbacks=[lambda e, h: events.append(e)]
+        tiny_model,
+        tokenizer,
+        toy_data,
+        epochs=1,
+        eval_every=5,
+        callbacks=[lambda e, h: events.append(e)],
     )
     assert events.count("eval") == len(result.history.evals) >= 3
     assert events[-1] == "end" and "step" in events

@@ -55,7 +55,9 @@ class _Baseline:
         self.label_names = list(dataset.features["label"].names)
         labels = np.asarray(dataset["label"])
         if len(np.unique(labels)) < 2:
-            raise ValueError("The training data has a single class; a classifier needs two or more.")
+            raise ValueError(
+                "The training data has a single class; a classifier needs two or more."
+            )
         return list(dataset["text"]), labels
 
 
@@ -115,7 +117,9 @@ class FrozenFeaturesBaseline(_Baseline):
 
     def _probabilities(self, texts: Sequence[str]) -> np.ndarray:
         probabilities = np.zeros((len(texts), len(self.label_names)))
-        probabilities[:, self.classifier.classes_] = self.classifier.predict_proba(self._features(texts))
+        probabilities[:, self.classifier.classes_] = self.classifier.predict_proba(
+            self._features(texts)
+        )
         return probabilities
 
 

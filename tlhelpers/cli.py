@@ -140,7 +140,9 @@ def run_evaluate(args) -> int:
     _print_table("Per class", report.per_class)
     _print_table("Confusion matrix (rows: true, columns: predicted)", report.confusion)
     if args.show_errors:
-        errors = report.misclassified(args.show_errors)[["text", "label", "predicted", "confidence"]]
+        errors = report.misclassified(args.show_errors)[
+            ["text", "label", "predicted", "confidence"]
+        ]
         errors = errors.assign(text=errors["text"].str.slice(0, 70))
         _print_table("Most confident mistakes", errors.reset_index(drop=True))
     return 0

@@ -43,7 +43,10 @@ def pick(quick: T, full: T) -> T:
 def describe_mode() -> str:
     """A one-line, human-readable statement of the current mode for a notebook's settings cell."""
     if is_quick():
-        return f"QUICK mode ({QUICK_ENV_VAR}=1): small data and few epochs, for tests and a first look."
+        return (
+            f"QUICK mode ({QUICK_ENV_VAR}=1): small data and few epochs, "
+            "for tests and a first look."
+        )
     return f"FULL mode: the real run. Set {QUICK_ENV_VAR}=1 for a fast smoke run."
 
 

@@ -19,10 +19,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 import pandas as pd
 import torch
-import datasets
 from datasets import ClassLabel, Dataset, DatasetDict, Value
 
 SPLITS = ("train", "validation", "test")
@@ -201,7 +201,9 @@ def _load_text_dataset(
     elif isinstance(source, (str, Path)) and Path(source).suffix.lower() in _FILE_READERS:
         path = Path(source)
         if not path.exists():
-            raise FileNotFoundError(f"No file at {path}. Check the path (relative to {Path.cwd()}).")
+            raise FileNotFoundError(
+                f"No file at {path}. Check the path (relative to {Path.cwd()})."
+            )
         frame = _FILE_READERS[path.suffix.lower()](path)
     elif isinstance(source, (str, Path)) and Path(source).exists():
         raise ValueError(
@@ -221,7 +223,9 @@ def _load_text_dataset(
     frame = _standardise_columns(frame, text_column, label_column)
     names = _label_names(frame["label"], label_names)
     if presplit is not None:
-        splits = _use_given_splits(presplit, text_column, label_column, names, validation_size, seed)
+        splits = _use_given_splits(
+            presplit, text_column, label_column, names, validation_size, seed
+        )
     else:
         frame = _encode_labels(frame, names)
         if max_examples is not None and max_examples < len(frame):
@@ -340,7 +344,9 @@ def _stratified_sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return pd.concat(parts).sample(frac=1, random_state=seed).reset_index(drop=True)
 
 
-def _split_off(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split_off(
+    frame: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stratified split: each class gives ``fraction`` of its rows (at least one if it has 2+)."""
     rng = np.random.default_rng(seed)
     held_rows = []
@@ -478,7 +484,9 @@ def token_length_stats(
 
 
 def suggest_max_length(texts: Sequence[str], tokenizer, coverage: float = 0.95) -> int:
-    """The smallest multiple of 16 that fits ``coverage`` of the texts whole (capped at the model limit).
+    """The smallest multiple of 16 that fits ``coverage`` of the texts whole.
+
+    Capped at the model's limit (512 tokens for BERT-like models).
 
     Example:
         >>> suggest_max_length(data["train"]["text"], tokenizer)
@@ -583,7 +591,9 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
         for start in range(0, len(order), mega):
             chunk = order[start : start + mega]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-            batches.extend(chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
+            batches.extend(
+                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+            )
         shuffled = [batches[i] for i in rng.permutation(len(batches))]
         # The one short batch goes last: Accelerate, splitting each batch across processes,
         # expects only the last batch to be short and silently drops a short one elsewhere.

@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import Dataset
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from .data import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
 from .models import label_names
@@ -201,7 +206,9 @@ def evaluate(model, tokenizer, dataset: Dataset, **kwargs) -> EvaluationReport:
     if len(dataset) == 0:
         raise ValueError("The dataset to evaluate is empty.")
     if "label" not in dataset.column_names or "text" not in dataset.column_names:
-        raise ValueError(f"evaluate() needs 'text' and 'label' columns; got {dataset.column_names}.")
+        raise ValueError(
+            f"evaluate() needs 'text' and 'label' columns; got {dataset.column_names}."
+        )
     model_names = label_names(model)
     feature = dataset.features["label"]
     data_names = list(getattr(feature, "names", model_names))
@@ -229,7 +236,8 @@ def reliability(
     each bin.
 
     Example:
-        >>> table, ece = reliability(report.predictions["confidence"], report.predictions["correct"])
+        >>> predictions = report.predictions
+        >>> table, ece = reliability(predictions["confidence"], predictions["correct"])
     """
     confidence = np.asarray(confidence, dtype=float)
     correct = np.asarray(correct, dtype=float)
@@ -249,5 +257,7 @@ def reliability(
                 }
             )
     table = pd.DataFrame(rows)
-    ece = float((table["count"] * (table["accuracy"] - table["confidence"]).abs()).sum() / len(confidence))
+    ece = float(
+        (table["count"] * (table["accuracy"] - table["confidence"]).abs()).sum() / len(confidence)
+    )
     return table, ece

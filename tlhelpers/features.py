@@ -76,7 +76,9 @@ def extract_features(
 
         batches = tqdm(sampler, desc="Embedding", total=len(sampler))
     for index in batches:
-        batch = {k: v.to(device) for k, v in collate([{"input_ids": encoded[i]} for i in index]).items()}
+        batch = {
+            k: v.to(device) for k, v in collate([{"input_ids": encoded[i]} for i in index]).items()
+        }
         hidden = encoder(**batch, output_hidden_states=True).hidden_states
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
         for layer in layers:

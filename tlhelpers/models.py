@@ -70,7 +70,12 @@ CATALOG: dict[str, CatalogEntry] = {
             model_type="distilbert",
         ),
         CatalogEntry(
-            "bert-base", "bert-base-uncased", 109.5, 12, 768, "The classic; the seed's Linear(768, 3)."
+            "bert-base",
+            "bert-base-uncased",
+            109.5,
+            12,
+            768,
+            "The classic; the seed's Linear(768, 3).",
         ),
         CatalogEntry(
             "roberta-base",
@@ -80,7 +85,11 @@ CATALOG: dict[str, CatalogEntry] = {
             768,
             "BERT trained longer on more data; strong default.",
             model_type="roberta",
-            config=(("vocab_size", 50265), ("max_position_embeddings", 514), ("type_vocab_size", 1)),
+            config=(
+                ("vocab_size", 50265),
+                ("max_position_embeddings", 514),
+                ("type_vocab_size", 1),
+            ),
         ),
     ]
 }
@@ -185,8 +194,10 @@ def _load_error(name: str, error: Exception) -> ValueError:
     from huggingface_hub import constants
 
     offline = constants.HF_HUB_OFFLINE
-    where = "offline (HF_HUB_OFFLINE=1) and it is not in the local cache" if offline else (
-        "it could not be downloaded from the Hugging Face Hub"
+    where = (
+        "offline (HF_HUB_OFFLINE=1) and it is not in the local cache"
+        if offline
+        else ("it could not be downloaded from the Hugging Face Hub")
     )
     return ValueError(
         f"Cannot load model '{name}': it is not a catalog name, not a local folder, and {where}. "

@@ -37,7 +37,9 @@ WEIGHTS_FILE = "model.safetensors"
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "summary") and callable(value.summary):
         value = value.summary()
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    return json.loads(
+        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
 
 
 def save_model(
@@ -125,7 +127,9 @@ def check_saved_model(folder: str | os.PathLike) -> Path:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"No folder at {folder}: save a model there first with save_model().")
+        raise FileNotFoundError(
+            f"No folder at {folder}: save a model there first with save_model()."
+        )
     has_weights = any((folder / name).exists() for name in (WEIGHTS_FILE, "pytorch_model.bin"))
     if not (folder / "config.json").exists() or not has_weights:
         present = sorted(p.name for p in folder.iterdir())[:12]
