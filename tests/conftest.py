@@ -21,34 +21,15 @@ def tokenizer():
 @pytest.fixture
 def tiny_model():
     """A 2-layer, 32-wide BERT with random weights and 3 labels: trains in milliseconds."""
-    from transformers import BertConfig, BertForSequenceClassification
+    # One definition, shared with the torchrun worker script (which cannot import fixtures).
+    from distributed_worker import tiny_model as build
 
-    import tlhelpers as tl
-
-    tl.set_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        num_labels=3,
-        id2label={0: "negative", 1: "neutral", 2: "positive"},
-        label2id={"negative": 0, "neutral": 1, "positive": 2},
-    )
-    return BertForSequenceClassification(config)
+    return build()
 
 
 @pytest.fixture
 def toy_data():
     """300 short texts in 3 classes whose label is readable from one word."""
-    import tlhelpers as tl
+    from distributed_worker import toy_data as build
 
-    words = {"negative": "awful", "neutral": "okay", "positive": "great"}
-    texts, labels = [], []
-    for i in range(300):
-        label = ["negative", "neutral", "positive"][i % 3]
-        texts.append(f"the flight number {i} was {words[label]} today")
-        labels.append(label)
-    return tl.load_text_dataset((texts, labels), seed=0)
+    return build()

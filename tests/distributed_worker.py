@@ -27,7 +27,7 @@ LABELS = ["negative", "neutral", "positive"]
 
 
 def toy_data():
-    """The same 300 toy texts as tests/conftest.py: the label is readable from one word."""
+    """300 short texts in 3 classes whose label is readable from one word (also a fixture)."""
     words = {"negative": "awful", "neutral": "okay", "positive": "great"}
     texts = [f"the flight number {i} was {words[LABELS[i % 3]]} today" for i in range(300)]
     labels = [LABELS[i % 3] for i in range(300)]
