@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .config import set_seed
-from .data import LengthGroupedSampler
+from .data import LengthGroupedSampler, PaddingCollator
 from .models import encoder_layers
 from .training import (
     _METRIC_KEYS,
@@ -209,16 +209,13 @@ def _cache_lower_layers(model, layers, cut: int, tokenized, batch_size: int) -> 
     encoder = _embeddings_owner(model)
     device = next(model.parameters()).device
     ids = tokenized["input_ids"]
+    # Padding value 0, as before: the pad positions are masked out and dropped from the cache.
+    collate = PaddingCollator(pad_token_id=0)
     states: list[torch.Tensor] = [torch.empty(0)] * len(ids)
     with _only_layers(model, layers, slice(0, cut), skip_embeddings=False):
         for index in _batches([len(x) for x in ids], batch_size, shuffle=False):
-            longest = max(len(ids[i]) for i in index)
-            input_ids = torch.zeros(len(index), longest, dtype=torch.long)
-            mask = torch.zeros(len(index), longest, dtype=torch.long)
-            for row, i in enumerate(index):
-                input_ids[row, : len(ids[i])] = torch.as_tensor(ids[i])
-                mask[row, : len(ids[i])] = 1
-            hidden = encoder(input_ids=input_ids.to(device), attention_mask=mask.to(device))
+            batch = collate([{"input_ids": ids[i]} for i in index])
+            hidden = encoder(**{k: v.to(device) for k, v in batch.items()})
             hidden = hidden.last_hidden_state.float().cpu()
             for row, i in enumerate(index):
                 states[i] = hidden[row, : len(ids[i])].clone()
