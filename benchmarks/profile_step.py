@@ -21,7 +21,7 @@ import datasets  # noqa: E402
 import torch  # noqa: E402
 
 import tlhelpers as tl  # noqa: E402
-from tlhelpers.data import make_dataloader  # noqa: E402
+from tlhelpers.batching import make_dataloader  # noqa: E402
 from tlhelpers.training import parameter_groups  # noqa: E402
 
 PARTS = ("batch", "forward", "backward", "clip", "optimizer")

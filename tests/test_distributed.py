@@ -83,7 +83,7 @@ def test_split_batches_keep_every_example_of_a_short_batch():
     import tlhelpers as tl
 
     lengths = [(7 * i) % 40 + 1 for i in range(240)]  # 240 texts, batches of 14: one of 2
-    sampler = tl.data.LengthGroupedSampler(lengths, batch_size=14, seed=3)
+    sampler = tl.batching.LengthGroupedSampler(lengths, batch_size=14, seed=3)
     batches = list(sampler)
     assert len(batches[-1]) == 2 and all(len(b) == 14 for b in batches[:-1])
     seen = set()

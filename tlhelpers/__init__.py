@@ -10,18 +10,15 @@ The four steps of transfer learning, one module each::
     tl.save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
 """
 
-from .config import describe_mode, is_quick, pick, set_seed
-from .data import (
-    BUILTIN_DATASETS,
-    label_names_of,
-    load_text_dataset,
+from .batching import (
     make_dataloader,
-    sample_per_class,
     suggest_max_length,
     token_length_stats,
     token_lengths,
     tokenize_dataset,
 )
+from .config import describe_mode, is_quick, pick, set_seed
+from .data import BUILTIN_DATASETS, label_names_of, load_text_dataset, sample_per_class
 from .evaluation import EvaluationReport, evaluate, predict, predict_proba, reliability
 from .models import (
     CATALOG,

@@ -24,8 +24,8 @@ from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 from tqdm.auto import tqdm
 
+from .batching import LengthGroupedSampler, PaddingCollator
 from .config import set_seed
-from .data import LengthGroupedSampler, PaddingCollator
 from .models import encoder_layers
 from .training import (
     _METRIC_KEYS,

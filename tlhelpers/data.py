@@ -3,9 +3,7 @@
 Whatever the source (a built-in name, a Hub id, a file, a DataFrame, Python lists),
 :func:`load_text_dataset` returns the same thing: a ``datasets.DatasetDict`` with
 ``train``, ``validation`` and ``test`` splits, a ``text`` column and a ``ClassLabel``
-``label`` column. The rest of the module turns that into model inputs: token-length
-statistics (to choose ``max_length``), tokenization, and batches grouped by length so
-that short texts are not padded to the length of long ones.
+``label`` column. :mod:`tlhelpers.batching` turns those texts into model inputs.
 """
 
 from __future__ import annotations
@@ -13,16 +11,14 @@ from __future__ import annotations
 import contextlib
 import html
 import importlib.util
-import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import datasets
 import numpy as np
 import pandas as pd
-import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Value
 
 SPLITS = ("train", "validation", "test")
@@ -434,222 +430,3 @@ def label_names_of(dataset: Dataset | DatasetDict) -> list[str]:
             "The dataset has no ClassLabel 'label' column; load it with load_text_dataset()."
         )
     return list(feature.names)
-
-
-# --------------------------------------------------------------------------------------
-# Token lengths, tokenization and batching
-# --------------------------------------------------------------------------------------
-
-
-def token_lengths(texts: Sequence[str], tokenizer) -> np.ndarray:
-    """Number of tokens of each text (special tokens included, no truncation).
-
-    Example:
-        >>> token_lengths(["Hello world"], tokenizer)
-        array([4])
-    """
-    encoded = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)
-    return np.array([len(ids) for ids in encoded["input_ids"]])
-
-
-def token_length_stats(
-    texts: Sequence[str], tokenizer, candidates: Sequence[int] = (32, 64, 128, 256, 512)
-) -> pd.DataFrame:
-    """Summary of token lengths and, for each candidate ``max_length``, what it would cut.
-
-    Returns a DataFrame with one row per candidate: the share of texts truncated and the
-    share of all tokens lost. Pick the smallest ``max_length`` that loses little.
-
-    Example:
-        >>> token_length_stats(data["train"]["text"], tokenizer)
-    """
-    lengths = token_lengths(texts, tokenizer)
-    total = lengths.sum()
-    rows = [
-        {
-            "max_length": m,
-            "texts_truncated": float((lengths > m).mean()),
-            "tokens_lost": float(np.clip(lengths - m, 0, None).sum() / total),
-        }
-        for m in candidates
-    ]
-    table = pd.DataFrame(rows).set_index("max_length")
-    table.attrs["summary"] = {
-        "mean": float(lengths.mean()),
-        "median": float(np.median(lengths)),
-        "p95": float(np.percentile(lengths, 95)),
-        "max": int(lengths.max()),
-    }
-    return table
-
-
-def suggest_max_length(texts: Sequence[str], tokenizer, coverage: float = 0.95) -> int:
-    """The smallest multiple of 16 that fits ``coverage`` of the texts whole.
-
-    Capped at the model's limit (512 tokens for BERT-like models).
-
-    Example:
-        >>> suggest_max_length(data["train"]["text"], tokenizer)
-        64
-    """
-    lengths = token_lengths(texts, tokenizer)
-    needed = int(np.percentile(lengths, coverage * 100))
-    limit = model_max_length(tokenizer)
-    return int(min(limit, 16 * math.ceil(needed / 16)))
-
-
-def model_max_length(tokenizer) -> int:
-    """The longest input the tokenizer's model accepts (512 for BERT-like models)."""
-    limit = getattr(tokenizer, "model_max_length", 512) or 512
-    # Tokenizers without a limit report a huge sentinel (1e30); BERT-likes use 512.
-    return int(limit) if limit < 100_000 else 512
-
-
-def check_max_length(max_length: int, tokenizer, model=None) -> None:
-    """Raise a clear error if ``max_length`` is beyond what the model can read."""
-    limit = model_max_length(tokenizer)
-    if model is not None:
-        positions = getattr(model.config, "max_position_embeddings", None)
-        if positions:
-            limit = min(limit, int(positions))
-    if not 1 <= max_length <= limit:
-        raise ValueError(
-            f"max_length={max_length} is outside what this model can read (1..{limit} tokens). "
-            f"Use max_length <= {limit}; longer texts are truncated."
-        )
-
-
-def tokenize_dataset(data: DatasetDict | Dataset, tokenizer, max_length: int = 128):
-    """Tokenize once, up front, with truncation and no padding (padding happens per batch).
-
-    Example:
-        >>> tokenized = tokenize_dataset(data, tokenizer, max_length=64)
-        >>> tokenized["train"].column_names
-        ['text', 'label', 'input_ids', 'attention_mask']
-    """
-    check_max_length(max_length, tokenizer)
-
-    def encode(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=max_length)
-
-    keep = ("input_ids", "attention_mask")
-    remove = [c for c in _column_names(data) if c not in ("text", "label")]
-    with _no_progress_bars():
-        tokenized = data.map(encode, batched=True, remove_columns=remove)
-    drop = [c for c in _column_names(tokenized) if c not in (*keep, "text", "label")]
-    return tokenized.remove_columns(drop) if drop else tokenized
-
-
-def _column_names(data: DatasetDict | Dataset) -> list[str]:
-    if isinstance(data, DatasetDict):
-        return next(iter(data.values())).column_names
-    return data.column_names
-
-
-class LengthGroupedSampler(torch.utils.data.Sampler):
-    """Yield batches of indices whose texts have similar lengths, in a random order.
-
-    Shuffle all indices, cut them into "mega-batches" of ``batch_size * 50``, sort each
-    mega-batch by length and slice it into batches, then shuffle the batches. Training
-    stays random, but a batch rarely mixes a 10-token tweet with a 100-token one, so little
-    compute goes to padding.
-
-    Example:
-        >>> sampler = LengthGroupedSampler(lengths, batch_size=32, seed=0)
-        >>> loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
-    """
-
-    def __init__(
-        self,
-        lengths: Sequence[int],
-        batch_size: int,
-        seed: int = 0,
-        group: int = 50,
-        shuffle: bool = True,
-    ):
-        self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.group = group
-        self.shuffle = shuffle  # False: longest first, in one sorted pass (for evaluation)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Use a different (still seeded) order each epoch."""
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[list[int]]:
-        if not self.shuffle:
-            order = np.argsort(-self.lengths, kind="stable")
-            for start in range(0, len(order), self.batch_size):
-                yield order[start : start + self.batch_size].tolist()
-            return
-        rng = np.random.default_rng(self.seed + self.epoch)
-        order = rng.permutation(len(self.lengths))
-        mega = self.batch_size * self.group
-        batches = []
-        for start in range(0, len(order), mega):
-            chunk = order[start : start + mega]
-            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-            batches.extend(
-                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
-            )
-        shuffled = [batches[i] for i in rng.permutation(len(batches))]
-        # The one short batch goes last: Accelerate, splitting each batch across processes,
-        # expects only the last batch to be short and silently drops a short one elsewhere.
-        shuffled.sort(key=lambda batch: len(batch) < self.batch_size)  # stable sort
-        for batch in shuffled:
-            yield batch.tolist()
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
-
-
-class PaddingCollator:
-    """Pad a list of tokenized examples to the longest one in the batch (dynamic padding)."""
-
-    def __init__(self, pad_token_id: int = 0):
-        self.pad_token_id = pad_token_id
-
-    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        longest = max(len(e["input_ids"]) for e in examples)
-        input_ids = torch.full((len(examples), longest), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(examples), longest), dtype=torch.long)
-        for row, example in enumerate(examples):
-            n = len(example["input_ids"])
-            input_ids[row, :n] = torch.as_tensor(example["input_ids"])
-            attention_mask[row, :n] = 1
-        batch = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if "label" in examples[0]:
-            batch["labels"] = torch.tensor([e["label"] for e in examples], dtype=torch.long)
-        return batch
-
-
-def make_dataloader(
-    tokenized: Dataset,
-    batch_size: int = 32,
-    *,
-    shuffle: bool = True,
-    group_by_length: bool = True,
-    pad_token_id: int = 0,
-    seed: int = 0,
-) -> torch.utils.data.DataLoader:
-    """A DataLoader with dynamic padding and, by default, length-grouped batches.
-
-    For evaluation (``shuffle=False``) the examples are sorted by length, longest first,
-    which is fastest; the sampler's order tells where each prediction belongs.
-
-    Example:
-        >>> loader = make_dataloader(tokenized["train"], batch_size=32, seed=0)
-    """
-    columns = [c for c in ("input_ids", "attention_mask", "label") if c in tokenized.column_names]
-    dataset = tokenized.select_columns(columns).with_format(None)
-    collate = PaddingCollator(pad_token_id)
-    if group_by_length:
-        lengths = [len(ids) for ids in tokenized["input_ids"]]
-        sampler = LengthGroupedSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
-        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
-    generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=generator
-    )

@@ -21,7 +21,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .data import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
+from .batching import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
 from .models import label_names
 
 

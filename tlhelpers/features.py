@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .data import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
+from .batching import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
 
 
 def _encoder(model):

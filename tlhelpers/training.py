@@ -28,8 +28,9 @@ from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 from tqdm.auto import tqdm
 
+from .batching import check_max_length, make_dataloader, tokenize_dataset
 from .config import set_seed
-from .data import check_labels_seen_in_training, check_max_length, make_dataloader, tokenize_dataset
+from .data import check_labels_seen_in_training
 from .models import encoder_layers, head_of, label_names
 
 Callback = Callable[[str, "History"], None]

@@ -1,0 +1,48 @@
+"""tlhelpers.batching: token lengths, tokenization, length-grouped batches, dynamic padding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tlhelpers as tl
+from tlhelpers import batching as tlbatching
+
+
+def test_token_length_stats_and_max_length(tokenizer):
+    texts = ["short", "a somewhat longer text with more words in it " * 5]
+    lengths = tl.token_lengths(texts, tokenizer)
+    assert lengths[0] == 3  # [CLS] short [SEP]
+    stats = tl.token_length_stats(texts, tokenizer, candidates=(8, 512))
+    assert stats.loc[8, "texts_truncated"] == 0.5 and stats.loc[512, "tokens_lost"] == 0
+    assert tl.suggest_max_length(texts, tokenizer, coverage=1.0) % 16 == 0
+    with pytest.raises(ValueError, match="max_length=1000 is outside"):
+        tl.tokenize_dataset(
+            tl.load_text_dataset((["good text", "bad text"] * 20, ["pos", "neg"] * 20)),
+            tokenizer,
+            1000,
+        )
+
+
+def test_length_grouped_batches_cover_everything_once_and_group_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 200, size=1000)
+    sampler = tlbatching.LengthGroupedSampler(lengths, batch_size=16, seed=0)
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    assert len(batches) == len(sampler)
+    padded_grouped = sum(len(b) * lengths[b].max() for b in batches)
+    order = rng.permutation(1000)
+    padded_random = sum(16 * lengths[order[i : i + 16]].max() for i in range(0, 1000, 16))
+    assert padded_grouped < 0.7 * padded_random
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
+
+
+def test_dynamic_padding_pads_to_longest_in_batch():
+    batch = tlbatching.PaddingCollator(pad_token_id=0)(
+        [{"input_ids": [101, 5, 102], "label": 1}, {"input_ids": [101, 102], "label": 0}]
+    )
+    assert batch["input_ids"].shape == (2, 3)
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert batch["labels"].tolist() == [1, 0]
