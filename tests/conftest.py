@@ -33,3 +33,43 @@ def toy_data():
     from distributed_worker import toy_data as build
 
     return build()
+
+
+@pytest.fixture(scope="session")
+def toy_csv(tmp_path_factory):
+    """The toy texts as a CSV file: a dataset that TrainConfig(dataset=...) can name."""
+    import pandas as pd
+    from distributed_worker import LABELS
+
+    words = {"negative": "awful", "neutral": "okay", "positive": "great"}
+    path = tmp_path_factory.mktemp("data") / "toy.csv"
+    pd.DataFrame(
+        {
+            "text": [f"the flight number {i} was {words[LABELS[i % 3]]} today" for i in range(300)],
+            "label": [LABELS[i % 3] for i in range(300)],
+        }
+    ).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_folder(tmp_path_factory):
+    """The tiny random BERT saved as a folder: a model that TrainConfig(model=...) can name."""
+    from distributed_worker import tiny_model
+
+    import tlhelpers as tl
+
+    folder = tmp_path_factory.mktemp("models") / "tiny"
+    tl.save_model(tiny_model(), tl.load_tokenizer("minilm"), folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_config(toy_csv, tiny_model_folder):
+    """A TrainConfig that runs the whole recipe in about a second."""
+    import tlhelpers as tl
+
+    return tl.TrainConfig(
+        dataset=toy_csv, model=tiny_model_folder, epochs=2, lr=3e-3, batch_size=16,
+        max_length=16, seed=5,
+    )  # fmt: skip

@@ -6,8 +6,13 @@ The four steps of transfer learning, one module each::
     data = tl.load_text_dataset("tweet-sentiment")                        # data
     model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(data))  # models
     result = tl.train(model, tokenizer, data, epochs=2, lr=5e-5)          # training
-    report = tl.evaluate(model, tokenizer, data["test"])                  # evaluation
+    report = tl.evaluate(model, tokenizer, data["test"], max_length=128)  # evaluation
     tl.save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
+
+or, the whole recipe described once (what the command line and the widget panel run)::
+
+    run = tl.fine_tune(tl.TrainConfig(dataset="tweet-sentiment", epochs=2, lr=5e-5))
+    run.save("runs/tweets")
 """
 
 from .batching import (
@@ -17,13 +22,21 @@ from .batching import (
     token_lengths,
     tokenize_dataset,
 )
-from .config import describe_mode, is_quick, pick, set_seed
+from .config import TrainConfig, describe_mode, is_quick, pick, set_seed
 from .data import BUILTIN_DATASETS, label_names_of, load_text_dataset, sample_per_class
-from .evaluation import EvaluationReport, evaluate, predict, predict_proba, reliability
+from .evaluation import (
+    EvaluationReport,
+    compute_metrics,
+    evaluate,
+    predict,
+    predict_proba,
+    reliability,
+)
 from .models import (
     CATALOG,
     catalog,
     count_parameters,
+    encoder_of,
     freeze,
     label_names,
     load_model,
@@ -34,17 +47,18 @@ from .models import (
     unfreeze,
 )
 from .persistence import load_saved_model, load_training_info, save_model
+from .recipe import Run, fine_tune
 from .training import History, TrainingResult, learning_rate_schedule, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BUILTIN_DATASETS", "CATALOG", "EvaluationReport", "History", "TrainingResult",
-    "catalog", "count_parameters", "describe_mode", "evaluate", "freeze", "is_quick",
-    "label_names", "label_names_of", "learning_rate_schedule", "load_model",
-    "load_saved_model", "load_text_dataset", "load_tokenizer", "load_training_info",
-    "make_dataloader", "pick", "predict", "predict_proba", "random_model", "reliability",
-    "replace_head", "sample_per_class", "save_model", "set_dropout", "set_seed",
-    "suggest_max_length", "token_length_stats", "token_lengths", "tokenize_dataset",
-    "train", "unfreeze",
+    "BUILTIN_DATASETS", "catalog", "CATALOG", "compute_metrics", "count_parameters",
+    "describe_mode", "encoder_of", "evaluate", "EvaluationReport", "fine_tune", "freeze",
+    "History", "is_quick", "label_names", "label_names_of", "learning_rate_schedule",
+    "load_model", "load_saved_model", "load_text_dataset", "load_tokenizer",
+    "load_training_info", "make_dataloader", "pick", "predict", "predict_proba",
+    "random_model", "reliability", "replace_head", "Run", "sample_per_class", "save_model",
+    "set_dropout", "set_seed", "suggest_max_length", "token_length_stats", "token_lengths",
+    "tokenize_dataset", "train", "TrainConfig", "TrainingResult", "unfreeze",
 ]  # fmt: skip

@@ -184,23 +184,68 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
 
 
 class PaddingCollator:
-    """Pad a list of tokenized examples to the longest one in the batch (dynamic padding)."""
+    """Pad a list of tokenized examples to the longest one in the batch (dynamic padding).
+
+    ``transformers.DataCollatorWithPadding`` does the same through ``tokenizer.pad``;
+    these few lines are kept because they show the whole mechanism, need no tokenizer
+    (the cached hidden states of :mod:`tlhelpers.layer_cache` are padded the same way),
+    and rename ``label`` to the ``labels`` the model's loss expects.
+
+    Example:
+        >>> PaddingCollator(0)([{"input_ids": [101, 102]}, {"input_ids": [101, 7, 102]}])
+    """
 
     def __init__(self, pad_token_id: int = 0):
         self.pad_token_id = pad_token_id
 
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        longest = max(len(e["input_ids"]) for e in examples)
-        input_ids = torch.full((len(examples), longest), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(examples), longest), dtype=torch.long)
-        for row, example in enumerate(examples):
-            n = len(example["input_ids"])
-            input_ids[row, :n] = torch.as_tensor(example["input_ids"])
-            attention_mask[row, :n] = 1
-        batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+        # Token ids are padded with the pad id; cached hidden states (``inputs_embeds``,
+        # one vector per token) with zero vectors. The attention mask hides the padding.
+        key = "input_ids" if "input_ids" in examples[0] else "inputs_embeds"
+        rows = [torch.as_tensor(e[key]) for e in examples]
+        longest = max(len(r) for r in rows)
+        fill = self.pad_token_id if key == "input_ids" else 0
+        padded = torch.full((len(rows), longest, *rows[0].shape[1:]), fill, dtype=rows[0].dtype)
+        attention_mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for i, row in enumerate(rows):
+            padded[i, : len(row)] = row
+            attention_mask[i, : len(row)] = 1
+        batch = {key: padded, "attention_mask": attention_mask}
         if "label" in examples[0]:
             batch["labels"] = torch.tensor([e["label"] for e in examples], dtype=torch.long)
         return batch
+
+
+def batch_loader(
+    dataset,
+    lengths: Sequence[int],
+    collate,
+    batch_size: int = 32,
+    *,
+    shuffle: bool = True,
+    group_by_length: bool = True,
+    seed: int = 0,
+    pin_memory: bool = False,
+) -> torch.utils.data.DataLoader:
+    """A DataLoader over any indexable ``dataset`` whose items have the given ``lengths``.
+
+    With ``group_by_length`` the batches come from :class:`LengthGroupedSampler` (for
+    evaluation, ``shuffle=False``: sorted longest first, fastest); otherwise a plain seeded
+    shuffle. ``pin_memory`` (for a GPU) lets batches be copied to the device asynchronously.
+
+    Example:
+        >>> loader = batch_loader(dataset, lengths, PaddingCollator(0), batch_size=32)
+    """
+    if group_by_length:
+        sampler = LengthGroupedSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
+        return torch.utils.data.DataLoader(
+            dataset, batch_sampler=sampler, collate_fn=collate, pin_memory=pin_memory
+        )
+    generator = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
+        generator=generator, pin_memory=pin_memory,
+    )  # fmt: skip
 
 
 def make_dataloader(
@@ -211,8 +256,9 @@ def make_dataloader(
     group_by_length: bool = True,
     pad_token_id: int = 0,
     seed: int = 0,
+    pin_memory: bool = False,
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader with dynamic padding and, by default, length-grouped batches.
+    """A DataLoader of tokenized texts with dynamic padding and length-grouped batches.
 
     For evaluation (``shuffle=False``) the examples are sorted by length, longest first,
     which is fastest; the sampler's order tells where each prediction belongs.
@@ -222,12 +268,8 @@ def make_dataloader(
     """
     columns = [c for c in ("input_ids", "attention_mask", "label") if c in tokenized.column_names]
     dataset = tokenized.select_columns(columns).with_format(None)
-    collate = PaddingCollator(pad_token_id)
-    if group_by_length:
-        lengths = [len(ids) for ids in tokenized["input_ids"]]
-        sampler = LengthGroupedSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
-        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
-    generator = torch.Generator().manual_seed(seed)
-    return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=generator
-    )
+    lengths = [len(ids) for ids in tokenized["input_ids"]]
+    return batch_loader(
+        dataset, lengths, PaddingCollator(pad_token_id), batch_size, shuffle=shuffle,
+        group_by_length=group_by_length, seed=seed, pin_memory=pin_memory,
+    )  # fmt: skip

@@ -1,10 +1,18 @@
 """Headless use: ``python -m tlhelpers train|evaluate|predict``.
 
+``train`` has one flag per :class:`tlhelpers.TrainConfig` field, generated from the
+fields themselves, so every setting of a run is reachable from the command line and the
+help text is the config's own. A saved model folder keeps its ``training_config.json``;
+``train --config FOLDER/training_config.json --out OTHER`` repeats that run exactly.
+
 Examples::
 
-    python -m tlhelpers train --dataset tweet-sentiment --model minilm --epochs 1 --out runs/x
+    python -m tlhelpers train --dataset tweet-sentiment --epochs 1 --out runs/x
+    python -m tlhelpers train --config runs/x/training_config.json --lr 3e-5 --out runs/y
     python -m tlhelpers evaluate --model runs/x            # same dataset and split as training
     python -m tlhelpers predict --model runs/x "What a great flight" "Lost my bag again"
+
+Exit codes: 0 done, 2 bad arguments or data, 130 stopped by Ctrl-C, 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,20 +21,71 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from .config import METRICS, MIXED_PRECISION, TrainConfig
 
-def _data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument(
-        "--dataset",
-        required=required,
-        help="built-in name (tweet-sentiment, bbc-news), Hub id, or CSV/TSV/JSON/Parquet file",
-    )
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label")
-    parser.add_argument("--max-examples", type=int, help="subsample the dataset (stratified)")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the split and the training")
+EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def _value_parser(kind: str):
+    """Parse a flag's text as the field's type; ``none`` gives None where None is allowed."""
+    base = {"int": int, "float": float, "str": str}[kind.split("|")[0].strip()]
+    optional = "None" in kind
+
+    def parse(text: str) -> Any:
+        if optional and text.lower() == "none":
+            return None
+        try:
+            return base(text)
+        except ValueError:
+            message = f"expected {kind.replace('|', 'or')}, got {text!r}"
+            raise argparse.ArgumentTypeError(message) from None
+
+    parse.__name__ = kind  # argparse names the type in its error messages
+    return parse
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`TrainConfig` field (``lr`` -> ``--lr``, ``n_per_class`` ->
+    ``--n-per-class``), with the field's help, default and ``TrainingArguments`` twin.
+
+    Flags that are not given are absent from the parsed arguments, so the defaults live
+    in one place: the config (or the ``--config`` file).
+    """
+    group = parser.add_argument_group("run settings (tlhelpers.TrainConfig fields)")
+    for f in fields(TrainConfig):
+        kind = str(f.type)
+        twin = f" [TrainingArguments: {f.metadata['hf']}]" if f.metadata["hf"] else ""
+        default = f.default if f.default is not MISSING else None
+        options: dict[str, Any] = {
+            "default": argparse.SUPPRESS,
+            "help": f"{f.metadata['help']} (default: {default}){twin}",
+        }
+        if kind == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _value_parser(kind)
+            options["metavar"] = f.name.upper()
+        choices = {"metric": METRICS, "mixed_precision": MIXED_PRECISION}.get(f.name)
+        if choices:
+            options["choices"] = choices
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, **options)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's settings: the ``--config`` file (or the defaults), then the flags given.
+
+    Example:
+        >>> config_from_args(build_parser().parse_args(["train", "--out", "x", "--lr", "1e-4"]))
+    """
+    base = TrainConfig.load(args.config) if getattr(args, "config", None) else TrainConfig()
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    return base.replace(**given)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,25 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="fine-tune a pretrained model and save it")
-    _data_arguments(train, required=True)
-    train.add_argument("--model", default="minilm", help="catalog name, Hub id or folder")
+    train = commands.add_parser(
+        "train", help="fine-tune a pretrained model and save it",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )  # fmt: skip
     train.add_argument("--out", required=True, help="folder to save the fine-tuned model in")
-    train.add_argument("--epochs", type=int, default=3)
-    train.add_argument("--lr", type=float, default=5e-5)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--max-length", type=int, default=128)
-    train.add_argument("--n-per-class", type=int, help="few-shot: training examples per class")
-    train.add_argument(
-        "--train-last-layers", type=int, help="freeze all but the last N encoder layers"
-    )
-    train.add_argument("--layer-lr-decay", type=float, help="e.g. 0.8: discriminative rates")
-    train.add_argument("--patience", type=int, help="early stopping after N epochs w/o gain")
+    train.add_argument("--config", help="a training_config.json to start from (flags override)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_config_flags(train)
 
     evaluate = commands.add_parser("evaluate", help="measure a saved model on a dataset split")
     evaluate.add_argument("--model", required=True, help="folder written by `train`")
-    _data_arguments(evaluate, required=False)
+    evaluate.add_argument("--dataset", help="another dataset (default: the training one)")
+    evaluate.add_argument("--text-column", help="column of the texts (with --dataset)")
+    evaluate.add_argument("--label-column", help="column of the labels (with --dataset)")
     evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"])
     evaluate.add_argument("--show-errors", type=int, default=5, help="most confident mistakes")
 
@@ -71,70 +125,59 @@ def _print_table(title: str, frame: pd.DataFrame) -> None:
     print(frame.to_string(float_format=lambda v: f"{v:.4f}"))
 
 
-def _load_data(args, recorded: dict | None = None):
-    import tlhelpers as tl
+def run_train(args: argparse.Namespace) -> int:
+    # Everything that can be checked is checked before the data and model load.
+    from .persistence import check_save_target
 
-    recorded = recorded or {}
-    dataset = args.dataset or recorded.get("dataset")
-    if dataset is None:
-        raise SystemExit("error: --dataset is required (the model folder does not record one)")
-    return tl.load_text_dataset(
-        dataset,
-        text_column=args.text_column if args.dataset else recorded.get("text_column", "text"),
-        label_column=args.label_column if args.dataset else recorded.get("label_column", "label"),
-        max_examples=args.max_examples if args.dataset else recorded.get("max_examples"),
-        seed=args.seed if args.dataset else recorded.get("seed", 42),
-    ), dataset
+    config = config_from_args(args)
+    if config.dataset is None:
+        raise ValueError("No dataset: pass --dataset NAME_OR_FILE (or a --config that has one).")
+    check_save_target(args.out)
 
+    from .recipe import fine_tune
 
-def run_train(args) -> int:
-    import tlhelpers as tl
-
-    data, dataset = _load_data(args)
-    if args.n_per_class:
-        data["train"] = tl.sample_per_class(data["train"], args.n_per_class, seed=args.seed)
-    model, tokenizer = tl.load_model(args.model, labels=tl.label_names_of(data))
-    if args.train_last_layers is not None:
-        tl.freeze(model, train_last_layers=args.train_last_layers)
-    print(f"Training {args.model} on {dataset}: {len(data['train'])} examples, "
-          f"{tl.count_parameters(model)['trainable']:,} trainable parameters")  # fmt: skip
-    result = tl.train(
-        model,
-        tokenizer,
-        data,
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        layer_lr_decay=args.layer_lr_decay,
-        patience=args.patience,
-        seed=args.seed,
-        progress=not args.no_progress,
-    )
-    report = tl.evaluate(model, tokenizer, data["test"])
-    result.settings.update(
-        dataset=str(dataset), model=str(args.model), text_column=args.text_column,
-        label_column=args.label_column, max_examples=args.max_examples,
-    )  # fmt: skip
-    tl.save_model(model, tokenizer, args.out, training=result, metrics=report)
-    _print_table("Validation (per evaluation)", result.history.evals_frame().set_index("epoch"))
-    _print_table("Test metrics", pd.DataFrame([report.summary()], index=["test"]))
-    _print_table("Test per class", report.per_class)
+    print(f"Training {config.model} on {config.dataset}; settings changed from the defaults: "
+          f"{config.changed() or 'none'}")  # fmt: skip
+    run = fine_tune(config, progress=not args.no_progress)
+    result = run.result
+    if result.interrupted and result.best is None:
+        print(f"Stopped by {result.stop_signal} before the first validation: nothing saved.")
+        return EXIT_CODES.get(result.stop_signal or "", 130)
+    run.save(args.out)
+    _print_table("Validation", result.history.evals_frame().set_index("step"))
+    if run.report is not None:
+        _print_table("Test metrics", pd.DataFrame([run.report.summary()], index=["test"]))
+        _print_table("Test per class", run.report.per_class)
+    if result.interrupted:
+        print(f"\nStopped by {result.stop_signal}: saved the best validated weights "
+              f"(step {result.best['step']}) to {args.out}")  # fmt: skip
+        return EXIT_CODES.get(result.stop_signal or "", 130)
     print(f"\nTrained in {result.seconds:.0f} s ({result.examples_per_second:.1f} examples/s). "
           f"Saved to {args.out}")  # fmt: skip
     return 0
 
 
-def run_evaluate(args) -> int:
+def run_evaluate(args: argparse.Namespace) -> int:
     import tlhelpers as tl
 
+    from .persistence import load_run_config
+    from .recipe import load_data
+
     model, tokenizer = tl.load_saved_model(args.model)
-    info = tl.load_training_info(args.model)
-    recorded = (info.get("training") or {}) if info else {}
-    data, dataset = _load_data(args, recorded)
-    report = tl.evaluate(model, tokenizer, data[args.split])
+    config = load_run_config(args.model) or TrainConfig(dataset=None)
+    if args.dataset:
+        config = config.replace(
+            dataset=args.dataset, text_column=args.text_column or "text",
+            label_column=args.label_column or "label", n_per_class=None,
+        )  # fmt: skip
+    if config.dataset is None:
+        raise ValueError(
+            "--dataset is required: the model folder records no dataset (no training_config.json)."
+        )
+    data = load_data(config)
+    report = tl.evaluate(model, tokenizer, data[args.split], max_length=config.max_length)
     _print_table(
-        f"{args.split} metrics ({dataset}, n={len(data[args.split])})",
+        f"{args.split} metrics ({config.dataset}, n={len(data[args.split])})",
         pd.DataFrame([report.summary()], index=[args.split]),
     )
     _print_table("Per class", report.per_class)
@@ -148,16 +191,18 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def run_predict(args) -> int:
+def run_predict(args: argparse.Namespace) -> int:
     import tlhelpers as tl
 
     texts = list(args.texts)
     if args.file:
+        if args.file != "-" and not Path(args.file).is_file():
+            raise FileNotFoundError(f"No file at {args.file} (--file).")
         stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
         with stream:
             texts.extend(line.rstrip("\n") for line in stream if line.strip())
     if not texts:
-        raise SystemExit("error: give texts as arguments or with --file")
+        raise ValueError("Give texts as arguments or with --file.")
     model, tokenizer = tl.load_saved_model(args.model)
     predictions = tl.predict(model, tokenizer, texts)
     if args.json:

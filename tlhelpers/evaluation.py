@@ -21,17 +21,11 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .batching import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
+from .batching import check_max_length, model_max_length
+from .inference import device_of, inference_batches, inference_mode
 from .models import label_names
 
 
-def _default_max_length(model, tokenizer) -> int:
-    # Predict with the length the model was trained with; texts beyond it were never seen whole.
-    trained = getattr(model.config, "tlhelpers_max_length", None)
-    return int(trained) if trained else model_max_length(tokenizer)
-
-
-@torch.inference_mode()
 def predict_proba(
     model,
     tokenizer,
@@ -45,30 +39,32 @@ def predict_proba(
 
     Texts are tokenized in one call, sorted by length and batched with dynamic padding,
     so a batch of short texts costs little; results come back in the input order.
+    Predict with the ``max_length`` the model was trained with (a saved model's
+    tokenizer remembers it; default: the tokenizer's limit).
 
     Example:
-        >>> predict_proba(model, tokenizer, ["What a great flight!"]).round(2)
+        >>> predict_proba(model, tokenizer, ["What a great flight!"], max_length=64).round(2)
         array([[0.02, 0.05, 0.93]], dtype=float32)
     """
     if isinstance(texts, str):
         raise TypeError("Pass a list of texts, e.g. predict(model, tokenizer, ['some text']).")
-    texts = [str(t) for t in texts]
+    texts = list(texts)
     if not texts:
         return np.zeros((0, len(label_names(model))), dtype=np.float32)
-    max_length = max_length or _default_max_length(model, tokenizer)
+    max_length = max_length or model_max_length(tokenizer)
     check_max_length(max_length, tokenizer, model)
-    device = torch.device(device) if device else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    if device is not None:
+        model.to(device)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    lengths = [len(ids) for ids in encoded]
-    collate = PaddingCollator(tokenizer.pad_token_id or 0)
     probabilities = np.zeros((len(texts), len(label_names(model))), dtype=np.float32)
-    for index in LengthGroupedSampler(lengths, batch_size, shuffle=False):
-        batch = collate([{"input_ids": encoded[i]} for i in index])
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
-        probabilities[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    model.train(was_training)
+    with inference_mode(model):
+        batches = inference_batches(
+            encoded, batch_size=batch_size, pad_token_id=tokenizer.pad_token_id or 0,
+            device=device_of(model),
+        )  # fmt: skip
+        for index, batch in batches:
+            logits = model(**batch).logits
+            probabilities[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
     return probabilities
 
 
@@ -92,19 +88,28 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
 
 
 def compute_metrics(
-    y_true: Sequence[int], y_pred: Sequence[int], names: Sequence[str]
+    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | int
 ) -> dict[str, float]:
-    """Accuracy and macro-F1 from integer labels and predictions.
+    """Accuracy and macro-F1 from integer labels and predictions: the one scoring function.
+
+    Macro-F1 averages the F1 of *every* class of the label set, including a class the
+    model never predicts or that is missing from ``y_true`` (it counts as 0): leaving it
+    out would reward a model that ignores a class. Training, evaluation, the baselines
+    and the lab all score with this function. (Trainer's twin: ``compute_metrics``.)
+
+    Args:
+        y_true, y_pred: class ids.
+        labels: the label names, or how many classes there are.
 
     Example:
-        >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b"])
-        {'accuracy': 0.6667, 'macro_f1': 0.6667}
+        >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
+        {'accuracy': 0.6666666666666666, 'macro_f1': 0.4444444444444444}
     """
-    labels = list(range(len(names)))
+    n = labels if isinstance(labels, int) else len(labels)
     return {
-        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
-        "macro_f1": round(
-            float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=list(range(n)), average="macro", zero_division=0)
         ),
     }
 
@@ -133,10 +138,6 @@ class EvaluationReport:
     def summary(self) -> dict[str, float]:
         """Headline metrics as a dict (for tables, JSON and comparisons)."""
         return {"accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4)}
-
-    def probabilities(self) -> np.ndarray:
-        """The predicted probability of every class, shape ``(n, num_labels)``."""
-        return self.predictions[self.label_names].to_numpy()
 
     def __repr__(self) -> str:
         return (
@@ -183,8 +184,7 @@ def report_from_predictions(
     for i, name in enumerate(names):
         predictions[name] = probabilities[:, i]
     return EvaluationReport(
-        accuracy=float(accuracy_score(y_true, y_pred)),
-        macro_f1=float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        **compute_metrics(y_true, y_pred, names),
         per_class=per_class,
         confusion=confusion,
         predictions=predictions,

@@ -17,11 +17,12 @@ fine-tuning (what fine-tuning changes).
 
 Costs are kept down the way a practitioner would: each text goes through the frozen
 encoder once (every layer in one pass) and the vectors are reused for every training-set
-size and seed; the test and validation sets are stratified subsets.
+size and seed; the test and validation sets are stratified subsets. The two transformer
+methods are trained by :func:`tlhelpers.fine_tune`, from one :class:`tlhelpers.TrainConfig`.
 
 Example:
     >>> data = tl.load_text_dataset("tweet-sentiment")
-    >>> lab = TransferLab(data, name="tweets", max_length=64)
+    >>> lab = TransferLab(data, name="tweets", config=tl.TrainConfig(max_length=64))
     >>> curves = lab.learning_curves(["frozen features", "tf-idf"], sizes=[8, 64], seeds=3)
     >>> summarise(curves)
 """
@@ -38,18 +39,16 @@ import pandas as pd
 from datasets import Dataset, DatasetDict, concatenate_datasets
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
-from sklearn.metrics import f1_score, silhouette_score
-from sklearn.model_selection import train_test_split
-from transformers import AutoModelForSequenceClassification
+from sklearn.metrics import silhouette_score
 
 from .baselines import TfidfBaseline
-from .config import set_seed
+from .config import TrainConfig
 from .data import label_names_of, sample_per_class
-from .evaluation import predict_proba
+from .evaluation import compute_metrics, predict_proba
 from .features import extract_features, linear_probe
 from .models import load_model
 from .noise import NOISES, corrupt
-from .training import History, train
+from .recipe import fine_tune, stratified_subset
 
 METHODS = ("fine-tuned", "frozen features", "random init", "tf-idf")
 
@@ -57,23 +56,8 @@ Predictor = Callable[[Sequence[str]], np.ndarray]  # texts -> class probabilitie
 
 
 @dataclass
-class Recipe:
-    """How the two transformer methods train: one recipe for both, only the start differs.
-
-    A few-shot training set is seen many times: every run takes at least ``min_steps``
-    optimizer steps and ``min_epochs`` passes over its data.
-    """
-
-    lr: float = 1e-4
-    batch_size: int = 16
-    min_epochs: int = 2
-    min_steps: int = 20
-    evaluations: int = 2  # validation passes per run (the last one at the end)
-
-
-@dataclass
-class Run:
-    """One trained method: its scores and the classifier itself."""
+class MethodRun:
+    """One trained method of the lab: its scores and the classifier itself."""
 
     record: dict  # scores, train/test gap and training seconds
     predictor: Predictor  # texts -> class probabilities
@@ -89,43 +73,10 @@ class EmbeddingMap:
     projection: str
 
 
-def stratified_subset(dataset: Dataset, n: int, *, seed: int = 0) -> Dataset:
-    """``n`` examples with the same class proportions as ``dataset`` (all of it if smaller).
-
-    Example:
-        >>> test = stratified_subset(data["test"], 500)
-    """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
-    if n >= len(dataset):
-        return dataset
-    labels = np.asarray(dataset["label"])
-    keep, _ = train_test_split(
-        np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed
-    )
-    return dataset.select(sorted(int(i) for i in keep))
-
-
 def macro_f1(y_true: Sequence[int], probabilities: np.ndarray, num_labels: int) -> float:
-    """Macro-F1 of the most probable class (every class counts, even if never predicted)."""
+    """Macro-F1 of the most probable class (:func:`tlhelpers.compute_metrics`'s definition)."""
     y_pred = np.asarray(probabilities).argmax(axis=1)
-    labels = list(range(num_labels))
-    return float(f1_score(list(y_true), y_pred, labels=labels, average="macro", zero_division=0))
-
-
-def training_seconds(history: History) -> list[float]:
-    """Seconds spent training at each evaluation, with the validation passes taken out.
-
-    :func:`tlhelpers.train` times everything since its start; an evaluation's duration is
-    the gap between its record and the last step before it (``log_every=1`` logs each step).
-    """
-    step_seconds = {record["step"]: record["seconds"] for record in history.steps}
-    spent_evaluating, out = 0.0, []
-    for record in history.evals:
-        trained_until = step_seconds[record["step"]]
-        out.append(trained_until - spent_evaluating)
-        spent_evaluating += record["seconds"] - trained_until
-    return out
+    return compute_metrics(list(y_true), y_pred, num_labels)["macro_f1"]
 
 
 class TransferLab:
@@ -134,20 +85,22 @@ class TransferLab:
     Args:
         data: a DatasetDict from :func:`tlhelpers.load_text_dataset`.
         name: the dataset's name in tables and figures.
-        model_name: the pretrained encoder (for the transformer methods).
-        max_length: tokens per text for every transformer method (truncated beyond).
+        config: how the two transformer methods train (model, ``lr``, ``batch_size``,
+            ``max_length`` ...); ``max_length`` applies to every transformer method, the
+            frozen features included. The lab sets the seed, the data and ``pretrained``.
         pool_per_class: training examples per class drawn once; every training set of every
             size and seed is drawn from this pool, so its features are computed once.
-        test_examples, validation_examples: sizes of the stratified test and validation
-            subsets that every method is scored on.
+        max_test_examples, max_validation_examples: sizes of the stratified test and
+            validation subsets that every method is scored on.
         gap_examples: how many of a run's training examples are scored for the train/test gap.
-        recipe: the training recipe of the two transformer methods.
-        load_pretrained: a function ``labels -> (model, tokenizer)`` returning a fresh
-            pretrained classifier; default :func:`tlhelpers.load_model` of ``model_name``.
+        min_epochs, min_steps: a few-shot training set is seen many times: every
+            transformer run takes at least ``min_steps`` optimizer steps and ``min_epochs``
+            passes over its data.
+        evaluations: validation passes per transformer run (the last one at the end).
         verbose: print one line per finished method.
 
     Example:
-        >>> lab = TransferLab(data, name="bbc", max_length=128, test_examples=500)
+        >>> lab = TransferLab(data, name="bbc", config=tl.TrainConfig(max_length=128))
         >>> lab.run("tf-idf", n_per_class=8, seed=0).record["test_macro_f1"]
         0.71
     """
@@ -157,35 +110,33 @@ class TransferLab:
         data: DatasetDict,
         *,
         name: str = "data",
-        model_name: str = "minilm",
-        max_length: int = 128,
+        config: TrainConfig | None = None,
         pool_per_class: int = 512,
-        test_examples: int = 1000,
-        validation_examples: int = 300,
+        max_test_examples: int = 1000,
+        max_validation_examples: int = 300,
         gap_examples: int = 200,
-        recipe: Recipe | None = None,
-        load_pretrained: Callable[[list[str]], tuple] | None = None,
+        min_epochs: int = 2,
+        min_steps: int = 20,
+        evaluations: int = 2,
         verbose: bool = True,
     ):
         if not isinstance(data, DatasetDict) or not {"train", "validation", "test"} <= set(data):
             raise ValueError("TransferLab needs a DatasetDict with train/validation/test splits.")
-        self.name, self.model_name, self.max_length = name, model_name, max_length
-        self.recipe = recipe or Recipe()
+        self.config = config or TrainConfig(lr=1e-4, batch_size=16)
+        self.name, self.max_length = name, self.config.max_length
+        self.min_epochs, self.min_steps, self.evaluations = min_epochs, min_steps, evaluations
         self.gap_examples, self.verbose = gap_examples, verbose
         self.label_names = label_names_of(data)
         self.pool = sample_per_class(data["train"], pool_per_class, seed=0)
         self.pool_labels = np.asarray(self.pool["label"])
-        self.validation = stratified_subset(data["validation"], validation_examples, seed=0)
-        self.test = stratified_subset(data["test"], test_examples, seed=0)
-        self._load_pretrained = load_pretrained or (
-            lambda names: load_model(model_name, labels=names)
-        )
+        self.validation = stratified_subset(data["validation"], max_validation_examples, seed=0)
+        self.test = stratified_subset(data["test"], max_test_examples, seed=0)
         # The pretrained model serves as the frozen feature extractor (its head is unused).
-        self.encoder, self.tokenizer = self._load_pretrained(self.label_names)
+        self.encoder, self.tokenizer = load_model(self.config.model, labels=self.label_names)
         self.layers = tuple(range(self.encoder.config.num_hidden_layers + 1))
         self._vectors: dict[str, np.ndarray] = {}  # text -> (layers, hidden) frozen features
         self.seconds_per_text: float | None = None  # measured cost of one frozen forward pass
-        self.kept: dict[str, Run] = {}  # method -> the run kept for robustness and maps
+        self.kept: dict[str, MethodRun] = {}  # method -> the run kept for robustness and maps
         self._precomputed = False
 
     def __repr__(self) -> str:
@@ -261,11 +212,11 @@ class TransferLab:
             rows.extend(rng.permutation(members)[:n_per_class])
         return np.sort(np.array(rows))
 
-    def run(self, method: str, n_per_class: int, seed: int = 0) -> Run:
+    def run(self, method: str, n_per_class: int, seed: int = 0) -> MethodRun:
         """Train one method on one training set and score it on train, validation and test.
 
         Returns:
-            A :class:`Run`: the record (scores, the train/test gap, training seconds) and
+            A :class:`MethodRun`: the record (scores, the train/test gap, training seconds) and
             the trained classifier as a function texts -> class probabilities.
 
         Example:
@@ -296,7 +247,7 @@ class TransferLab:
         record["val_macro_f1"] = val_f1
         record["test_macro_f1"] = self._score(predictor, self.test)
         record["gap"] = record["train_macro_f1"] - record["test_macro_f1"]
-        return Run(record, predictor, model)
+        return MethodRun(record, predictor, model)
 
     def _score(self, predictor: Predictor, dataset: Dataset) -> float:
         return macro_f1(dataset["label"], predictor(dataset["text"]), len(self.label_names))
@@ -311,38 +262,26 @@ class TransferLab:
         seconds = len(train_set) * self.seconds_per_text + time.perf_counter() - start
         return (lambda texts: probe.predict_proba(self.embed(texts))), seconds
 
-    def _new_transformer(self, method: str, seed: int):
-        set_seed(seed)  # the new head (and, for random init, every weight) starts from it
-        if method == "fine-tuned":
-            model, _ = self._load_pretrained(self.label_names)
-            return model
-        # The same architecture (read from the pretrained model's config), random weights.
-        return AutoModelForSequenceClassification.from_config(self.encoder.config)
-
     def _train_transformer(self, method: str, train_set: Dataset, seed: int):
-        recipe = self.recipe
-        model = self._new_transformer(method, seed)
         # Repeat a few-shot set so the run gets its minimum of steps and passes; one
         # "epoch" over the repeated set keeps the number of validation passes fixed.
-        repeats = max(
-            recipe.min_epochs, math.ceil(recipe.min_steps * recipe.batch_size / len(train_set))
-        )
+        batch_size = self.config.batch_size
+        repeats = max(self.min_epochs, math.ceil(self.min_steps * batch_size / len(train_set)))
         repeated = concatenate_datasets([train_set] * repeats)
-        total_steps = math.ceil(len(repeated) / recipe.batch_size)
-        result = train(
-            model,
-            self.tokenizer,
-            DatasetDict(train=repeated, validation=self.validation),
-            epochs=1,
-            lr=recipe.lr,
-            batch_size=recipe.batch_size,
-            max_length=self.max_length,
-            eval_every=max(1, math.ceil(total_steps / recipe.evaluations)),
-            seed=seed,
-            progress=False,
-            log_every=1,
-        )
-        return model, training_seconds(result.history)[-1], result.best["macro_f1"]
+        total_steps = math.ceil(len(repeated) / batch_size)
+        config = self.config.replace(
+            seed=seed, pretrained=method == "fine-tuned", epochs=1, log_every=1,
+            eval_every=max(1, math.ceil(total_steps / self.evaluations)),
+            n_per_class=None, max_validation_examples=None,
+        )  # fmt: skip
+        run = fine_tune(
+            config, data=DatasetDict(train=repeated, validation=self.validation),
+            progress=False, evaluate_test=False,
+        )  # fmt: skip
+        # Training time is what the whole run cost (up to its last validation), not the
+        # time to its best validation: the run could not know it would not improve.
+        history = run.result.history.evals
+        return run.model, history[-1]["train_seconds"], run.result.best["macro_f1"]
 
     def _transformer_predictor(self, model) -> Predictor:
         def predictor(texts: Sequence[str]) -> np.ndarray:

@@ -4,7 +4,7 @@
 the frozen encoder once, keep one vector per text, and train only a small classifier
 (here scikit-learn's logistic regression) on those vectors. No backpropagation through
 the encoder, so it takes seconds to train once the vectors are computed; computing them
-is one forward pass per text, which :class:`FeatureCache` does only once.
+is one forward pass per text.
 """
 
 from __future__ import annotations
@@ -12,20 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .batching import LengthGroupedSampler, PaddingCollator, check_max_length, model_max_length
+from .batching import check_max_length, model_max_length
+from .inference import device_of, inference_batches, inference_mode
+from .models import encoder_of
 
 
-def _encoder(model):
-    # A ...ForSequenceClassification model wraps the bare encoder as `base_model`.
-    return getattr(model, "base_model", model)
-
-
-@torch.inference_mode()
 def extract_features(
     model,
     tokenizer,
@@ -61,58 +56,28 @@ def extract_features(
     if pooling not in ("mean", "cls"):
         raise ValueError(f"pooling must be 'mean' or 'cls', got '{pooling}'.")
     check_max_length(min(max_length, model_max_length(tokenizer)), tokenizer, model)
-    encoder = _encoder(model)
-    was_training = encoder.training
-    encoder.eval()
-    device = next(encoder.parameters()).device
+    encoder = encoder_of(model)
     texts = [str(t) for t in texts]
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    collate = PaddingCollator(tokenizer.pad_token_id or 0)
-    sampler = LengthGroupedSampler([len(ids) for ids in encoded], batch_size, shuffle=False)
     outputs: dict[int, np.ndarray] = {}
-    batches = sampler
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(sampler, desc="Embedding", total=len(sampler))
-    for index in batches:
-        batch = {
-            k: v.to(device) for k, v in collate([{"input_ids": encoded[i]} for i in index]).items()
-        }
-        hidden = encoder(**batch, output_hidden_states=True).hidden_states
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
-        for layer in layers:
-            states = hidden[layer]
-            if pooling == "mean":
-                vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
-            else:
-                vectors = states[:, 0]
-            if layer not in outputs:
-                outputs[layer] = np.zeros((len(texts), states.shape[-1]), dtype=np.float32)
-            outputs[layer][index] = vectors.float().cpu().numpy()
-    encoder.train(was_training)
+    with inference_mode(encoder):
+        batches = inference_batches(
+            encoded, batch_size=batch_size, pad_token_id=tokenizer.pad_token_id or 0,
+            device=device_of(encoder), progress=progress,
+        )  # fmt: skip
+        for index, batch in batches:
+            hidden = encoder(**batch, output_hidden_states=True).hidden_states
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+            for layer in layers:
+                states = hidden[layer]
+                if pooling == "mean":
+                    vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+                else:
+                    vectors = states[:, 0]
+                if layer not in outputs:
+                    outputs[layer] = np.zeros((len(texts), states.shape[-1]), dtype=np.float32)
+                outputs[layer][index] = vectors.float().cpu().numpy()
     return outputs[layers[0]] if len(layers) == 1 else outputs
-
-
-class FeatureCache:
-    """Compute each split's frozen features once and reuse them.
-
-    Example:
-        >>> cache = FeatureCache(model, tokenizer, max_length=128)
-        >>> X_train = cache(data["train"]["text"])      # slow the first time
-        >>> X_train = cache(data["train"]["text"])      # instant afterwards
-    """
-
-    def __init__(self, model, tokenizer, **kwargs):
-        self.model, self.tokenizer, self.kwargs = model, tokenizer, kwargs
-        self._store: dict[int, np.ndarray] = {}
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        key = hash(tuple(texts))
-        if key not in self._store:
-            self._store[key] = extract_features(self.model, self.tokenizer, texts, **self.kwargs)
-        return self._store[key]
 
 
 def linear_probe(C: float = 1.0, max_iter: int = 2000, seed: int = 0):

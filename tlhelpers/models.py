@@ -136,21 +136,29 @@ def is_available_offline(name: str) -> bool:
     return isinstance(cached, str)
 
 
-def random_model(name: str, labels: Sequence[str] | int = 2) -> nn.Module:
-    """A catalog architecture with *random* weights, built without any download.
+def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn.Module:
+    """An architecture with *random* weights: a catalog name, or any model's config.
 
-    Useful to measure a model's size and speed offline (quality needs the real weights),
-    and for fast unit tests.
+    Catalog architectures are built without any download; for another name (a local
+    folder, a cached Hub id) only its small ``config.json`` is read. Useful to measure a
+    model's size and speed offline, for what pretraining is worth (the same model from
+    scratch), and for fast unit tests.
 
     Example:
         >>> bert = random_model("bert-base", labels=3)
         >>> count_parameters(bert)["total"] > 100_000_000
         True
     """
-    if name not in CATALOG:
-        raise ValueError(f"Unknown catalog name '{name}'. Choose one of {list(CATALOG)}.")
     names = _normalise_labels(labels, None)
-    config = CATALOG[name].architecture(num_labels=len(names))
+    if name in CATALOG:
+        config = CATALOG[name].architecture(num_labels=len(names))
+    else:
+        try:
+            with _quiet_transformers():
+                config = AutoConfig.from_pretrained(resolve_model_name(name))
+        except (OSError, ValueError) as error:
+            raise _load_error(str(name), error) from error
+        config.num_labels = len(names)
     config.id2label = dict(enumerate(names))
     config.label2id = {label: i for i, label in enumerate(names)}
     return AutoModelForSequenceClassification.from_config(config)
@@ -405,13 +413,26 @@ def label_names(model: nn.Module) -> list[str]:
 # --------------------------------------------------------------------------------------
 
 
+def encoder_of(model: nn.Module) -> nn.Module:
+    """The pretrained encoder inside a classifier (the whole model if it is a bare encoder).
+
+    A ``...ForSequenceClassification`` model wraps the encoder (``model.bert`` for BERT,
+    ``model.roberta`` ...) and Hugging Face names it ``base_model`` on every architecture.
+
+    Example:
+        >>> encoder_of(model) is model.bert
+        True
+    """
+    return getattr(model, "base_model", model)
+
+
 def encoder_layers(model: nn.Module) -> nn.ModuleList:
     """The stack of transformer layers (6 for MiniLM, 12 for BERT-base).
 
     Found as the longest ``ModuleList`` inside the encoder, which covers BERT, RoBERTa,
     DistilBERT, ELECTRA and similar architectures.
     """
-    base = getattr(model, "base_model", model)
+    base = encoder_of(model)
     lists = [m for m in base.modules() if isinstance(m, nn.ModuleList)]
     if not lists:
         raise ValueError(f"Cannot find the transformer layers of {type(model).__name__}.")
@@ -434,7 +455,7 @@ def freeze(model: nn.Module, *, train_last_layers: int = 0) -> nn.Module:
             f"train_last_layers must be between 0 and {len(layers)} (the model's layer count), "
             f"got {train_last_layers}."
         )
-    base = getattr(model, "base_model", model)
+    base = encoder_of(model)
     for parameter in base.parameters():
         parameter.requires_grad = False
     for layer in list(layers)[len(layers) - train_last_layers :]:

@@ -1,9 +1,12 @@
 """Keep a fine-tuned model: save it as a standard Hugging Face folder, load it back.
 
 The folder holds ``model.safetensors`` (the weights), ``config.json`` (architecture and
-label names), the tokenizer files, and ``tlhelpers.json`` (training settings, history and
-metrics). Any Hugging Face tool can read it, e.g.
-``transformers.pipeline("text-classification", model=folder)``.
+label names), the tokenizer files, ``training_config.json`` (the
+:class:`tlhelpers.TrainConfig` of the run, which ``python -m tlhelpers train --config``
+repeats) and ``tlhelpers.json`` (history and metrics). The tokenizer is saved with
+``model_max_length`` set to the length the model was trained with, so predictions from
+the folder (ours or ``pipeline``'s) truncate as training did. Any Hugging Face tool can
+read it, e.g. ``transformers.pipeline("text-classification", model=folder)``.
 
 Why not ``torch.save(model.state_dict(), "model.pt")``? That file is a *pickle*: loading
 it can run arbitrary code, it holds no label names or tokenizer, and it needs the exact
@@ -31,6 +34,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from .models import _quiet_transformers, label_names, replace_head
 
 INFO_FILE = "tlhelpers.json"
+CONFIG_FILE = "training_config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
@@ -65,23 +69,17 @@ def save_model(
         >>> save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
         PosixPath('runs/tweets')
     """
-    folder = Path(folder)
-    if folder.exists():
-        if not folder.is_dir():
-            raise FileExistsError(f"{folder} exists and is a file; choose another folder.")
-        if any(folder.iterdir()) and not (folder / INFO_FILE).exists():
-            raise FileExistsError(
-                f"{folder} exists and holds files that are not a saved model; "
-                "choose an empty or new folder so nothing of yours is overwritten."
-            )
-        if not overwrite:
-            raise FileExistsError(f"{folder} already holds a saved model (overwrite=False).")
+    folder = check_save_target(folder, overwrite=overwrite)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-", dir=folder.parent))
     try:
+        run_config = getattr(training, "config", None)
         with _quiet_transformers():
             model.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
+        if run_config is not None:
+            run_config.save(staging / CONFIG_FILE)
+            _record_max_length(staging, run_config.max_length)
         info = {
             "format": "tlhelpers-model/1",
             "labels": label_names(model),
@@ -98,6 +96,52 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Raise unless ``folder`` may receive a saved model; call it before long work.
+
+    A new or empty folder, or one holding an earlier saved model (with ``overwrite``), is
+    fine; a file, or a folder with anything else in it, is refused so nothing is lost.
+
+    Example:
+        >>> check_save_target("runs/tweets")
+        PosixPath('runs/tweets')
+    """
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise FileExistsError(f"{folder} exists and is a file; choose another folder.")
+        if any(folder.iterdir()) and not (folder / INFO_FILE).exists():
+            raise FileExistsError(
+                f"{folder} exists and holds files that are not a saved model; "
+                "choose an empty or new folder so nothing of yours is overwritten."
+            )
+        if not overwrite:
+            raise FileExistsError(f"{folder} already holds a saved model (overwrite=False).")
+    return folder
+
+
+def _record_max_length(folder: Path, max_length: int) -> None:
+    # The saved tokenizer truncates at the trained length: predictions see what training saw.
+    path = folder / "tokenizer_config.json"
+    if path.exists():
+        settings = json.loads(path.read_text())
+        settings["model_max_length"] = int(max_length)
+        path.write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def load_run_config(folder: str | os.PathLike):
+    """The :class:`tlhelpers.TrainConfig` a saved model was trained with (None if unknown).
+
+    Example:
+        >>> load_run_config("runs/tweets").lr
+        5e-05
+    """
+    from .config import TrainConfig
+
+    path = check_saved_model(folder) / CONFIG_FILE
+    return TrainConfig.load(path) if path.exists() else None
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:

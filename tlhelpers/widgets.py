@@ -4,9 +4,10 @@
 ``VBox`` with these parts, each tagged with a CSS class so a browser test can find it:
 
 - the **controls** (``.tl-controls``): learning rate, epochs, batch size, max_length,
-  encoder layers to unfreeze, training examples per class, dataset;
-- the **plain-Python code** for the current settings (``.tl-code``, an ``HTML`` widget),
-  rewritten whenever a control changes: the panel's plain-Python equivalent;
+  encoder layers to train, training examples per class, dataset;
+- the **plain-Python code** for the current settings (``.tl-code``, an ``HTML`` widget):
+  the :class:`tlhelpers.TrainConfig` the controls describe and the
+  :func:`tlhelpers.fine_tune` call that runs it, rewritten whenever a control changes;
 - the **Train** button (``.tl-train``, an ``ipywidgets.Button`` whose description is
   exactly ``"Train"``) and a status line (``.tl-status``) that ends with "done" or an error;
 - the **live plot** (``.tl-live-plot``, an ``Output``): loss and validation scores, redrawn
@@ -15,122 +16,54 @@
   one row each, newest last.
 
 Clicking Train calls :meth:`TuningPanel.train`, which does only this: turn the control
-values into a :class:`RunConfig` (:func:`config_from_controls`), run it
-(:func:`run_experiment`), and append the run's row to the :class:`RunLog`. Those three are
-plain Python, tested without a browser; the panel only wires them to widgets.
+values into a :class:`~tlhelpers.TrainConfig` (:func:`config_from_controls`), run it with
+:func:`tlhelpers.fine_tune` (exactly the code the panel shows), and append the run's row
+to the :class:`RunLog`. Those are plain Python, tested without a browser; the panel only
+wires them to widgets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import ipywidgets as w
 import pandas as pd
 from IPython.display import display
 
-from .config import pick
-from .data import BUILTIN_DATASETS, label_names_of, load_text_dataset
-from .models import CATALOG, encoder_layers, freeze, load_model, unfreeze
+from .config import TrainConfig, pick
+from .data import BUILTIN_DATASETS
+from .models import CATALOG
 from .plots import LivePlot
-from .training import TrainingResult, train
+from .recipe import Run, fine_tune
 
 BATCH_SIZES = (8, 16, 32, 64)
 MAX_LENGTHS = (32, 64, 128, 256, 512)
+# The controls, by TrainConfig field; every other field keeps the panel's default.
+CONTROL_FIELDS = ("dataset", "lr", "epochs", "batch_size", "max_length", "train_last_layers",
+                  "n_per_class")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything one tuning run needs; the panel's controls map onto the first seven fields.
-
-    ``unfreeze_layers`` counts the top encoder layers that learn: 0 trains the head only
-    (feature extraction); the model's layer count (6 for MiniLM) or more trains everything.
-
-    Example:
-        >>> RunConfig(lr=3e-5, epochs=2).validated()
-    """
-
-    dataset: str = "tweet-sentiment"
-    lr: float = 1e-4
-    epochs: int = 1
-    batch_size: int = 32
-    max_length: int = 64
-    unfreeze_layers: int = 6
-    train_per_class: int = 300
-    validation_size: int = 500
-    max_steps: int | None = None
-    model: str = "minilm"
-    seed: int = 42
-
-    def validated(self) -> RunConfig:
-        """Return ``self`` if every value makes sense, else raise a ``ValueError`` saying why."""
-        if not 0 < self.lr < 1:
-            raise ValueError(f"Learning rate must be between 0 and 1, got {self.lr}.")
-        for name in ("epochs", "batch_size", "max_length", "train_per_class", "validation_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.unfreeze_layers < 0:
-            raise ValueError(f"unfreeze_layers must be 0 or more, got {self.unfreeze_layers}.")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1 or None, got {self.max_steps}.")
-        if not self.dataset:
-            raise ValueError("Choose a dataset.")
-        return self
-
-    def to_code(self) -> str:
-        """The plain-Python lines that do the same run as the panel.
-
-        Example:
-            >>> print(RunConfig().to_code())
-        """
-        extra = f", max_steps={self.max_steps}" if self.max_steps else ""
-        layers = CATALOG[self.model].layers if self.model in CATALOG else None
-        if layers is not None and self.unfreeze_layers >= layers:
-            which = f"tl.unfreeze(model)  # all {layers} layers learn"
-        else:
-            which = f"tl.freeze(model, train_last_layers={self.unfreeze_layers})"
-        return "\n".join(
-            [
-                "import tlhelpers as tl",
-                f"data = tl.load_text_dataset({self.dataset!r}, "
-                f"n_per_class={self.train_per_class}, seed={self.seed})",
-                f'validation = data["validation"].shuffle(seed={self.seed})',
-                f'data["validation"] = validation.select(range(min({self.validation_size}, '
-                "len(validation))))",
-                f"model, tokenizer = tl.load_model({self.model!r}, labels=tl.label_names_of(data))",
-                which,
-                "result = tl.train(",
-                f"    model, tokenizer, data, epochs={self.epochs}, lr={self.lr:.1e}, "
-                f"batch_size={self.batch_size},",
-                f"    max_length={self.max_length}, seed={self.seed}{extra},",
-                ")",
-                'print(result.summary()["val_macro_f1"])',
-            ]
-        )
-
-
-def default_config() -> RunConfig:
+def default_config() -> TrainConfig:
     """The panel's starting values: small in quick mode (``TLHELPERS_QUICK=1``), real otherwise.
 
     Example:
-        >>> default_config().train_per_class
+        >>> default_config().n_per_class
         300
     """
-    return RunConfig(
-        train_per_class=pick(quick=16, full=300),
-        validation_size=pick(quick=48, full=500),
+    return TrainConfig(
+        lr=1e-4,
+        epochs=1,
+        max_length=64,
+        n_per_class=pick(quick=16, full=300),
+        max_validation_examples=pick(quick=48, full=500),
         batch_size=pick(quick=16, full=32),
         max_steps=pick(quick=3, full=None),
     )
 
 
-CONTROL_FIELDS = ("dataset", "lr", "epochs", "batch_size", "max_length", "unfreeze_layers",
-                  "train_per_class")  # fmt: skip
-
-
-def config_from_controls(values: Mapping[str, Any], base: RunConfig | None = None) -> RunConfig:
-    """Turn the panel's control values into a checked :class:`RunConfig`.
+def config_from_controls(values: Mapping[str, Any], base: TrainConfig | None = None) -> TrainConfig:
+    """Turn the panel's control values into a checked :class:`~tlhelpers.TrainConfig`.
 
     Values not given keep ``base``'s (default :func:`default_config`); unknown names and
     impossible values raise ``ValueError`` before any training starts.
@@ -140,86 +73,24 @@ def config_from_controls(values: Mapping[str, Any], base: RunConfig | None = Non
         3e-05
     """
     base = base or default_config()
-    known = {f.name: f.type for f in fields(RunConfig)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f"Unknown settings {unknown}; the panel knows {sorted(known)}.")
     converted: dict[str, Any] = {}
     for name, value in values.items():
         if name in ("dataset", "model"):
             converted[name] = str(value)
         elif name == "lr":
             converted[name] = float(value)
-        elif name == "max_steps":
-            converted[name] = None if value in (None, 0) else int(value)
+        elif value is None or name not in CONTROL_FIELDS:
+            converted[name] = value  # None ("all layers"), or a name replace() will refuse
         else:
             converted[name] = int(value)
-    return replace(base, **converted).validated()
+    return base.replace(**converted)
 
 
-@dataclass
-class Run:
-    """One finished tuning run: its settings, training result, and the trained model."""
-
-    config: RunConfig
-    result: TrainingResult
-    model: Any
-    tokenizer: Any
-
-    def row(self) -> dict[str, Any]:
-        """The run as one row of the runs table."""
-        best = self.result.best or {}
-        return {
-            **{name: getattr(self.config, name) for name in CONTROL_FIELDS},
-            "train_examples": self.result.settings["train_examples"],
-            "trainable_params": self.result.settings["trainable_parameters"],
-            "val_accuracy": round(best.get("accuracy", float("nan")), 4),
-            "val_macro_f1": round(best.get("macro_f1", float("nan")), 4),
-            "best_epoch": best.get("epoch"),
-            "seconds": round(self.result.seconds, 1),
-        }
-
-
-def run_experiment(
-    config: RunConfig,
-    callbacks: Sequence[Callable] = (),
-    *,
-    load_data: Callable = load_text_dataset,
-    load_model_fn: Callable = load_model,
-    progress: bool = False,
-) -> Run:
-    """Do one run exactly as :meth:`RunConfig.to_code` writes it out.
-
-    ``load_data`` and ``load_model_fn`` are there so tests can pass a toy dataset and a
-    tiny model; notebooks leave them alone.
-
-    Example:
-        >>> run = run_experiment(RunConfig(lr=3e-5))
-        >>> run.row()["val_macro_f1"]
-    """
-    config = config.validated()
-    data = load_data(config.dataset, n_per_class=config.train_per_class, seed=config.seed)
-    validation = data["validation"].shuffle(seed=config.seed)
-    data["validation"] = validation.select(range(min(config.validation_size, len(validation))))
-    model, tokenizer = load_model_fn(config.model, labels=label_names_of(data))
-    if config.unfreeze_layers >= len(encoder_layers(model)):
-        unfreeze(model)
-    else:
-        freeze(model, train_last_layers=config.unfreeze_layers)
-    result = train(
-        model,
-        tokenizer,
-        data,
-        epochs=config.epochs,
-        lr=config.lr,
-        batch_size=config.batch_size,
-        max_length=config.max_length,
-        max_steps=config.max_steps,
-        seed=config.seed,
-        callbacks=callbacks,
-        progress=progress,
-    )
-    return Run(config=config, result=result, model=model, tokenizer=tokenizer)
+def layer_choices(model: str) -> list[tuple[str, int | None]]:
+    """The "layers to train" options for ``model``: head only, 1..N top layers, everything."""
+    layers = CATALOG[model].layers if model in CATALOG else 12
+    return [("head only", 0), *((f"top {n}", n) for n in range(1, layers + 1)),
+            ("all + embeddings", None)]  # fmt: skip
 
 
 class RunLog:
@@ -263,7 +134,7 @@ class TuningPanel:
 
     Args:
         defaults: the starting values (default: :func:`default_config`, small in quick mode).
-        runner: what a Train click runs; :func:`run_experiment` unless a test swaps it.
+        runner: what a Train click runs: :func:`tlhelpers.fine_tune` unless a test swaps it.
 
     Example:
         >>> panel = TuningPanel()
@@ -271,8 +142,8 @@ class TuningPanel:
         >>> panel.train()    # the same as clicking Train
     """
 
-    def __init__(self, defaults: RunConfig | None = None, runner: Callable = run_experiment):
-        self.defaults = (defaults or default_config()).validated()
+    def __init__(self, defaults: TrainConfig | None = None, runner: Callable = fine_tune):
+        self.defaults = defaults or default_config()
         self.runner = runner
         self.log = RunLog()
         self.runs: list[Run] = []
@@ -289,10 +160,11 @@ class TuningPanel:
                                      value=d.batch_size, description="batch size"),
             "max_length": w.Dropdown(options=_options(MAX_LENGTHS, d.max_length),
                                      value=d.max_length, description="max_length (tokens)"),
-            "unfreeze_layers": w.IntSlider(value=d.unfreeze_layers, min=0, max=12,
-                                           description="layers to unfreeze"),
-            "train_per_class": w.BoundedIntText(value=d.train_per_class, min=1, max=20_000,
-                                                step=50, description="train per class"),
+            "train_last_layers": w.Dropdown(options=layer_choices(d.model),
+                                            value=d.train_last_layers,
+                                            description="layers to train"),
+            "n_per_class": w.BoundedIntText(value=d.n_per_class, min=1, max=20_000,
+                                            step=50, description="train per class"),
         }  # fmt: skip
         for control in self.controls.values():
             control.style, control.layout = style, layout
@@ -329,8 +201,8 @@ class TuningPanel:
                 raise ValueError(f"No control named {name!r}; controls: {list(self.controls)}.")
             self.controls[name].value = value
 
-    def config(self) -> RunConfig:
-        """The :class:`RunConfig` the controls describe (raises ``ValueError`` if impossible)."""
+    def config(self) -> TrainConfig:
+        """The TrainConfig the controls describe (raises ``ValueError`` if impossible)."""
         return config_from_controls(self.values(), base=self.defaults)
 
     def train(self) -> Run | None:
@@ -344,14 +216,14 @@ class TuningPanel:
         try:
             config = self.config()
             live = LivePlot(output=self.plot, every=1, title=f"Run {len(self.runs) + 1} (live)")
-            run = self.runner(config, callbacks=[live])
+            run = self.runner(config, callbacks=[live], progress=False)
         except Exception as error:  # shown to the learner, not raised into the event loop
             self.status.value = f"<span style='color:#b00'>{type(error).__name__}: {error}</span>"
             return None
         finally:
             self.button.disabled = False
         self.runs.append(run)
-        row = self.log.add(run.row())
+        row = self.log.add(run_row(run))
         self.status.value = (
             f"Run {row['run']} done: validation macro-F1 {row['val_macro_f1']:.3f}, "
             f"accuracy {row['val_accuracy']:.3f}, {row['seconds']:.0f} s."
@@ -383,6 +255,20 @@ class TuningPanel:
         with self.table:
             clear_output(wait=True)
             display(HTML(self.log.to_html()))
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """A run as one row of the panel's table: the controls' values and the scores."""
+    best = run.result.best or {}
+    return {
+        **{name: getattr(run.config, name) for name in CONTROL_FIELDS},
+        "train_examples": run.result.train_examples,
+        "trainable_params": run.result.trainable_parameters,
+        "val_accuracy": round(best.get("accuracy", float("nan")), 4),
+        "val_macro_f1": round(best.get("macro_f1", float("nan")), 4),
+        "best_epoch": best.get("epoch"),
+        "seconds": round(run.result.seconds, 1),
+    }
 
 
 def _options(choices: Sequence[int], value: int) -> list[int]:

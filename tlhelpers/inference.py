@@ -1,0 +1,89 @@
+"""Running a model over many texts: one batched-inference iterator for every caller.
+
+Predictions (:func:`tlhelpers.predict_proba`), frozen features
+(:func:`tlhelpers.features.extract_features`) and the cached lower layers of
+:mod:`tlhelpers.layer_cache` all do the same thing: tokenize once, sort the texts by
+length so that each batch pads little, run the model without gradients in eval mode, and
+put every result back at its text's position. :func:`inference_batches` is that loop;
+:func:`inference_mode` is the "eval mode, no gradients, then put it back" around it.
+
+Example:
+    >>> encoded = tokenizer(texts, truncation=True, max_length=64)["input_ids"]
+    >>> with inference_mode(model):
+    ...     for index, batch in inference_batches(encoded, batch_size=64, device="cpu"):
+    ...         logits = model(**batch).logits     # rows belong to texts[index]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import nn
+
+from .batching import LengthGroupedSampler, PaddingCollator
+
+
+@contextlib.contextmanager
+def inference_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode (no dropout) and no gradients inside; the model's mode is restored after.
+
+    The restore happens in ``finally``, so an error halfway leaves the model as it was.
+
+    Example:
+        >>> with inference_mode(model):
+        ...     logits = model(**batch).logits
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def inference_batches(
+    input_ids: Sequence[Sequence[int]],
+    *,
+    batch_size: int = 64,
+    pad_token_id: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+    """Padded batches of token ids, longest first, on ``device``, with their positions.
+
+    Args:
+        input_ids: one list of token ids per text (from the tokenizer, truncated).
+        batch_size: texts per batch.
+        pad_token_id: the tokenizer's padding id (``tokenizer.pad_token_id``).
+        device: where the batch tensors go (the model's device).
+        progress: show a progress bar.
+
+    Yields:
+        ``(index, batch)``: the positions of the batch's texts in ``input_ids`` and a dict
+        with ``input_ids`` and ``attention_mask``, ready for ``model(**batch)``.
+
+    Example:
+        >>> for index, batch in inference_batches([[101, 7592, 102], [101, 102]], batch_size=2):
+        ...     print(index, batch["input_ids"].shape)
+        [0, 1] torch.Size([2, 3])
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    collate = PaddingCollator(pad_token_id)
+    sampler = LengthGroupedSampler([len(ids) for ids in input_ids], batch_size, shuffle=False)
+    batches: Iterator[list[int]] = iter(sampler)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = iter(tqdm(sampler, desc="Inference", total=len(sampler)))
+    for index in batches:
+        batch = collate([{"input_ids": input_ids[i]} for i in index])
+        yield index, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (where its inputs must go)."""
+    return next(model.parameters()).device

@@ -1,0 +1,170 @@
+"""The whole recipe in one call: load data, sample, seeded model, freeze, train, evaluate.
+
+:func:`fine_tune` is what the command line, the tuning panel, the lab and the notebooks'
+all-in-one cells run. Every step is a public function you can call yourself; this
+module only puts them in order, the same order every time::
+
+    data = tl.load_text_dataset(config.dataset, ...)        # 1. the data, split
+    data["train"] = tl.sample_per_class(...)                 # 2. few-shot sample
+    tl.set_seed(config.seed)                                  # 3. the new head is random:
+    model, tokenizer = tl.load_model(config.model, ...)      #    seed it first
+    tl.freeze(model, train_last_layers=...)                   # 4. what learns
+    result = tl.train(model, tokenizer, data, config)         # 5. the loop
+    report = tl.evaluate(model, tokenizer, data["test"])     # 6. the test score
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from datasets import Dataset, DatasetDict
+from sklearn.model_selection import train_test_split
+
+from .config import TrainConfig, set_seed
+from .data import label_names_of, load_text_dataset, sample_per_class
+from .evaluation import EvaluationReport, evaluate, predict
+from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
+from .training import TrainingResult, train
+
+
+@dataclass
+class Run:
+    """One finished run: its configuration, data, trained model, training and test results."""
+
+    config: TrainConfig
+    model: Any
+    tokenizer: Any
+    data: DatasetDict
+    result: TrainingResult
+    report: EvaluationReport | None
+
+    def predict(self, texts: Sequence[str]) -> pd.DataFrame:
+        """Classify new texts at the length the model was trained with."""
+        return predict(self.model, self.tokenizer, texts, max_length=self.config.max_length)
+
+    def save(self, folder: str | Path, **kwargs: Any) -> Path:
+        """Save the model, its tokenizer, the configuration and the scores to ``folder``."""
+        from .persistence import save_model
+
+        return save_model(self.model, self.tokenizer, folder, training=self.result,
+                          metrics=self.report, **kwargs)  # fmt: skip
+
+    def row(self) -> dict[str, Any]:
+        """The run as one table row: the settings that differ from the defaults, the scores."""
+        row = {**self.config.changed(), **self.result.summary()}
+        if self.report is not None:
+            row.update(test_accuracy=self.report.accuracy, test_macro_f1=self.report.macro_f1)
+        return row
+
+
+def load_data(config: TrainConfig) -> DatasetDict:
+    """The dataset of ``config``: split, sampled and with validation capped as it says.
+
+    Example:
+        >>> data = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
+    """
+    if config.dataset is None:
+        raise ValueError("The configuration names no dataset: set dataset=... (or pass data=).")
+    data = load_text_dataset(
+        config.dataset, text_column=config.text_column, label_column=config.label_column,
+        validation_size=config.validation_size, test_size=config.test_size,
+        max_examples=config.max_examples, seed=config.seed,
+    )  # fmt: skip
+    return sample_splits(data, config)
+
+
+def sample_splits(data: DatasetDict, config: TrainConfig) -> DatasetDict:
+    """Apply ``n_per_class`` to the training split and ``max_validation_examples`` to validation.
+
+    The test split is never touched, so runs with different samples stay comparable.
+    """
+    data = DatasetDict(data)  # a new dict: the caller's splits are left as they were
+    if config.n_per_class is not None:
+        data["train"] = sample_per_class(data["train"], config.n_per_class, seed=config.seed)
+    if config.max_validation_examples is not None:
+        data["validation"] = stratified_subset(
+            data["validation"], config.max_validation_examples, seed=config.seed
+        )
+    return data
+
+
+def stratified_subset(dataset: Dataset, n: int, *, seed: int = 0) -> Dataset:
+    """``n`` examples with the same class proportions as ``dataset`` (all of it if smaller).
+
+    Example:
+        >>> test = stratified_subset(data["test"], 500)
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}.")
+    if n >= len(dataset):
+        return dataset
+    labels = np.asarray(dataset["label"])
+    keep, _ = train_test_split(
+        np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed
+    )
+    return dataset.select(sorted(int(i) for i in keep))
+
+
+def load_seeded_model(config: TrainConfig, labels: Sequence[str]):
+    """The model of ``config``, its new head initialised from ``config.seed``, frozen as it says.
+
+    Seeding *before* loading matters: the new head's weights are drawn when the model is
+    built, so without it two runs with the same seed start from different heads.
+    """
+    set_seed(config.seed)
+    if config.pretrained:
+        model, tokenizer = load_model(config.model, labels=labels)
+    else:
+        model, tokenizer = random_model(config.model, labels=labels), load_tokenizer(config.model)
+    apply_train_last_layers(model, config.train_last_layers)
+    return model, tokenizer
+
+
+def apply_train_last_layers(model, train_last_layers: int | None):
+    """``None``: every weight learns; ``n``: only the top ``n`` layers and the head."""
+    if train_last_layers is None:
+        return unfreeze(model)
+    if train_last_layers > len(encoder_layers(model)):
+        raise ValueError(
+            f"train_last_layers={train_last_layers} but the model has "
+            f"{len(encoder_layers(model))} layers; use None to train everything."
+        )
+    return freeze(model, train_last_layers=train_last_layers)
+
+
+def fine_tune(
+    config: TrainConfig,
+    *,
+    data: DatasetDict | None = None,
+    callbacks: Sequence[Callable] = (),
+    progress: bool = True,
+    evaluate_test: bool = True,
+) -> Run:
+    """Run the whole recipe that ``config`` describes and return the :class:`Run`.
+
+    Args:
+        config: the run's settings.
+        data: a DatasetDict to use instead of loading ``config.dataset`` (sampling and the
+            validation cap still apply).
+        callbacks, progress: passed to :func:`tlhelpers.train`.
+        evaluate_test: score the trained model on the test split.
+
+    Example:
+        >>> run = fine_tune(TrainConfig(dataset="tweet-sentiment", n_per_class=300, epochs=1))
+        >>> run.report.summary()
+        {'accuracy': 0.68, 'macro_f1': 0.67}
+        >>> run.save("runs/tweets")
+    """
+    data = load_data(config) if data is None else sample_splits(data, config)
+    model, tokenizer = load_seeded_model(config, label_names_of(data))
+    result = train(model, tokenizer, data, config, callbacks=callbacks, progress=progress)
+    report = None
+    if evaluate_test and "test" in data:
+        report = evaluate(model, tokenizer, data["test"], max_length=config.max_length)
+    return Run(config=config, model=model, tokenizer=tokenizer, data=data, result=result,
+               report=report)  # fmt: skip
