@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -10,18 +9,11 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from tlhelpers import plots
-from tlhelpers.experiments import (
-    METHODS,
-    Recipe,
-    TransferLab,
-    stratified_subset,
-    summarise,
-    time_to_quality,
-    training_seconds,
-)
+import tlhelpers as tl
+from tlhelpers import experiments, plots
+from tlhelpers.experiments import METHODS, TransferLab, summarise, time_to_quality
 from tlhelpers.noise import NOISES, corrupt
-from tlhelpers.training import History
+from tlhelpers.recipe import stratified_subset
 
 TEXT = "the captain said our flight was delayed again because of the weather"
 
@@ -73,16 +65,6 @@ def test_stratified_subset_keeps_class_shares(toy_data):
         stratified_subset(data, 0)
 
 
-def test_training_seconds_take_out_validation_passes():
-    history = History(
-        steps=[{"step": s, "seconds": float(s)} for s in (1, 2)]
-        + [{"step": s, "seconds": s + 10.0} for s in (3, 4)],
-        evals=[{"step": 2, "seconds": 12.0}, {"step": 4, "seconds": 20.0}],
-    )
-    # Steps take 1 s each; the first validation pass takes 10 s, the second 6 s.
-    assert training_seconds(history) == [2.0, 4.0]
-
-
 def _curves() -> pd.DataFrame:
     rows = []
     for method, base, seconds in (("tf-idf", 0.5, 1.0), ("fine-tuned", 0.7, 50.0)):
@@ -113,19 +95,34 @@ def test_summarise_and_time_to_quality():
 
 
 @pytest.fixture
-def lab(toy_data, tiny_model, tokenizer):
+def lab(toy_data, tiny_model_folder):
     return TransferLab(
         toy_data,
         name="toy",
-        max_length=16,
+        config=tl.TrainConfig(model=tiny_model_folder, batch_size=8, max_length=16, lr=1e-4),
         pool_per_class=20,
-        test_examples=30,
-        validation_examples=15,
+        max_test_examples=30,
+        max_validation_examples=15,
         gap_examples=12,
-        recipe=Recipe(batch_size=8, min_steps=3, min_epochs=1),
-        load_pretrained=lambda labels: (copy.deepcopy(tiny_model), tokenizer),
+        min_steps=3,
+        min_epochs=1,
         verbose=False,
     )
+
+
+def test_transformer_runs_go_through_fine_tune_with_the_labs_settings(lab, monkeypatch):
+    seen = []
+    real = experiments.fine_tune
+
+    def spy(config, **kwargs):
+        seen.append((config, len(kwargs["data"]["train"])))
+        return real(config, **kwargs)
+
+    monkeypatch.setattr(experiments, "fine_tune", spy)
+    lab.run("random init", n_per_class=4, seed=3)
+    config, train_size = seen[0]
+    assert config.seed == 3 and config.pretrained is False and config.max_length == 16
+    assert train_size >= 3 * 8  # repeated up to min_steps batches of 8
 
 
 def test_training_sets_are_balanced_nested_and_seeded(lab):
