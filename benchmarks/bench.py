@@ -33,7 +33,6 @@ from datasets import DatasetDict  # noqa: E402
 
 import tlhelpers as tl  # noqa: E402
 from tlhelpers.baselines import FrozenFeaturesBaseline  # noqa: E402
-from tlhelpers.cached_training import train_top_layers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from methods import DESCRIPTIONS, PeakMemory, Setup, fresh_model, timed_run  # noqa: E402
@@ -140,7 +139,9 @@ def compare_training(name, setup, test, methods, repeats, tokenizer, peak_gflops
             measured, model = timed_run(method, setup, tokenizer)
             runs[method].append(measured)
             if method not in scores:  # runs are seeded: every repeat trains the same model
-                scores[method] = tl.evaluate(model, tokenizer, test).summary()
+                scores[method] = tl.evaluate(
+                    model, tokenizer, test, max_length=setup.max_length
+                ).summary()
                 models[method] = model
             print(
                 f"  round {round_ + 1} {method:18s} {measured['seconds']:7.1f} s "
@@ -287,15 +288,18 @@ def time_to_quality(setup: Setup, test, trainer_row: dict, tokenizer) -> dict:
         with PeakMemory() as memory:
             start = time.perf_counter()
             data = DatasetDict(train=setup.train, validation=setup.validation)
-            train_top_layers(
-                model, tokenizer, data, train_last_layers=last_layers, epochs=epochs,
-                lr=1e-4, batch_size=setup.batch_size, max_length=setup.max_length,
-                seed=setup.seed, progress=False,
+            tl.freeze(model, train_last_layers=last_layers)
+            tl.train(
+                model, tokenizer, data, epochs=epochs, lr=1e-4, batch_size=setup.batch_size,
+                max_length=setup.max_length, seed=setup.seed, cache_frozen_layers=True,
+                progress=False,
             )  # fmt: skip
             seconds = time.perf_counter() - start
         paths[f"cached lower layers, top {last_layers} layers + head, {epochs} epochs"] = {
             "seconds": round(seconds, 1),
-            "test_macro_f1": round(tl.evaluate(model, tokenizer, test).macro_f1, 4),
+            "test_macro_f1": round(
+                tl.evaluate(model, tokenizer, test, max_length=setup.max_length).macro_f1, 4
+            ),
             "peak_rss_mb": round(memory.peak_mb),
         }
     for name, path in paths.items():
@@ -319,7 +323,7 @@ model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(data))
 small = DatasetDict(train=data["train"], validation=data["validation"].select(range(32)))
 steps = int(sys.argv[1])
 tl.train(model, tokenizer, small, batch_size=16, max_length=256, max_steps=steps, progress=False)
-tl.evaluate(model, tokenizer, data["test"])
+tl.evaluate(model, tokenizer, data["test"], max_length=256)
 # VmHWM, not ru_maxrss: after fork + exec, ru_maxrss still counts the (large) parent's pages.
 status = open("/proc/self/status").read().split("VmHWM:")
 peak_kb = int(status[1].split()[0]) if len(status) > 1 else resource.getrusage(0).ru_maxrss

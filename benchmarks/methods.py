@@ -223,7 +223,6 @@ def run_seed_loop(model, tokenizer, setup: Setup) -> None:
             optimizer.step()
             optimizer.zero_grad()
     model.eval()
-    model.config.tlhelpers_max_length = setup.max_length
 
 
 METHODS = {
@@ -253,7 +252,6 @@ def timed_run(method: str, setup: Setup, tokenizer) -> tuple[dict, torch.nn.Modu
         METHODS[method](model, tokenizer, setup)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     meter.detach()
-    model.config.tlhelpers_max_length = setup.max_length
     return {
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,

@@ -32,6 +32,13 @@ def _run(command: list[str], out_dir: Path) -> dict:
     return {"ranks": ranks, "weights": weights}
 
 
+# On a GPU machine each rank takes a GPU of its own: two ranks need two GPUs.
+pytestmark = pytest.mark.skipif(
+    torch.cuda.is_available() and torch.cuda.device_count() < 2,
+    reason="two ranks on a CUDA machine need two GPUs",
+)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
