@@ -194,8 +194,10 @@ def _renameat2():
         function = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError):
         return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    function.argtypes += [ctypes.c_uint]
+    # int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+    #               unsigned int flags);
+    integer, path = ctypes.c_int, ctypes.c_char_p
+    function.argtypes = [integer, path, integer, path, ctypes.c_uint]
     function.restype = ctypes.c_int
     return function
 
