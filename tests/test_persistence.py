@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import torch
 
 import tlhelpers as tl
+from tlhelpers import persistence
 
 TEXTS = ["great flight, thanks", "lost my bag again", "boarding at gate 4"]
 
@@ -83,3 +88,108 @@ def test_loading_a_folder_that_is_not_a_model(tmp_path):
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(ValueError, match=r"not a saved model.*notes.txt"):
         tl.load_saved_model(tmp_path)
+
+
+# --- recovering from interrupted saves ------------------------------------------------
+# These build by hand the states a killed save leaves; tests/test_save_faults.py makes
+# them for real with kill -9.
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def hidden(folder, kind: str, pid: int, host: str | None = None, stamp: int | None = None):
+    host = persistence._host() if host is None else host
+    stamp = time.time_ns() if stamp is None else stamp
+    return folder.with_name(f".{folder.name}.{kind}-{host}-{pid}-{stamp}")
+
+
+def siblings(folder) -> list[str]:
+    return sorted(p.name for p in folder.parent.iterdir())
+
+
+def test_a_save_killed_between_its_two_renames_is_restored(tiny_model, tokenizer, tmp_path):
+    folder = tl.save_model(tiny_model, tokenizer, tmp_path / "run", metrics={"save": "old"})
+    pid = dead_pid()
+    half_written = hidden(folder, "saving", pid)
+    half_written.mkdir()
+    (half_written / "config.json").write_text("{")
+    folder.rename(hidden(folder, "old", pid))  # the writer died right after this rename
+
+    with pytest.warns(UserWarning, match=r"interrupted.*restored the model that was there"):
+        model, _ = tl.load_saved_model(folder)
+    assert tl.load_training_info(folder)["metrics"] == {"save": "old"}
+    assert siblings(folder) == ["run"]
+    for name, tensor in tiny_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+
+
+def test_only_provably_stale_leftovers_are_removed(tiny_model, tokenizer, tmp_path):
+    folder = tl.save_model(tiny_model, tokenizer, tmp_path / "run")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        keep = [
+            hidden(folder, "saving", live.pid),  # a live process may still be writing it
+            hidden(folder, "saving", dead_pid(), host="othermachine"),  # pid means nothing here
+            folder.with_name(".run.saving-notes"),  # not a name save_model writes
+            hidden(folder.with_name("runner"), "saving", dead_pid()),  # another folder's
+        ]
+        remove = [
+            hidden(folder, "saving", dead_pid()),
+            hidden(folder, "old", dead_pid()),
+            hidden(folder, "trash", dead_pid()),
+            hidden(folder, "trash", os.getpid()),  # ours, but no save of ours is writing it
+            hidden(folder, "saving", live.pid, stamp=10**9),  # named in 1970: the id was reused
+        ]
+        for path in keep + remove:
+            path.mkdir()
+        done = persistence.recover_interrupted_save(folder)
+        assert len(done) == len(remove) and all("removed" in line for line in done)
+        assert siblings(folder) == sorted(["run"] + [p.name for p in keep])
+    finally:
+        live.kill()
+        live.wait()
+    tl.load_saved_model(folder)  # now its writer is gone too
+    assert hidden(folder, "saving", live.pid).name not in siblings(folder)
+    assert len(siblings(folder)) == len(keep)
+
+
+def test_a_load_waits_for_a_live_save_then_explains(tiny_model, tokenizer, tmp_path, monkeypatch):
+    folder = tl.save_model(tiny_model, tokenizer, tmp_path / "run")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folder.rename(hidden(folder, "old", live.pid))  # a live writer between its renames
+        monkeypatch.setattr(persistence, "WAIT_FOR_WRITER_S", 0.2)
+        with pytest.raises(FileNotFoundError, match=rf"process {live.pid} is saving over it"):
+            tl.load_saved_model(folder)
+    finally:
+        live.kill()
+        live.wait()
+    with pytest.warns(UserWarning, match="interrupted"):
+        tl.load_saved_model(folder)
+
+
+def test_saving_without_the_atomic_swap_uses_two_renames(
+    tiny_model, tokenizer, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(persistence, "_exchange_paths", lambda a, b: False)
+    folder = tmp_path / "run"
+    for accuracy in (0.1, 0.2):
+        tl.save_model(tiny_model, tokenizer, folder, metrics={"accuracy": accuracy})
+    assert tl.load_training_info(folder)["metrics"] == {"accuracy": 0.2}
+    assert siblings(folder) == ["run"]
+
+
+def test_saving_through_a_symlink_updates_the_folder_it_points_to(tiny_model, tokenizer, tmp_path):
+    (tmp_path / "store").mkdir()
+    link = tmp_path / "latest"
+    link.symlink_to(tmp_path / "store" / "run", target_is_directory=True)
+    for accuracy in (0.1, 0.2):
+        assert tl.save_model(tiny_model, tokenizer, link, metrics={"accuracy": accuracy}) == link
+    assert link.is_symlink() and (tmp_path / "store" / "run" / "config.json").exists()
+    assert tl.load_training_info(link)["metrics"] == {"accuracy": 0.2}
+    assert siblings(tmp_path / "store" / "run") == ["run"]

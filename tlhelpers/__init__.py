@@ -46,19 +46,26 @@ from .models import (
     set_dropout,
     unfreeze,
 )
-from .persistence import load_saved_model, load_training_info, save_model
+from .persistence import (
+    check_saved_model,
+    load_saved_model,
+    load_training_info,
+    recover_interrupted_save,
+    save_model,
+)
 from .recipe import Run, fine_tune
 from .training import History, TrainingResult, learning_rate_schedule, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BUILTIN_DATASETS", "catalog", "CATALOG", "compute_metrics", "count_parameters",
-    "describe_mode", "encoder_of", "evaluate", "EvaluationReport", "fine_tune", "freeze",
-    "History", "is_quick", "label_names", "label_names_of", "learning_rate_schedule",
-    "load_model", "load_saved_model", "load_text_dataset", "load_tokenizer",
-    "load_training_info", "make_dataloader", "pick", "predict", "predict_proba",
-    "random_model", "reliability", "replace_head", "Run", "sample_per_class", "save_model",
-    "set_dropout", "set_seed", "suggest_max_length", "token_length_stats", "token_lengths",
-    "tokenize_dataset", "train", "TrainConfig", "TrainingResult", "unfreeze",
+    "BUILTIN_DATASETS", "CATALOG", "catalog", "check_saved_model", "compute_metrics",
+    "count_parameters", "describe_mode", "encoder_of", "evaluate", "EvaluationReport",
+    "fine_tune", "freeze", "History", "is_quick", "label_names", "label_names_of",
+    "learning_rate_schedule", "load_model", "load_saved_model", "load_text_dataset",
+    "load_tokenizer", "load_training_info", "make_dataloader", "pick", "predict",
+    "predict_proba", "random_model", "recover_interrupted_save", "reliability",
+    "replace_head", "Run", "sample_per_class", "save_model", "set_dropout", "set_seed",
+    "suggest_max_length", "token_length_stats", "token_lengths", "tokenize_dataset",
+    "train", "TrainConfig", "TrainingResult", "unfreeze",
 ]  # fmt: skip

@@ -30,6 +30,7 @@ import pandas as pd
 from .config import METRICS, MIXED_PRECISION, TrainConfig
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
 
 
 def _value_parser(kind: str):
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="measure a saved model on a dataset split")
     evaluate.add_argument("--model", required=True, help="folder written by `train`")
+    evaluate.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
     evaluate.add_argument("--dataset", help="another dataset (default: the training one)")
     evaluate.add_argument("--text-column", help="column of the texts (with --dataset)")
     evaluate.add_argument("--label-column", help="column of the labels (with --dataset)")
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="classify new texts with a saved model")
     predict.add_argument("--model", required=True, help="folder written by `train`")
+    predict.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--file", help="a text file with one text per line ('-' for stdin)")
     predict.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -163,7 +166,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .persistence import load_run_config
     from .recipe import load_data
 
-    model, tokenizer = tl.load_saved_model(args.model)
+    model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
     config = load_run_config(args.model) or TrainConfig(dataset=None)
     if args.dataset:
         config = config.replace(
@@ -203,7 +206,7 @@ def run_predict(args: argparse.Namespace) -> int:
             texts.extend(line.rstrip("\n") for line in stream if line.strip())
     if not texts:
         raise ValueError("Give texts as arguments or with --file.")
-    model, tokenizer = tl.load_saved_model(args.model)
+    model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
     predictions = tl.predict(model, tokenizer, texts)
     if args.json:
         for row in predictions.to_dict(orient="records"):

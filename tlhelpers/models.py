@@ -255,6 +255,11 @@ def load_model(
     """
     label_names = _normalise_labels(labels, num_labels)
     resolved = resolve_model_name(name)
+    if Path(resolved).is_dir() and not Path(resolved).samefile(embedded_model_path()):
+        # A local folder: refuse pickled weights and name the folder in any error.
+        from .persistence import check_saved_model  # here: persistence imports models
+
+        check_saved_model(resolved)
     kwargs = {}
     if dtype is not None:
         kwargs["dtype"] = dtype

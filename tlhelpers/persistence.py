@@ -8,22 +8,52 @@ repeats) and ``tlhelpers.json`` (history and metrics). The tokenizer is saved wi
 the folder (ours or ``pipeline``'s) truncate as training did. Any Hugging Face tool can
 read it, e.g. ``transformers.pipeline("text-classification", model=folder)``.
 
-Why not ``torch.save(model.state_dict(), "model.pt")``? That file is a *pickle*: loading
-it can run arbitrary code, it holds no label names or tokenizer, and it needs the exact
-Python class to rebuild the model. safetensors is plain tensors and loads safely.
+**Why safetensors, never pickle.** ``torch.save(model.state_dict(), "model.pt")`` writes a
+*pickle*: loading one can run any code hidden in the file, it holds no label names or
+tokenizer, and it needs the exact Python class to rebuild the model. safetensors is plain
+tensors and loads safely. So :func:`load_saved_model` refuses a folder whose weights are only
+pickled (``pytorch_model.bin``, ``*.pt``, ``*.pkl``...) unless you pass ``allow_pickle=True``.
 
-Saves are atomic: everything is written to a temporary folder next to the target, then
-renamed into place, so an interrupted save never leaves a half-written model behind.
+**Why saves are atomic, and how.** Training can take hours; a save that is killed halfway
+(Ctrl-C, a full disk, a notebook kernel restart, ``kill -9``) must never cost you the model
+you already had. Writing files one by one into ``runs/tweets`` cannot promise that: a kill
+after ``config.json`` but before ``model.safetensors`` leaves a folder that is neither the
+old model nor the new one. So a save never writes into the target folder:
+
+1. Everything is written into a hidden sibling ``runs/.tweets.saving-HOST-PID-TIME``
+   and flushed to disk (``fsync``), so the new copy is complete before anyone can see it.
+2. The finished copy takes the target's place in *one* step. On Linux, ``renameat2`` with
+   ``RENAME_EXCHANGE`` swaps the two folders atomically: at every instant ``runs/tweets`` is
+   either the complete old model or the complete new one. Then the old copy (now under the
+   hidden name) is deleted.
+3. Where that system call is missing (macOS, Windows, some network file systems) we fall
+   back on two renames: old -> ``runs/.tweets.old-HOST-PID-TIME``, new -> ``runs/tweets``.
+   Between the two, ``runs/tweets`` does not exist. If the process dies exactly there,
+   :func:`recover_interrupted_save` (which every save and load runs first) renames the
+   ``.old-`` copy back. A ``.old-`` folder is therefore only ever a complete model: when
+   it is no longer needed it is renamed to ``.trash-`` before it is deleted.
+
+The writer's host name and process id are part of every hidden name. That is how a later
+save or load knows a leftover is *provably* stale (its writer is gone) and may be removed,
+without ever touching a save that another live process is still writing.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import pickle
 import platform
+import re
 import shutil
-import tempfile
+import socket
+import sys
 import time
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +66,19 @@ from .models import _quiet_transformers, label_names, replace_head
 INFO_FILE = "tlhelpers.json"
 CONFIG_FILE = "training_config.json"
 WEIGHTS_FILE = "model.safetensors"
+# Files that hold weights as a pickle (torch.save and friends). Loading one can run code.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+# How long a load waits when another live process is between the two renames of a save.
+WAIT_FOR_WRITER_S = 3.0
+
+# Hidden folders this process is writing right now (see _is_stale).
+_ACTIVE: set[Path] = set()
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "summary") and callable(value.summary):
-        value = value.summary()
-    return json.loads(
-        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-    )
+# ---------------------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------------------
 
 
 def save_model(
@@ -57,6 +92,9 @@ def save_model(
 ) -> Path:
     """Save a fine-tuned model, its tokenizer and what produced it, atomically.
 
+    Whatever happens during the save (an exception, Ctrl-C, ``kill -9``), ``folder``
+    afterwards holds either the complete previous model or the complete new one.
+
     Args:
         model, tokenizer: the fine-tuned model and its tokenizer.
         folder: where to save; created if needed.
@@ -69,10 +107,14 @@ def save_model(
         >>> save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
         PosixPath('runs/tweets')
     """
-    folder = check_save_target(folder, overwrite=overwrite)
+    given = Path(folder)
+    folder = _real_path(given)
+    check_save_target(folder, overwrite=overwrite)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-", dir=folder.parent))
+    staging = _hidden_sibling(folder, "saving")
+    _ACTIVE.add(staging)
     try:
+        os.mkdir(staging)  # mode 0o777 minus the umask, like any folder you create
         run_config = getattr(training, "config", None)
         with _quiet_transformers():
             model.save_pretrained(staging)
@@ -91,11 +133,34 @@ def save_model(
         if training is not None and hasattr(training, "history"):
             info["history"] = {"steps": training.history.steps, "evals": training.history.evals}
         (staging / INFO_FILE).write_text(json.dumps(_jsonable(info), indent=2))
+        _finish_files(staging)
         _swap_into_place(staging, folder)
-    except BaseException:
+    finally:
+        # On success `staging` is gone already (or holds the old copy after a swap);
+        # on failure it is a half-written folder. Either way it goes.
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return folder
+        _ACTIVE.discard(staging)
+    return given
+
+
+def _finish_files(staging: Path) -> None:
+    """Give the files normal permissions and flush them to disk before they go live.
+
+    Some writers (safetensors via a temporary file) create files readable only by you
+    (0600); a saved model is meant to be shared, so files get 0666 and folders 0777, minus
+    your umask (typically 0644 / 0755). ``fsync`` matters for power cuts, not for ``kill``:
+    without it the rename could reach the disk before the data it points to.
+    """
+    umask = _current_umask()
+    for root, dirs, files in os.walk(staging):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~umask)
+        for name in files:
+            path = os.path.join(root, name)
+            os.chmod(path, 0o666 & ~umask)
+            _fsync(path)
+        _fsync(root)
+    os.chmod(staging, 0o777 & ~umask)
 
 
 def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -109,6 +174,7 @@ def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> P
         PosixPath('runs/tweets')
     """
     folder = Path(folder)
+    recover_interrupted_save(folder)  # finish or undo a killed save before looking
     if folder.exists():
         if not folder.is_dir():
             raise FileExistsError(f"{folder} exists and is a file; choose another folder.")
@@ -145,14 +211,214 @@ def load_run_config(folder: str | os.PathLike):
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
-    if not folder.exists():
-        staging.rename(folder)
-        return
-    # Two renames: old -> trash, new -> folder. The old copy is only deleted afterwards.
-    trash = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.time_ns()}")
-    folder.rename(trash)
-    staging.rename(folder)
-    shutil.rmtree(trash, ignore_errors=True)
+    """Make the complete copy in ``staging`` the model at ``folder``; see the module docstring."""
+    if not os.path.lexists(folder):
+        os.rename(staging, folder)  # one atomic step: nothing was there before
+    elif _exchange_paths(staging, folder):
+        pass  # one atomic step; `staging` now holds the old model, deleted by save_model
+    else:
+        old = _hidden_sibling(folder, "old")
+        os.rename(folder, old)  # from here until the next rename, `folder` does not exist
+        try:
+            os.rename(staging, folder)
+        except BaseException:
+            os.rename(old, folder)  # the save failed: put the previous model back
+            raise
+        trash = _hidden_sibling(folder, "trash")
+        os.rename(old, trash)  # `.old-` names only ever hold complete models
+        shutil.rmtree(trash, ignore_errors=True)
+    _fsync(folder.parent)
+
+
+@lru_cache(maxsize=1)
+def _renameat2():
+    """The C library's ``renameat2`` (Linux, glibc >= 2.28), or None where it is missing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    # int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+    #               unsigned int flags);
+    integer, path = ctypes.c_int, ctypes.c_char_p
+    function.argtypes = [integer, path, integer, path, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step. False if this system cannot.
+
+    Linux only (``renameat2(..., RENAME_EXCHANGE)``); ext4, xfs, btrfs and tmpfs support it.
+    """
+    function = _renameat2()
+    if function is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2  # constants from <fcntl.h> and <linux/fs.h>
+    if function(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # this kernel or file system cannot exchange: use the fallback
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+# ---------------------------------------------------------------------------------------
+# Leftovers of interrupted saves
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Leftover:
+    """A hidden sibling ``.NAME.KIND-HOST-PID-TIME`` written by a save."""
+
+    path: Path
+    kind: str  # "saving" (being written, or garbage), "old" (complete model), "trash"
+    host: str
+    pid: int
+    stamp: int  # time.time_ns() when it was named: the newest .old- is the latest model
+
+
+def recover_interrupted_save(folder: str | os.PathLike) -> list[str]:
+    """Repair what a killed :func:`save_model` left behind; say what was done.
+
+    - If ``folder`` is missing because a save died between its two renames (only
+      possible where the atomic swap is unavailable), the previous model is restored from
+      its hidden ``.NAME.old-*`` copy, with a warning (the interrupted save is lost).
+    - Hidden ``.NAME.saving-*`` / ``.old-*`` / ``.trash-*`` folders whose writer process
+      is gone are deleted. Those of a live process, or of another machine (on a shared
+      disk), are left alone: they may still be in use.
+
+    :func:`save_model`, :func:`check_saved_model` and :func:`load_saved_model` call it
+    first, so you rarely need to. It changes nothing when there is nothing to repair.
+
+    Example:
+        >>> recover_interrupted_save("runs/tweets")  # after a save was killed
+        ['removed runs/.tweets.saving-myhost-4242-1715000000000000000 (process 4242 is gone)']
+    """
+    folder = _real_path(Path(folder))
+    if not folder.parent.is_dir():
+        return []
+    done: list[str] = []
+    if not os.path.lexists(folder):
+        done += _restore_previous(folder)
+    for leftover in _leftovers(folder):
+        if _is_stale(leftover):
+            shutil.rmtree(leftover.path, ignore_errors=True)
+            if leftover.path.exists():
+                warnings.warn(f"Could not remove {leftover.path}; delete it by hand.", stacklevel=2)
+            else:
+                done.append(f"removed {leftover.path} (process {leftover.pid} is gone)")
+    return done
+
+
+def _restore_previous(folder: Path) -> list[str]:
+    """``folder`` is missing: put back the newest ``.old-`` copy once its writer is gone."""
+    deadline = time.monotonic() + WAIT_FOR_WRITER_S
+    while True:
+        olds = sorted((x for x in _leftovers(folder) if x.kind == "old"), key=lambda x: x.stamp)
+        if not olds or os.path.lexists(folder):
+            return []  # never saved here, or a live writer just finished
+        newest = olds[-1]
+        if _is_stale(newest):
+            break
+        if time.monotonic() > deadline:  # a live save is stuck between its two renames
+            raise FileNotFoundError(
+                f"{folder} is missing while process {newest.pid} is saving over it "
+                f"(its previous model is in {newest.path}). Try again when that save ends."
+            )
+        time.sleep(0.05)
+    try:
+        os.rename(newest.path, folder)
+    except FileNotFoundError:
+        return []  # another loader restored it a moment ago
+    warnings.warn(
+        f"A save into {folder} was interrupted (process {newest.pid} died); restored the "
+        "model that was there before. Save again to keep the newer model.",
+        stacklevel=3,
+    )
+    return [f"restored {folder} from {newest.path}"]
+
+
+def _leftovers(folder: Path) -> list[_Leftover]:
+    pattern = re.compile(
+        rf"\.{re.escape(folder.name)}\.(saving|old|trash)-([A-Za-z0-9]+)-(\d+)-(\d+)"
+    )
+    try:
+        paths = list(folder.parent.iterdir())
+    except OSError:  # a parent we may not list (a read-only share): nothing we could fix
+        return []
+    found = []
+    for path in paths:
+        match = pattern.fullmatch(path.name)
+        if match:
+            kind, host, pid, stamp = match.groups()
+            found.append(_Leftover(path, kind, host, int(pid), int(stamp)))
+    return found
+
+
+def _is_stale(leftover: _Leftover) -> bool:
+    """True only when the writer is provably gone: same machine, process dead."""
+    if leftover.host != _host():
+        return False  # a process id means nothing on another machine
+    if leftover.pid == os.getpid():
+        return leftover.path not in _ACTIVE  # ours, and no save of ours is writing it
+    return not _writer_alive(leftover.pid, leftover.stamp / 1e9)
+
+
+def _writer_alive(pid: int, named_at: float) -> bool:
+    """Is process ``pid``, which named a folder at time ``named_at``, still running?"""
+    import psutil  # installed with accelerate; works on Linux, macOS and Windows
+
+    try:
+        process = psutil.Process(pid)
+        if process.create_time() > named_at + 1.0:
+            return False  # a newer process got the same id: the writer is gone
+        return process.status() != psutil.STATUS_ZOMBIE  # a zombie has exited
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True  # exists but we may not inspect it: assume it is alive
+
+
+def _hidden_sibling(folder: Path, kind: str) -> Path:
+    return folder.with_name(f".{folder.name}.{kind}-{_host()}-{os.getpid()}-{time.time_ns()}")
+
+
+@lru_cache(maxsize=1)
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+
+
+def _real_path(folder: Path) -> Path:
+    """Save through a symlink into the folder it points to, never over the link itself."""
+    return folder.resolve() if folder.is_symlink() else folder
+
+
+def _current_umask() -> int:
+    # The only portable way to read the umask is to set it and set it back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    if os.path.isdir(path) and os.name == "nt":
+        return  # Windows cannot open folders to flush them
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "summary") and callable(value.summary):
+        value = value.summary()
+    return json.loads(
+        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -162,30 +428,58 @@ def _versions() -> dict[str, str]:
             "transformers": transformers.__version__}  # fmt: skip
 
 
-def check_saved_model(folder: str | os.PathLike) -> Path:
-    """Raise a clear error unless ``folder`` holds a saved model (config + weights).
+# ---------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------
+
+
+def check_saved_model(folder: str | os.PathLike, *, allow_pickle: bool = False) -> Path:
+    """Raise a clear error unless ``folder`` holds a model that is safe to load.
+
+    Repairs an interrupted save first (:func:`recover_interrupted_save`). Then ``folder``
+    needs ``config.json`` and safetensors weights; a folder with only pickled weights
+    (``pytorch_model.bin``, ``*.pt`` ...) is refused unless ``allow_pickle=True``, because
+    loading a pickle can run code. Every error message names the folder.
 
     Example:
         >>> check_saved_model("runs/tweets")
         PosixPath('runs/tweets')
     """
     folder = Path(folder)
+    recover_interrupted_save(folder)
     if not folder.is_dir():
         raise FileNotFoundError(
             f"No folder at {folder}: save a model there first with save_model()."
         )
-    has_weights = any((folder / name).exists() for name in (WEIGHTS_FILE, "pytorch_model.bin"))
-    if not (folder / "config.json").exists() or not has_weights:
+    safe, pickled = _weight_files(folder)
+    if not (folder / "config.json").exists() or not (safe or pickled):
         present = sorted(p.name for p in folder.iterdir())[:12]
         raise ValueError(
             f"{folder} is not a saved model: it needs config.json and {WEIGHTS_FILE}, "
             f"but holds {present or 'nothing'}. Point to a folder written by save_model()."
         )
+    if not safe and not allow_pickle:
+        raise ValueError(
+            f"{folder} holds its weights only as a pickle ({', '.join(p.name for p in pickled)}), "
+            "and loading a pickle can run any code hidden in the file. If you trust where "
+            "this folder came from, load it once with allow_pickle=True and re-save it with "
+            f"save_model(), which writes {WEIGHTS_FILE} (plain tensors, safe to load)."
+        )
     return folder
 
 
-def load_saved_model(folder: str | os.PathLike, *, device: str | None = None):
+def load_saved_model(
+    folder: str | os.PathLike, *, device: str | None = None, allow_pickle: bool = False
+):
     """Load a model saved with :func:`save_model` (or any HF classification folder).
+
+    Args:
+        folder: the saved folder.
+        device: optional device to move the model to (``"cuda"``, ``"cpu"`` ...).
+        allow_pickle: also load weights stored only as a pickle (``pytorch_model.bin``).
+            Even then torch unpickles with ``weights_only=True``, which refuses anything but
+            tensors; such a file is reported as a ``ValueError``. Never needed for folders
+            written by :func:`save_model`.
 
     Returns:
         ``(model, tokenizer)``, the model in eval mode.
@@ -194,15 +488,23 @@ def load_saved_model(folder: str | os.PathLike, *, device: str | None = None):
         >>> model, tokenizer = load_saved_model("runs/tweets")
         >>> tl.predict(model, tokenizer, ["I love this airline"])
     """
-    folder = check_saved_model(folder)
-    with _quiet_transformers():
-        model = AutoModelForSequenceClassification.from_pretrained(folder)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-    hidden_units = getattr(model.config, "tlhelpers_head_hidden_units", None)
-    if hidden_units:
-        # An MLP head is ours, not transformers': rebuild it, then load all weights.
-        replace_head(model, label_names(model), hidden_units=hidden_units)
-        model.load_state_dict(load_file(folder / WEIGHTS_FILE), strict=False)
+    folder = check_saved_model(folder, allow_pickle=allow_pickle)
+    safe, pickled = _weight_files(folder)
+    try:
+        with _quiet_transformers():
+            # use_safetensors=True whenever safetensors exist: then transformers never
+            # unpickles anything, even if a pytorch_model.bin lies next to them.
+            model = AutoModelForSequenceClassification.from_pretrained(
+                folder, use_safetensors=bool(safe)
+            )
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+        hidden_units = getattr(model.config, "tlhelpers_head_hidden_units", None)
+        if hidden_units:
+            # An MLP head is ours, not transformers': rebuild it, then load all weights.
+            replace_head(model, label_names(model), hidden_units=hidden_units)
+            model.load_state_dict(_read_weights(safe or pickled), strict=False)
+    except Exception as error:
+        raise _load_error(folder, error) from error
     if device:
         model.to(device)
     return model.eval(), tokenizer
@@ -211,9 +513,48 @@ def load_saved_model(folder: str | os.PathLike, *, device: str | None = None):
 def load_training_info(folder: str | os.PathLike) -> dict:
     """The settings, history and metrics recorded next to a saved model.
 
+    Only reads ``tlhelpers.json`` (plain JSON), so pickled weights do not matter here.
+
     Example:
         >>> load_training_info("runs/tweets")["metrics"]
         {'accuracy': 0.74, 'macro_f1': 0.72}
     """
-    path = check_saved_model(folder) / INFO_FILE
+    path = check_saved_model(folder, allow_pickle=True) / INFO_FILE
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(safetensors files, pickle files) in ``folder``."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    return (
+        [p for p in files if p.suffix == ".safetensors"],
+        [p for p in files if p.suffix in PICKLE_SUFFIXES],
+    )
+
+
+def _read_weights(files: list[Path]) -> dict[str, torch.Tensor]:
+    weights: dict[str, torch.Tensor] = {}
+    for path in files:
+        if path.suffix == ".safetensors":
+            weights.update(load_file(path))
+        else:  # only reached with allow_pickle=True; tensors only, never code
+            weights.update(torch.load(path, map_location="cpu", weights_only=True))
+    return weights
+
+
+def _load_error(folder: Path, error: Exception) -> ValueError:
+    """Turn whatever went wrong while loading into a message that names the folder."""
+    causes, seen = [], error
+    while seen is not None and seen not in causes:
+        causes.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(cause, pickle.UnpicklingError) for cause in causes):
+        return ValueError(
+            f"Refused the weights in {folder}: the pickle holds more than plain tensors, so "
+            "loading it would run code from the file. torch stopped it (weights_only=True) "
+            "and nothing was run. Do not use this folder unless you know who made it."
+        )
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return ValueError(
+        f"Cannot load the saved model in {folder}: {type(error).__name__}: {first_line}"
+    )
