@@ -46,3 +46,11 @@ def test_dynamic_padding_pads_to_longest_in_batch():
     assert batch["input_ids"].shape == (2, 3)
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["labels"].tolist() == [1, 0]
+
+
+def test_padding_to_a_multiple_of_8_for_the_gpu():
+    batch = tlbatching.PaddingCollator(pad_token_id=0, pad_to_multiple_of=8)(
+        [{"input_ids": [101, 5, 102]}, {"input_ids": list(range(9))}]
+    )
+    assert batch["input_ids"].shape == (2, 16)
+    assert batch["attention_mask"].sum().item() == 12

@@ -208,7 +208,9 @@ def test_cached_top_layers_train_like_the_full_model(tokenizer, toy_data):
     results = []
     for cached in (False, True):
         model = tl.freeze(tiny_model(), train_last_layers=1)
-        result = _train(model, tokenizer, toy_data, epochs=2, cache_frozen_layers=cached)
+        # Full precision: under bf16 (the default on a GPU) the two paths round differently.
+        result = _train(model, tokenizer, toy_data, epochs=2, cache_frozen_layers=cached,
+                        mixed_precision="no")  # fmt: skip
         results.append((result, model))
     (full, full_model), (cached, cached_model) = results
     assert cached.best["loss"] == pytest.approx(full.best["loss"], abs=1e-4)

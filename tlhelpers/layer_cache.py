@@ -98,8 +98,10 @@ class LowerLayerCache:
                     states[i] = hidden[row, : len(input_ids[i])].clone()
         return states
 
-    def loaders(self, batch_size: int, *, group_by_length: bool = True, seed: int = 0,
-                pin_memory: bool = False) -> tuple[torch.utils.data.DataLoader, ...]:  # fmt: skip
+    def loaders(
+        self, batch_size: int, *, group_by_length: bool = True, seed: int = 0,
+        pin_memory: bool = False, pad_to_multiple_of: int | None = None,
+    ) -> tuple[torch.utils.data.DataLoader, ...]:  # fmt: skip
         """Training and validation batches of cached states, padded like token batches."""
         out = []
         for split, shuffle, size in (("train", True, batch_size),
@@ -107,7 +109,8 @@ class LowerLayerCache:
             pairs = zip(self.states[split], self.labels[split], strict=True)
             items = [{"inputs_embeds": state, "label": label} for state, label in pairs]
             out.append(batch_loader(
-                items, [len(s) for s in self.states[split]], PaddingCollator(), size,
+                items, [len(s) for s in self.states[split]],
+                PaddingCollator(0, pad_to_multiple_of), size,
                 shuffle=shuffle, group_by_length=group_by_length, seed=seed,
                 pin_memory=pin_memory,
             ))  # fmt: skip

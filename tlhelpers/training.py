@@ -376,9 +376,10 @@ def train(
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(dropout_set_to(model, config.dropout))
+        on_gpu = accelerator.device.type == "cuda"
         loader_options = dict(
             batch_size=config.batch_size, group_by_length=config.group_by_length,
-            seed=config.seed, pin_memory=accelerator.device.type == "cuda",
+            seed=config.seed, pin_memory=on_gpu, pad_to_multiple_of=8 if on_gpu else None,
         )  # fmt: skip
         if config.cache_frozen_layers:
             from .layer_cache import LowerLayerCache  # the same loop, another batch source
