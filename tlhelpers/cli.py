@@ -18,9 +18,11 @@ Exit codes: 0 done, 2 bad arguments or data, 130 stopped by Ctrl-C, 143 stopped 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
@@ -225,8 +227,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     handlers = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
+    received: list[str] = []
     try:
-        return handlers[args.command](args)
+        with _terminate_as_interrupt(received):
+            return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Outside the training loop (loading, saving): nothing new was saved, and a save
+        # cut short leaves the folder as it was (saves are atomic).
+        name = received[-1] if received else "SIGINT"
+        print(f"\nStopped by {name}: nothing was saved.", file=sys.stderr)
+        return EXIT_CODES[name]
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt(received: list[str]) -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C for the whole command, so both end the same way."""
+
+    def handle(signum: int, frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -164,7 +164,8 @@ def fine_tune(
     model, tokenizer = load_seeded_model(config, label_names_of(data))
     result = train(model, tokenizer, data, config, callbacks=callbacks, progress=progress)
     report = None
-    if evaluate_test and "test" in data:
+    # A stopped run skips the test: whoever stopped it wants it to end now.
+    if evaluate_test and "test" in data and not result.interrupted:
         report = evaluate(model, tokenizer, data["test"], max_length=config.max_length)
     return Run(config=config, model=model, tokenizer=tokenizer, data=data, result=result,
                report=report)  # fmt: skip
