@@ -19,6 +19,7 @@ non-blocking copies, so the CPU queues the next step while the GPU runs this one
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import threading
@@ -254,19 +255,6 @@ class StopSignals:
             signal.signal(signum, handler)
 
 
-def resolve_mixed_precision(mixed_precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``mixed_precision`` on ``device``, or None for full precision.
-
-    ``"auto"`` is bf16 on a GPU that has it, fp16 on an older GPU, and off on a CPU,
-    where bf16 autocast measured ~20x slower.
-    """
-    if mixed_precision == "auto":
-        if device.type != "cuda":
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}[mixed_precision]
-
-
 def make_accelerator() -> Accelerator:
     """The Accelerator of a run: device placement and, under torchrun, data parallelism.
 
@@ -365,51 +353,25 @@ def train(
     num_labels = len(label_names(model))
     set_seed(config.seed)
     accelerator = make_accelerator()
-    autocast_dtype = resolve_mixed_precision(config.mixed_precision, accelerator.device)
-    # fp16 needs loss scaling against underflow; with it off the scaler passes through.
-    scaler = torch.amp.GradScaler(accelerator.device.type, enabled=autocast_dtype == torch.float16)
-
-    def autocast() -> contextlib.AbstractContextManager:
-        if autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(accelerator.device.type, dtype=autocast_dtype)
+    dtype = autocast_dtype(config.mixed_precision, accelerator.device)
+    autocast = torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None)
+    # fp16 needs loss scaling against underflow; disabled, the scaler passes through.
+    scaler = torch.amp.GradScaler(accelerator.device.type, enabled=dtype == torch.float16)
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(dropout_set_to(model, config.dropout))
-        on_gpu = accelerator.device.type == "cuda"
-        loader_options = dict(
-            batch_size=config.batch_size, group_by_length=config.group_by_length,
-            seed=config.seed, pin_memory=on_gpu, pad_to_multiple_of=8 if on_gpu else None,
-        )  # fmt: skip
-        if config.cache_frozen_layers:
-            from .layer_cache import LowerLayerCache  # the same loop, another batch source
-
-            model.to(accelerator.device)
-            cache = LowerLayerCache(model, tokenized, pad_token_id=tokenizer.pad_token_id or 0)
-            train_loader, eval_loader = cache.loaders(**loader_options)
-            stack.enter_context(cache.top_layers_only())
-        else:
-            pad_id = tokenizer.pad_token_id or 0
-            train_loader = make_dataloader(tokenized["train"], pad_token_id=pad_id,
-                                           **loader_options)  # fmt: skip
-            eval_loader = make_dataloader(
-                tokenized["validation"], **{**loader_options, "batch_size": 2 * config.batch_size},
-                shuffle=False, pad_token_id=pad_id,
-            )  # fmt: skip
+        train_loader, eval_loader = _batch_sources(model, tokenizer, tokenized, config,
+                                                   accelerator.device, stack)  # fmt: skip
         steps_per_epoch = len(train_loader)
-        total_steps = steps_per_epoch * config.epochs
-        if config.max_steps is not None:
-            total_steps = min(total_steps, config.max_steps)
+        total_steps = min(steps_per_epoch * config.epochs, config.max_steps or math.inf)
         # The fused AdamW kernel measured 5x faster than the default per-tensor loop on a
         # CPU (0.04 s vs 0.21 s a step for MiniLM); Trainer uses it too.
         optimizer = torch.optim.AdamW(
             parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay),
             fused=accelerator.device.type in ("cpu", "cuda"),
         )
-        warmup_steps = round(config.warmup_ratio * total_steps)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, learning_rate_schedule(total_steps, warmup_steps)
-        )
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_schedule(
+            total_steps, round(config.warmup_ratio * total_steps)))  # fmt: skip
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
             model, optimizer, train_loader, eval_loader, scheduler
@@ -421,18 +383,18 @@ def train(
 
         history, best = History(), BestWeights(config.metric, config.patience)
         emit = _emitter(callbacks, history)
-        step, examples, stopped_early, interrupted = 0, 0, False, False
-        # Summed on the device and read only when logged: no GPU wait inside a step.
-        loss_sum = torch.zeros((), device=accelerator.device)
+        running = RunningLoss(accelerator.device)  # read only when logged: no GPU wait
         tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
-        loss_examples, eval_seconds, start = 0, 0.0, time.perf_counter()
+        step = examples = 0
+        stopped_early = interrupted = last = False
+        eval_seconds, start = 0.0, time.perf_counter()
         try:
             for epoch in range(config.epochs):
                 if hasattr(train_loader, "set_epoch"):
                     train_loader.set_epoch(epoch)
                 model.train()
                 for batch in train_loader:
-                    with autocast():
+                    with autocast:
                         loss = model(**batch).loss  # the model computes its cross-entropy
                     accelerator.backward(scaler.scale(loss))
                     if config.max_grad_norm:
@@ -446,8 +408,7 @@ def train(
                     step += 1
                     batch_examples = batch["labels"].shape[0] * accelerator.num_processes
                     examples += batch_examples
-                    loss_sum += loss.detach().float() * batch_examples
-                    loss_examples += batch_examples
+                    running.add(loss, batch_examples)
                     tokens += batch["attention_mask"].sum()
                     bar.update(1)
                     if step % config.log_every == 0 or step == 1:
@@ -459,14 +420,11 @@ def train(
                         bar.set_postfix(loss=f"{history.steps[-1]['loss']:.3f}")
                         emit("step")
 
-                    # Validate once per step at most: end of an epoch, every eval_every
-                    # steps, and after the last step.
+                    # Validate once per step at most: at the end of each epoch, every
+                    # eval_every steps, and after the last step.
                     last = step == total_steps
-                    if (
-                        step % steps_per_epoch == 0
-                        or last
-                        or (config.eval_every and step % config.eval_every == 0)
-                    ):
+                    every = config.eval_every and step % config.eval_every == 0
+                    if step % steps_per_epoch == 0 or last or every:
                         eval_start = time.perf_counter()
                         scores = validation_scores(model, eval_loader, accelerator, num_labels,
                                                    autocast)  # fmt: skip
@@ -474,11 +432,9 @@ def train(
                         now = time.perf_counter() - start
                         history.evals.append({
                             "step": step, "epoch": round(step / steps_per_epoch, 3),
-                            "train_loss": loss_sum.item() / max(1, loss_examples), **scores,
-                            "seconds": now, "train_seconds": now - eval_seconds,
+                            "train_loss": running.read(), **scores, "seconds": now,
+                            "train_seconds": now - eval_seconds,
                         })  # fmt: skip
-                        loss_sum.zero_()
-                        loss_examples = 0
                         best.update(history.evals[-1], model)
                         bar.set_postfix(val_macro_f1=f"{scores['macro_f1']:.3f}")
                         emit("eval")
@@ -499,20 +455,72 @@ def train(
         print(_interrupt_message(best.record))
 
     result = TrainingResult(
-        config=config,
-        history=history,
-        best=best.record,
-        train_examples=len(tokenized["train"]),
-        trainable_parameters=trainable,
-        seconds=seconds,
-        examples_per_second=examples / seconds if seconds else 0.0,
-        tokens_per_second=tokens.item() * accelerator.num_processes / seconds if seconds else 0.0,
-        stopped_early=stopped_early,
-        interrupted=interrupted,
+        config=config, history=history, best=best.record,
+        train_examples=len(tokenized["train"]), trainable_parameters=trainable,
+        seconds=seconds, examples_per_second=examples / seconds,
+        tokens_per_second=tokens.item() * accelerator.num_processes / seconds,
+        stopped_early=stopped_early, interrupted=interrupted,
         stop_signal=stop.received or ("SIGINT" if interrupted else None),
-    )
+    )  # fmt: skip
     emit("end")
     return result
+
+
+class RunningLoss:
+    """The training loss averaged over the examples since the last read, summed on the device.
+
+    Adding is a GPU operation only; :meth:`read` is the one place that waits for the GPU,
+    and the loop reads only when it logs or validates.
+    """
+
+    def __init__(self, device: torch.device):
+        self.total = torch.zeros((), device=device)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, examples: int) -> None:
+        self.total += loss.detach().float() * examples
+        self.count += examples
+
+    def read(self) -> float:
+        value = self.total.item() / max(1, self.count)
+        self.total.zero_()
+        self.count = 0
+        return value
+
+
+def autocast_dtype(mixed_precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of a run, or None for full precision.
+
+    ``"auto"`` is bf16 on a GPU that has it, fp16 on an older GPU, and off on a CPU,
+    where bf16 autocast measured ~20x slower.
+    """
+    if mixed_precision == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}[mixed_precision]
+
+
+def _batch_sources(model, tokenizer, tokenized, config: TrainConfig, device, stack):
+    """Training and validation loaders: token batches, or cached lower-layer states."""
+    on_gpu = device.type == "cuda"
+    options = dict(
+        batch_size=config.batch_size, group_by_length=config.group_by_length,
+        seed=config.seed, pin_memory=on_gpu, pad_to_multiple_of=8 if on_gpu else None,
+    )  # fmt: skip
+    if config.cache_frozen_layers:
+        from .layer_cache import LowerLayerCache  # the same loop, another batch source
+
+        model.to(device)
+        cache = LowerLayerCache(model, tokenized, pad_token_id=tokenizer.pad_token_id or 0)
+        stack.enter_context(cache.top_layers_only())
+        return cache.loaders(**options)
+    pad_id = tokenizer.pad_token_id or 0
+    train_loader = make_dataloader(tokenized["train"], pad_token_id=pad_id, **options)
+    options["batch_size"] = 2 * config.batch_size  # no gradients: twice the batch fits
+    eval_loader = make_dataloader(tokenized["validation"], pad_token_id=pad_id,
+                                  shuffle=False, **options)  # fmt: skip
+    return train_loader, eval_loader
 
 
 def _emitter(callbacks: Sequence[Callback], history: History) -> Callable[[str], None]:
@@ -541,16 +549,17 @@ def validation_scores(
     loader,
     accelerator: Accelerator,
     num_labels: int,
-    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    autocast: contextlib.AbstractContextManager | None = None,
 ) -> dict[str, float]:
     """Validation loss, accuracy and macro-F1, gathered from every process.
 
     Logits stay on the device until the end: one transfer per validation, not per batch.
     """
     all_logits, all_labels = [], []
+    autocast = autocast or contextlib.nullcontext()
     with inference_mode(model):
         for batch in loader:
-            with autocast():
+            with autocast:
                 logits = model(**batch).logits
             logits, labels = accelerator.gather_for_metrics((logits, batch["labels"]))
             all_logits.append(logits.float())
