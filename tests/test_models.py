@@ -101,3 +101,13 @@ def test_set_dropout_reaches_attention():
     model.train()
     batch = _batch(2, 2)
     assert torch.equal(model(**batch).logits, model(**batch).logits)
+
+
+def test_a_fine_tuned_folder_keeps_its_label_order(tiny_model, tokenizer, tmp_path):
+    tl.save_model(tiny_model, tokenizer, tmp_path / "m")
+    model, _ = tl.load_model(tmp_path / "m")  # labels left out: the ones it learned
+    assert tl.label_names(model) == ["negative", "neutral", "positive"]
+    with pytest.raises(ValueError, match="wrong names"):
+        tl.load_model(tmp_path / "m", labels=["positive", "neutral", "negative"])
+    fresh, _ = tl.load_model(tmp_path / "m", labels=["spam", "ham"])  # a new, 2-class head
+    assert tl.label_names(fresh) == ["spam", "ham"]

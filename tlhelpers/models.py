@@ -253,7 +253,6 @@ def load_model(
         >>> model.config.id2label
         {0: 'negative', 1: 'neutral', 2: 'positive'}
     """
-    label_names = _normalise_labels(labels, num_labels)
     resolved = resolve_model_name(name)
     if Path(resolved).is_dir() and not Path(resolved).samefile(embedded_model_path()):
         # A local folder: refuse pickled weights and name the folder in any error.
@@ -266,6 +265,11 @@ def load_model(
     try:
         with _quiet_transformers():
             config = AutoConfig.from_pretrained(resolved)
+            trained = _trained_label_names(config)
+            if labels is None and num_labels is None and trained:
+                labels = trained  # a fine-tuned classifier: keep the classes it learned
+            label_names = _normalise_labels(labels, num_labels)
+            _check_label_order(str(name), trained, label_names)
             config.num_labels = len(label_names)
             config.id2label = dict(enumerate(label_names))
             config.label2id = {label: i for i, label in enumerate(label_names)}
@@ -280,6 +284,28 @@ def load_model(
     except (OSError, ValueError) as error:
         raise _load_error(str(name), error) from error
     return model, tokenizer
+
+
+def _trained_label_names(config) -> list[str] | None:
+    """The class names a fine-tuned classification checkpoint was trained on, if it has any."""
+    architectures = getattr(config, "architectures", None) or []
+    if not any("ForSequenceClassification" in a for a in architectures):
+        return None  # a bare encoder: its head will be new
+    names = [config.id2label[i] for i in range(len(config.id2label))]
+    if names == [f"LABEL_{i}" for i in range(len(names))]:
+        return None  # default names: nothing was learned about what the classes are
+    return names
+
+
+def _check_label_order(name: str, trained: list[str] | None, wanted: list[str]) -> None:
+    # Same count: from_pretrained keeps the trained head, so other names or another order
+    # would silently give its outputs the wrong names.
+    if trained and len(trained) == len(wanted) and trained != wanted:
+        raise ValueError(
+            f"'{name}' was trained to predict {trained}, in this order; loading it with "
+            f"labels={wanted} would give its outputs the wrong names. Leave labels out (or "
+            f"pass them in that order), or pass a different number of labels to start a new head."
+        )
 
 
 def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None) -> list[str]:
