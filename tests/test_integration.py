@@ -30,7 +30,7 @@ def tweet_model(tweets):
 
 def test_one_epoch_beats_the_majority_class_on_tweets(tweets, tweet_model):
     model, tokenizer, result = tweet_model
-    report = tl.evaluate(model, tokenizer, tweets["test"])
+    report = tl.evaluate(model, tokenizer, tweets["test"], max_length=64)
     floor = majority_baseline(tweets["train"], tweets["test"])
     assert report.accuracy > floor["accuracy"] + 0.05
     assert report.macro_f1 > floor["macro_f1"] + 0.2
@@ -45,7 +45,7 @@ def test_one_epoch_beats_the_majority_class_on_bbc_news():
     tl.train(
         model, tokenizer, data, epochs=2, lr=2e-4, batch_size=16, max_length=128, progress=False
     )
-    report = tl.evaluate(model, tokenizer, data["test"])
+    report = tl.evaluate(model, tokenizer, data["test"], max_length=128)
     assert report.accuracy > majority_baseline(data["train"], data["test"])["accuracy"] + 0.3
 
 
@@ -54,26 +54,27 @@ def test_save_load_pipeline_give_the_same_predictions(tweets, tweet_model, tmp_p
     texts = tweets["test"]["text"][:40]
     tl.save_model(model, tokenizer, tmp_path / "tweets", training=result)
     reloaded, reloaded_tokenizer = tl.load_saved_model(tmp_path / "tweets")
-    ours = tl.predict(model, tokenizer, texts)["predicted"].tolist()
+    ours = tl.predict(model, tokenizer, texts, max_length=64)["predicted"].tolist()
     assert tl.predict(reloaded, reloaded_tokenizer, texts)["predicted"].tolist() == ours
 
     from transformers import pipeline
 
     classify = pipeline("text-classification", model=str(tmp_path / "tweets"), device="cpu")
-    assert [r["label"] for r in classify(texts, truncation=True, max_length=64)] == ours
+    # The saved tokenizer truncates at the trained length: no max_length needed here.
+    assert [r["label"] for r in classify(texts, truncation=True)] == ours
     info = tl.load_training_info(tmp_path / "tweets")
-    assert info["history"]["evals"] and info["training"]["max_length"] == 64
+    assert info["history"]["evals"] and info["training"]["best_step"] == result.best["step"]
+    assert tl.persistence.load_run_config(tmp_path / "tweets") == result.config
 
 
 def test_interrupted_minilm_training_keeps_its_best_weights(tweets):
     model, tokenizer = tl.load_model("minilm", labels=tl.label_names_of(tweets))
-    best_probabilities = {}
+    probabilities = []  # after each validation: what the model predicted then
     texts = tweets["validation"]["text"][:20]
 
     def interrupt_after_second_eval(event, history):
-        if event == "eval" and len(history.evals) == 1:
-            best_probabilities["first"] = tl.predict_proba(model, tokenizer, texts, max_length=64)
-            model.train()
+        if event == "eval":
+            probabilities.append(tl.predict_proba(model, tokenizer, texts, max_length=64))
         if event == "eval" and len(history.evals) == 2:
             raise KeyboardInterrupt
 
@@ -84,9 +85,8 @@ def test_interrupted_minilm_training_keeps_its_best_weights(tweets):
     assert result.interrupted
     best_index = int(np.argmin([e["loss"] for e in result.history.evals]))
     assert result.best == result.history.evals[best_index]
-    if best_index == 0:
-        now = tl.predict_proba(model, tokenizer, texts, max_length=64)
-        assert np.allclose(now, best_probabilities["first"], atol=1e-5)
+    now = tl.predict_proba(model, tokenizer, texts, max_length=64)
+    assert np.allclose(now, probabilities[best_index], atol=1e-5)
 
 
 def test_cli_round_trip(tmp_path):
