@@ -304,7 +304,7 @@ def test_widgets_notebook_trains_in_a_real_browser(browser_page, lab_server, tmp
         controls = panel.locator(".tl-controls")
         assert controls.is_visible()
         for label in ["dataset", "learning rate", "epochs", "batch size", "max_length",
-                      "layers to unfreeze", "train per class"]:  # fmt: skip
+                      "layers to train", "train per class"]:  # fmt: skip
             assert controls.get_by_text(label).count() >= 1, f"no {label!r} control"
         assert controls.locator(".widget-slider, .widget-dropdown, .widget-text").count() == 7
 
