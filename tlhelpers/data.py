@@ -52,7 +52,7 @@ _REASON_PHRASES = {
     EMPTY_TEXT: "{n:,} with empty text",
     MISSING_LABEL: "{n:,} with no label",
     CONFLICT: "{n:,} with conflicting labels ({texts})",
-    DUPLICATE: "{n:,} duplicates",
+    DUPLICATE: "{n:,} duplicate{s}",
 }
 
 
@@ -118,7 +118,8 @@ class LoadReport:
         if "n_per_class" in self.left_out:
             changes.append(f"n_per_class left out {self.left_out['n_per_class']:,} training rows")
         if self.duplicates_kept:
-            changes.append(f"kept {self.duplicates_kept:,} repeated texts (drop_duplicates=False)")
+            repeated = _plural(self.duplicates_kept, "repeated text")
+            changes.append(f"kept {repeated} (drop_duplicates=False)")
         changes += self.notes
         if changes:
             text = "; ".join(changes)
@@ -147,7 +148,9 @@ class LoadReport:
 
 def _describe_dropped(report: LoadReport) -> str:
     return ", ".join(
-        _REASON_PHRASES[reason].format(n=n, texts=_plural(report.conflicting_texts, "text"))
+        _REASON_PHRASES[reason].format(
+            n=n, s="" if n == 1 else "s", texts=_plural(report.conflicting_texts, "text")
+        )
         for reason, n in report.dropped.items()
     )
 
@@ -170,6 +173,8 @@ def _describe_read(read_with: dict[str, Any]) -> str:
             parts.append(f"header on row {read_with['header']}")
     if read_with.get("encoding") not in (None, "utf-8"):
         parts.append(read_with["encoding"])
+    if "mixed line ends" in read_with:
+        parts.append(f"mixed line ends: {read_with['mixed line ends']}")
     return ", ".join(parts)
 
 
@@ -327,6 +332,7 @@ def _read_delimited(
             f"header must be a row number (0 = the first row holds the column names), None "
             f"(no header row: columns are numbered 0, 1, ...) or 'infer', got {header!r}."
         )
+    lf, crlf = _line_ends(path, encoding, quoting)
     read_args: dict[str, Any] = {
         "sep": sep,
         "quoting": quoting,
@@ -342,6 +348,10 @@ def _read_delimited(
         "keep_default_na": False,
         # A blank line becomes a row with empty fields, so it is counted, not skipped.
         "skip_blank_lines": False,
+        # With LF line ends, a CR is an ordinary character of a text; pandas' default (CR,
+        # LF and CRLF all end a line) would cut the text there and make a bogus row of the
+        # rest. Python's csv.writer does not quote a CR when it writes LF line ends.
+        "lineterminator": "\n" if lf > crlf else None,
         **extra,
     }
     try:
@@ -365,7 +375,29 @@ def _read_delimited(
             rows.columns = _unique([str(value) for value in rows.iloc[header]])
         rows = rows.iloc[header + 1 :].reset_index(drop=True)
     read_with = {"sep": sep, "quoting": quoting, "header": header, "encoding": encoding}
+    if lf and crlf:  # e.g. files joined together; worth a word in the report
+        read_with["mixed line ends"] = f"{lf} LF, {crlf} CRLF" + (
+            " (read as LF: a CR before a line end stays in the text)" if lf > crlf else ""
+        )  # fmt: skip
     return rows, read_with
+
+
+def _line_ends(path: Path, encoding: str, quoting: int) -> tuple[int, int]:
+    """How many lines (outside quoted fields) in the file's first 64 KiB end in LF alone,
+    and how many in CRLF."""
+    with path.open(encoding=_decoder(encoding), errors="replace", newline="") as file:
+        head = file.read(1 << 16)
+    lf = crlf = 0
+    in_quotes = False
+    for i, char in enumerate(head):
+        if char == '"' and quoting != csv.QUOTE_NONE:
+            in_quotes = not in_quotes  # a doubled quote "" toggles twice: no change
+        elif char == "\n" and not in_quotes:
+            if i > 0 and head[i - 1] == "\r":
+                crlf += 1
+            else:
+                lf += 1
+    return lf, crlf
 
 
 def _quoting(quoting: int | str | None, sep: str) -> int:
