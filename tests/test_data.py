@@ -348,7 +348,7 @@ def test_report_accounts_for_every_row(tmp_path, capsys):
     assert len(texts) == len(set(texts)) and "good text 4" not in texts
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed == str(report).splitlines() and len(printed) == 3
-    assert printed[0].startswith("messy.csv (comma-separated, quoted): 36 rows read, 29 kept")
+    assert printed[0].startswith('messy.csv (comma-separated, quoting="minimal"): 36 rows read')
     assert "2 with empty text, 1 with no label, 2 with conflicting labels (1 text)" in printed[1]
     tl.load_text_dataset(path, verbose=False)
     assert capsys.readouterr().out == ""

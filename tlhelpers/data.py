@@ -160,19 +160,18 @@ def _plural(n: int, word: str) -> str:
 
 
 def _describe_read(read_with: dict[str, Any]) -> str:
+    """How a file was read, in the words of the options that change it."""
     sep = read_with.get("sep")
     if sep is None:  # JSON or Parquet
         parts = [read_with["format"]]
     else:
         kind = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(sep)
         parts = [f"{kind}-separated" if kind else f"sep={sep!r}"]
-        parts.append("unquoted" if read_with["quoting"] == csv.QUOTE_NONE else "quoted")
-        if read_with["header"] is None:
-            parts.append("no header row")
-        elif read_with["header"] != 0:
-            parts.append(f"header on row {read_with['header']}")
+        parts.append(f'quoting="{"none" if read_with["quoting"] == csv.QUOTE_NONE else "minimal"}"')
+        if read_with["header"] != 0:
+            parts.append(f"header={read_with['header']}")
     if read_with.get("encoding") not in (None, "utf-8"):
-        parts.append(read_with["encoding"])
+        parts.append(f'encoding="{read_with["encoding"]}"')
     if "mixed line ends" in read_with:
         parts.append(f"mixed line ends: {read_with['mixed line ends']}")
     return ", ".join(parts)
@@ -221,7 +220,7 @@ def _read_tweet_sentiment() -> pd.DataFrame:
     frame = pd.read_csv(path, encoding="latin-1")
     frame = frame.rename(columns={"sentiment": "label"})
     frame["text"] = frame["text"].map(clean_tweet, na_action="ignore")
-    # Texts left empty by the cleaning, and the 915 repeated texts, are dropped (and
+    # Texts left empty by the cleaning and the ~900 repeated texts are dropped (and
     # reported) by load_text_dataset like those of any other source.
     return frame[["text", "label", "confidence"]]
 
@@ -451,7 +450,7 @@ def _parser_error(path: Path, error: Exception, sep: str, quoting: int) -> Value
         )  # fmt: skip
         hint = f"{where}: a text there probably contains the separator {sep!r}. "
         if quoting == csv.QUOTE_NONE:
-            hint += 'If the file quotes such texts ("a\tb"), pass quoting="minimal".'
+            hint += 'If the file quotes such texts ("a<tab>b"), pass quoting="minimal".'
         else:
             hint += "Quote such texts in the file, or pass the file's real separator as sep=."
     elif "EOF" in message:
@@ -527,6 +526,7 @@ def _records_to_frame(path: Path, records: Any) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 Source = str | Path | pd.DataFrame | dict | tuple
+Conflicts = Literal["drop", "first", "error"]
 
 
 @overload
@@ -537,7 +537,7 @@ def load_text_dataset(
     seed: int = ..., header: int | None | str = ..., sep: str | None = ...,
     quoting: int | str | None = ..., encoding: str | None = ...,
     read_options: Mapping[str, Any] | None = ..., drop_duplicates: bool | None = ...,
-    conflicting_labels: str = ..., verbose: bool = ..., return_report: Literal[False] = ...,
+    conflicting_labels: Conflicts = ..., verbose: bool = ..., return_report: Literal[False] = ...,
 ) -> DatasetDict: ...  # fmt: skip
 @overload
 def load_text_dataset(
@@ -547,7 +547,7 @@ def load_text_dataset(
     seed: int = ..., header: int | None | str = ..., sep: str | None = ...,
     quoting: int | str | None = ..., encoding: str | None = ...,
     read_options: Mapping[str, Any] | None = ..., drop_duplicates: bool | None = ...,
-    conflicting_labels: str = ..., verbose: bool = ..., return_report: Literal[True],
+    conflicting_labels: Conflicts = ..., verbose: bool = ..., return_report: Literal[True],
 ) -> tuple[DatasetDict, LoadReport]: ...  # fmt: skip
 
 
@@ -568,7 +568,7 @@ def load_text_dataset(
     encoding: str | None = None,
     read_options: Mapping[str, Any] | None = None,
     drop_duplicates: bool | None = None,
-    conflicting_labels: str = "drop",
+    conflicting_labels: Conflicts = "drop",
     verbose: bool = True,
     return_report: bool = False,
 ) -> DatasetDict | tuple[DatasetDict, LoadReport]:
@@ -588,8 +588,9 @@ def load_text_dataset(
         max_examples: subsample the whole dataset (stratified) before splitting, for
             quick experiments.
         seed: the seed of every random choice here.
-        header: for CSV/TSV files, the row holding the column names (default 0, the first),
-            or ``None`` when the file has none.
+        header: for CSV/TSV files, the row holding the column names (default 0, the first;
+            rows above it are skipped), or ``None`` when the file has none. A first row that
+            looks like data is refused with a message that says which options to pass.
         sep: the field separator; default ``","`` for ``.csv`` and ``"\\t"`` for ``.tsv``/
             ``.tab``. Given ``sep``, a file of any other name (``.txt``) is read too.
         quoting: ``"minimal"`` (CSV rules: the field ``"a, b"`` is the text ``a, b``, and a
@@ -679,69 +680,19 @@ def _load_text_dataset(
             "Parquet file."
         )
 
-    presplit = None
-    where = None  # how errors name the source: a file by its whole path
-    read_with: dict[str, Any] = {}
-    header_row = False  # whether column names came from the file's first row
-    dedup_default = True
-    if isinstance(source, str) and source in BUILTIN_DATASETS:
-        frame = _BUILTIN_READERS[source]()
-        label_names = label_names or _BUILTIN_LABEL_ORDER[source]
-        text_column, label_column = "text", "label"
-        name = source
-    elif isinstance(source, pd.DataFrame):
-        frame, name = source, "DataFrame"
-    elif isinstance(source, tuple):
-        if len(source) != 2:
-            raise ValueError("A tuple source must be (texts, labels).")
-        texts, labels = source
-        frame = pd.DataFrame({"text": list(texts), "label": list(labels)}, dtype=object)
-        text_column, label_column = "text", "label"
-        name, dedup_default = "(texts, labels)", False
-    elif isinstance(source, dict):
-        frame = pd.DataFrame({key: list(values) for key, values in source.items()}, dtype=object)
-        name, dedup_default = "dict", False
-    elif _is_file_source(source, options):
-        path = Path(source)
-        frame, read_with = _read_file(path, options)
-        name, where = path.name, str(path)
-        # Column names from the file's own first row (not from read_options["names"]).
-        header_row = read_with.get("header") is not None and "names" not in (
-            options.read_options or {}
-        )
-    elif isinstance(source, (str, Path)) and Path(source).exists():
-        raise ValueError(
-            f"Cannot read {source}: use a {', '.join(FILE_TYPES)} file, pass sep=... to read "
-            "it as delimited text, or load it with pandas and pass the DataFrame."
-        )
-    elif isinstance(source, str):
-        presplit = _load_hub_dataset(source)
-        # Stack the given splits, rows numbered in their order, so that cleaning sees them
-        # all; test first, so that a text also in train keeps its place in the test split.
-        frame = pd.concat(
-            [part.assign(_split=split) for split, part in presplit.items()], ignore_index=True
-        )
-        frame["_row"] = np.arange(len(frame))
-        priority = frame["_split"].map({"test": 0, "validation": 1}).fillna(2)
-        frame = frame.iloc[np.argsort(priority.to_numpy(), kind="stable")]
-        name = source
-    else:
-        raise TypeError(
-            f"Unsupported source of type {type(source).__name__}. Pass a built-in name "
-            f"({', '.join(BUILTIN_DATASETS)}), a Hub id, a file path, a DataFrame, "
-            "a dict of columns or a (texts, labels) tuple."
-        )
-
-    where = where or name
-    report = LoadReport(source=name, read_with=read_with, rows_read=len(frame))
-    frame = _select_columns(frame, text_column, label_column, where, read_with, header_row)
-    if read_with.get("header", 0) is None:
+    table = _read_source(source, text_column, label_column, options)
+    frame, where = table.frame, table.where
+    report = LoadReport(source=table.name, read_with=table.read_with, rows_read=len(frame))
+    frame = _select_columns(
+        frame, table.text_column, table.label_column, where, table.read_with, table.header_row
+    )
+    if table.read_with.get("header", 0) is None:
         _check_first_row(frame, report)
     frame = _drop_unusable_rows(frame, report, where)
     frame["label"] = _label_texts(frame["label"], report)
     drop_duplicates = cleaning["drop_duplicates"]
     frame = _handle_repeats(
-        frame, report, dedup_default if drop_duplicates is None else drop_duplicates,
+        frame, report, table.drop_duplicates if drop_duplicates is None else drop_duplicates,
         cleaning["conflicting_labels"],
     )  # fmt: skip
     if len(frame) == 0:
@@ -750,9 +701,9 @@ def _load_text_dataset(
             f"({_describe_dropped(report)})."
         )
 
-    labels, names = _label_ids(frame["label"], label_names, report)
+    labels, names = _label_ids(frame["label"], label_names or table.label_names, report)
     frame["label"] = labels
-    if presplit is not None:
+    if table.presplit:
         splits = _use_given_splits(frame, validation_size, seed, names)
     else:
         if max_examples is not None and max_examples < len(frame):
@@ -783,6 +734,72 @@ def _load_text_dataset(
         report.notes.append(f"no examples of {', '.join(map(repr, empty[:5]))}")
     _check_accounting(report)
     return data, report
+
+
+@dataclass
+class _Table:
+    """A source read into a DataFrame, with what the rest of the loading needs to know."""
+
+    frame: pd.DataFrame
+    name: str  # for the report: a file by its name
+    where: str  # for error messages: a file by its whole path
+    text_column: str | int = "text"
+    label_column: str | int = "label"
+    label_names: Sequence[str] | None = None  # the built-in datasets' class order
+    read_with: dict[str, Any] = field(default_factory=dict)
+    header_row: bool = False  # whether the column names came from the file's first row
+    drop_duplicates: bool = True  # the default for this kind of source
+    presplit: bool = False  # a Hub dataset with its own splits (column "_split")
+
+
+def _read_source(source: Source, text_column, label_column, options: _FileOptions) -> _Table:
+    if isinstance(source, str) and source in BUILTIN_DATASETS:
+        frame = _BUILTIN_READERS[source]()
+        return _Table(frame, source, source, label_names=_BUILTIN_LABEL_ORDER[source])
+    if isinstance(source, pd.DataFrame):
+        return _Table(source, "DataFrame", "DataFrame", text_column, label_column)
+    if isinstance(source, tuple):
+        if len(source) != 2:
+            raise ValueError("A tuple source must be (texts, labels).")
+        texts, labels = list(source[0]), list(source[1])
+        if len(texts) != len(labels):
+            raise ValueError(f"(texts, labels): {len(texts)} texts but {len(labels)} labels.")
+        frame = pd.DataFrame({"text": texts, "label": labels}, dtype=object)
+        # Toy data typed in by hand repeats texts on purpose: keep them by default.
+        return _Table(frame, "(texts, labels)", "(texts, labels)", drop_duplicates=False)
+    if isinstance(source, dict):
+        frame = pd.DataFrame({key: list(values) for key, values in source.items()}, dtype=object)
+        return _Table(frame, "dict", "dict", text_column, label_column, drop_duplicates=False)
+    if _is_file_source(source, options):
+        path = Path(source)
+        frame, read_with = _read_file(path, options)
+        names_given = "names" in (options.read_options or {})
+        header_row = read_with.get("header") is not None and not names_given
+        return _Table(
+            frame, path.name, str(path), text_column, label_column, read_with=read_with,
+            header_row=header_row,
+        )  # fmt: skip
+    if isinstance(source, (str, Path)) and Path(source).exists():
+        raise ValueError(
+            f"Cannot read {source}: use a {', '.join(FILE_TYPES)} file, pass sep=... to read "
+            "it as delimited text, or load it with pandas and pass the DataFrame."
+        )
+    if isinstance(source, str):
+        presplit = _load_hub_dataset(source)
+        # Stack the given splits, rows numbered in their order, so that cleaning sees them
+        # all; test first, so that a text also in train keeps its place in the test split.
+        frame = pd.concat(
+            [part.assign(_split=split) for split, part in presplit.items()], ignore_index=True
+        )
+        frame["_row"] = np.arange(len(frame))
+        priority = frame["_split"].map({"test": 0, "validation": 1}).fillna(2)
+        frame = frame.iloc[np.argsort(priority.to_numpy(), kind="stable")]
+        return _Table(frame, source, source, text_column, label_column, presplit=True)
+    raise TypeError(
+        f"Unsupported source of type {type(source).__name__}. Pass a built-in name "
+        f"({', '.join(BUILTIN_DATASETS)}), a Hub id, a file path, a DataFrame, "
+        "a dict of columns or a (texts, labels) tuple."
+    )
 
 
 def _check_accounting(report: LoadReport) -> None:
@@ -956,8 +973,7 @@ def _drop_unusable_rows(frame: pd.DataFrame, report: LoadReport, name: str) -> p
     """Drop rows with no text or no label (recorded by reason); refuse non-string texts."""
     if len(frame) == 0:
         raise ValueError(f"{name}: the dataset is empty: it has no rows.")
-    texts, labels = frame["text"].tolist(), frame["label"].tolist()
-    frame = report._drop(frame, [_is_missing(t) for t in texts], MISSING_TEXT)
+    frame = report._drop(frame, [_is_missing(t) for t in frame["text"]], MISSING_TEXT)
     texts = frame["text"].tolist()
     wrong = [
         (row, t) for row, t in zip(frame["_row"], texts, strict=True) if not isinstance(t, str)
