@@ -213,6 +213,17 @@ def test_column_names_from_read_options_and_positions(tmp_path):
     assert by_position["train"].features["label"].names == ["bird", "cat", "dog"]
 
 
+def test_header_below_a_preamble_and_tuples_of_unequal_length(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("exported by some tool\nversion 2\n" + _frame().to_csv(index=False))
+    data, report = tl.load_text_dataset(
+        path, header=2, text_column="review", label_column="kind", return_report=True
+    )
+    assert report.rows_read == 60 == sum(len(s) for s in data.values())
+    with pytest.raises(ValueError, match="3 texts but 2 labels"):
+        tl.load_text_dataset((["a", "b", "c"], ["x", "y"]))
+
+
 def test_header_none_on_a_file_with_a_header_row_is_pointed_out(tmp_path, capsys):
     path = tmp_path / "data.csv"
     _frame().to_csv(path, index=False)
