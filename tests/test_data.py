@@ -250,6 +250,27 @@ def test_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
     _frame().to_csv(path, index=False, encoding="utf-8-sig")
     data = tl.load_text_dataset(path, text_column="review", label_column="kind")
     assert sum(len(s) for s in data.values()) == 60
+    # Only the byte-order mark goes: a first text that starts with U+FEFF keeps it.
+    texts = ["\ufeffzero-width start", *(f"text {i}" for i in range(29))]
+    path = tmp_path / "bom.tsv"
+    path.write_bytes(
+        "".join(f"{t}\t{'ab'[i % 2]}\n" for i, t in enumerate(texts)).encode("utf-8-sig")
+    )
+    data = tl.load_text_dataset(path, header=None, text_column=0, label_column=1)
+    assert sorted(t for s in data.values() for t in s["text"]) == sorted(texts)
+
+
+def test_a_carriage_return_inside_a_text_of_an_lf_file_stays_in_the_text(tmp_path):
+    # Python's csv.writer with lineterminator="\n" does not quote a lone CR.
+    texts = [f"pasted from Windows\r{i}" for i in range(30)]
+    path = tmp_path / "lf.csv"
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(["text", "label"])
+        writer.writerows([t, "ab"[i % 2]] for i, t in enumerate(texts))
+    assert '"' not in path.read_text()  # the CR is written unquoted
+    data = tl.load_text_dataset(path)
+    assert sorted(t for s in data.values() for t in s["text"]) == sorted(texts)
 
 
 @pytest.mark.parametrize(

@@ -335,7 +335,9 @@ def _read_delimited(
     read_args: dict[str, Any] = {
         "sep": sep,
         "quoting": quoting,
-        "encoding": _decoder(encoding),
+        # pandas drops a UTF-8 byte-order mark itself: given utf-8-sig it would drop two,
+        # and a text that starts with U+FEFF (a zero-width space) would lose it.
+        "encoding": "utf-8" if _decoder(encoding) == "utf-8-sig" else encoding,
         # The header row is taken out below: pandas, given a header row shorter than the
         # data rows, silently turns the first column into the index instead of failing.
         "header": None,
@@ -423,7 +425,7 @@ def _decoder(encoding: str) -> str:
             "and 'utf-16'."
         ) from None
     # utf-8-sig reads UTF-8 and drops a byte-order mark (as Excel writes) at the start.
-    return "utf-8-sig" if name == "utf-8" else encoding
+    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else encoding
 
 
 def _decode_error(path: Path, encoding: str) -> ValueError:
