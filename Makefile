@@ -27,10 +27,10 @@ lab: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check tlhelpers tests benchmarks notebooks
 	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks
-	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout 900 -q
+	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout 900 -q -m "not slow"
 
 test-fast: $(BIN)/.installed
-	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider -q -m "not integration" --ignore=tests/test_notebooks.py
+	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider -q -m "not integration and not slow" --ignore=tests/test_notebooks.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check tlhelpers tests benchmarks notebooks

@@ -137,3 +137,25 @@ def test_describe_lists_every_setting_with_its_trainer_twin():
     table = tl.TrainConfig.describe()
     assert list(table.index) == tl.TrainConfig.field_names()
     assert table.loc["lr", "TrainingArguments"] == "learning_rate"
+
+
+def test_file_reading_options_reach_the_loader_from_the_command_line(tmp_path):
+    path = tmp_path / "reviews.txt"
+    rows = [("pos" if i % 2 else "neg", f'review {i} said "{"great" if i % 2 else "dull"}"')
+            for i in range(40)]  # fmt: skip
+    path.write_text("".join(f"{label}\t{text}\n" for label, text in rows), encoding="latin-1")
+    args = cli.build_parser().parse_args([
+        "train", "--out", "x", "--dataset", str(path), "--header", "none", "--sep", "tab",
+        "--text-column", "1", "--label-column", "0", "--encoding", "latin-1",
+    ])  # fmt: skip
+    config = cli.config_from_args(args)
+    assert (config.header, config.sep, config.text_column) == (None, "tab", "1")
+    data = tl.recipe.load_data(config, verbose=False)
+    texts = sorted(t for split in data.values() for t in split["text"])
+    assert texts == sorted(text for _, text in rows)  # quotes kept, nothing lost
+    assert tl.label_names_of(data) == ["neg", "pos"]
+
+
+def test_predict_refuses_missing_texts(tiny_model, tokenizer):
+    with pytest.raises(ValueError, match=r"texts\[1\] is None"):
+        tl.predict(tiny_model, tokenizer, ["fine", None])

@@ -23,7 +23,14 @@ from .batching import (
     tokenize_dataset,
 )
 from .config import TrainConfig, describe_mode, is_quick, pick, set_seed
-from .data import BUILTIN_DATASETS, label_names_of, load_text_dataset, sample_per_class
+from .data import (
+    BUILTIN_DATASETS,
+    LoadReport,
+    check_texts,
+    label_names_of,
+    load_text_dataset,
+    sample_per_class,
+)
 from .evaluation import (
     EvaluationReport,
     compute_metrics,
@@ -59,13 +66,14 @@ from .training import History, TrainingResult, learning_rate_schedule, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "BUILTIN_DATASETS", "CATALOG", "catalog", "check_saved_model", "compute_metrics",
-    "count_parameters", "describe_mode", "encoder_of", "evaluate", "EvaluationReport",
-    "fine_tune", "freeze", "History", "is_quick", "label_names", "label_names_of",
-    "learning_rate_schedule", "load_model", "load_saved_model", "load_text_dataset",
-    "load_tokenizer", "load_training_info", "make_dataloader", "pick", "predict",
-    "predict_proba", "random_model", "recover_interrupted_save", "reliability",
-    "replace_head", "Run", "sample_per_class", "save_model", "set_dropout", "set_seed",
-    "suggest_max_length", "token_length_stats", "token_lengths", "tokenize_dataset",
-    "train", "TrainConfig", "TrainingResult", "unfreeze",
+    "BUILTIN_DATASETS", "catalog", "CATALOG", "check_saved_model", "check_texts",
+    "compute_metrics", "count_parameters", "describe_mode", "encoder_of", "evaluate",
+    "EvaluationReport", "fine_tune", "freeze", "History", "is_quick", "label_names",
+    "label_names_of", "learning_rate_schedule", "load_model", "load_saved_model",
+    "load_text_dataset", "load_tokenizer", "load_training_info", "LoadReport",
+    "make_dataloader", "pick", "predict", "predict_proba", "random_model",
+    "recover_interrupted_save", "reliability", "replace_head", "Run", "sample_per_class",
+    "save_model", "set_dropout", "set_seed", "suggest_max_length", "token_length_stats",
+    "token_lengths", "tokenize_dataset", "train", "TrainConfig", "TrainingResult",
+    "unfreeze",
 ]  # fmt: skip

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config import METRICS, MIXED_PRECISION, TrainConfig
+from .config import CONFLICTING_LABELS, METRICS, MIXED_PRECISION, TrainConfig
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
@@ -39,6 +39,7 @@ def _value_parser(kind: str):
     """Parse a flag's text as the field's type; ``none`` gives None where None is allowed."""
     base = {"int": int, "float": float, "str": str}[kind.split("|")[0].strip()]
     optional = "None" in kind
+    also_text = "str" in kind  # e.g. header: a row number, or a word such as "infer"
 
     def parse(text: str) -> Any:
         if optional and text.lower() == "none":
@@ -46,6 +47,8 @@ def _value_parser(kind: str):
         try:
             return base(text)
         except ValueError:
+            if also_text:
+                return text
             message = f"expected {kind.replace('|', 'or')}, got {text!r}"
             raise argparse.ArgumentTypeError(message) from None
 
@@ -74,7 +77,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         else:
             options["type"] = _value_parser(kind)
             options["metavar"] = f.name.upper()
-        choices = {"metric": METRICS, "mixed_precision": MIXED_PRECISION}.get(f.name)
+        choices = {"metric": METRICS, "mixed_precision": MIXED_PRECISION,
+                   "conflicting_labels": CONFLICTING_LABELS}.get(f.name)  # fmt: skip
         if choices:
             options["choices"] = choices
         group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, **options)

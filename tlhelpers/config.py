@@ -81,6 +81,7 @@ def _setting(default: Any, help: str, hf: str | None = None) -> Any:
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 METRICS = ("macro_f1", "accuracy", "loss")
+CONFLICTING_LABELS = ("drop", "first", "error")
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,20 @@ class TrainConfig:
     dataset: str | None = _setting(
         "tweet-sentiment", "built-in name (tweet-sentiment, bbc-news), Hub id or data file"
     )
-    text_column: str = _setting("text", "column holding the texts")
+    text_column: str = _setting("text", "column holding the texts (name, or position in a file)")
     label_column: str = _setting("label", "column holding the labels")
+    header: int | str | None = _setting(
+        "infer", "row of a file's column names: infer, a row number, or none (no header row)"
+    )
+    sep: str | None = _setting(None, "field separator of a file (default: by its type; tab or \\t)")
+    quoting: str | None = _setting(
+        None, "quote processing: minimal or none (default: none for tabs)"
+    )
+    encoding: str | None = _setting(None, "a file's text encoding (default utf-8), e.g. latin-1")
+    drop_duplicates: bool = _setting(True, "drop repeated texts before splitting")
+    conflicting_labels: str = _setting(
+        "drop", "texts that appear with different labels: drop, first or error"
+    )
     validation_size: float = _setting(0.1, "fraction of the data held out for validation")
     test_size: float = _setting(0.1, "fraction of the data held out for the test")
     max_examples: int | None = _setting(None, "subsample the whole dataset first (stratified)")
@@ -246,9 +259,14 @@ class TrainConfig:
             run = tl.fine_tune(config)
             print(run.report.summary())
         """
-        lines = ["import tlhelpers as tl", "", "config = tl.TrainConfig("]
-        lines += [f"    {name}={value!r}," for name, value in self.changed().items()]
-        lines += [")", "run = tl.fine_tune(config)", "print(run.report.summary())"]
+        changed = [f"    {name}={value!r}," for name, value in self.changed().items()]
+        config = (
+            ["config = tl.TrainConfig(", *changed, ")"]
+            if changed
+            else ["config = tl.TrainConfig()"]
+        )
+        lines = ["import tlhelpers as tl", "", *config]
+        lines += ["run = tl.fine_tune(config)", "print(run.report.summary())"]
         return "\n".join(lines)
 
     @classmethod
@@ -295,6 +313,10 @@ def _check_config(c: TrainConfig) -> None:
     for name in ("validation_size", "test_size"):
         if not 0 < getattr(c, name) < 1:
             fail(f"{name} must be a fraction between 0 and 1, got {getattr(c, name)!r}.")
+    if c.conflicting_labels not in CONFLICTING_LABELS:
+        fail(
+            f"conflicting_labels must be one of {CONFLICTING_LABELS}, got {c.conflicting_labels!r}."
+        )
     if c.metric not in METRICS:
         fail(f"metric must be one of {METRICS}, got {c.metric!r}.")
     if c.mixed_precision not in MIXED_PRECISION:

@@ -22,6 +22,7 @@ from sklearn.metrics import (
 )
 
 from .batching import check_max_length, model_max_length
+from .data import check_texts
 from .inference import device_of, inference_batches, inference_mode
 from .models import label_names
 
@@ -48,7 +49,7 @@ def predict_proba(
     """
     if isinstance(texts, str):
         raise TypeError("Pass a list of texts, e.g. predict(model, tokenizer, ['some text']).")
-    texts = list(texts)
+    texts = check_texts(texts)  # None or NaN would be classified as the strings "None", "nan"
     if not texts:
         return np.zeros((0, len(label_names(model))), dtype=np.float32)
     max_length = max_length or model_max_length(tokenizer)
@@ -79,7 +80,7 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
     """
     probabilities = predict_proba(model, tokenizer, texts, **kwargs)
     names = label_names(model)
-    frame = pd.DataFrame({"text": list(texts)})
+    frame = pd.DataFrame({"text": check_texts(texts)})
     frame["predicted"] = [names[i] for i in probabilities.argmax(axis=1)]
     frame["confidence"] = probabilities.max(axis=1)
     for i, name in enumerate(names):

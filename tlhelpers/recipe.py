@@ -62,8 +62,8 @@ class Run:
         return row
 
 
-def load_data(config: TrainConfig) -> DatasetDict:
-    """The dataset of ``config``: split, sampled and with validation capped as it says.
+def load_data(config: TrainConfig, *, verbose: bool = True) -> DatasetDict:
+    """The dataset of ``config``: read, split, sampled and with validation capped as it says.
 
     Example:
         >>> data = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
@@ -71,11 +71,20 @@ def load_data(config: TrainConfig) -> DatasetDict:
     if config.dataset is None:
         raise ValueError("The configuration names no dataset: set dataset=... (or pass data=).")
     data = load_text_dataset(
-        config.dataset, text_column=config.text_column, label_column=config.label_column,
-        validation_size=config.validation_size, test_size=config.test_size,
-        max_examples=config.max_examples, seed=config.seed,
+        config.dataset, text_column=_column(config.text_column),
+        label_column=_column(config.label_column), validation_size=config.validation_size,
+        test_size=config.test_size, max_examples=config.max_examples, seed=config.seed,
+        header=config.header, sep={"tab": "\t", "\\t": "\t"}.get(config.sep, config.sep),
+        quoting=config.quoting, encoding=config.encoding,
+        drop_duplicates=config.drop_duplicates, conflicting_labels=config.conflicting_labels,
+        verbose=verbose,
     )  # fmt: skip
     return sample_splits(data, config)
+
+
+def _column(name: str | int) -> str | int:
+    # From the command line every value is text: "0" means the first column of a file.
+    return int(name) if isinstance(name, str) and name.isdigit() else name
 
 
 def sample_splits(data: DatasetDict, config: TrainConfig) -> DatasetDict:
@@ -160,7 +169,7 @@ def fine_tune(
         {'accuracy': 0.68, 'macro_f1': 0.67}
         >>> run.save("runs/tweets")
     """
-    data = load_data(config) if data is None else sample_splits(data, config)
+    data = load_data(config, verbose=progress) if data is None else sample_splits(data, config)
     model, tokenizer = load_seeded_model(config, label_names_of(data))
     result = train(model, tokenizer, data, config, callbacks=callbacks, progress=progress)
     report = None
