@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, plots
+from tlhelpers import experiments, lab_plots
 from tlhelpers.experiments import METHODS, TransferLab, summarise, time_to_quality
 from tlhelpers.noise import NOISES, corrupt
 from tlhelpers.recipe import stratified_subset
@@ -163,11 +163,11 @@ def test_learning_curves_of_all_four_methods(lab):
     assert all(-1 <= value <= 1 for value in picture.silhouette.values())
 
     for figure in (
-        plots.plot_learning_curves(curves),
-        plots.plot_time_to_quality(curves, targets={"toy": 0.5}),
-        plots.plot_generalisation_gap(curves),
-        plots.plot_robustness(table),
-        plots.plot_embedding_maps({"toy": picture}),
+        lab_plots.plot_learning_curves(curves),
+        lab_plots.plot_time_to_quality(curves, targets={"toy": 0.5}),
+        lab_plots.plot_generalisation_gap(curves),
+        lab_plots.plot_robustness(table),
+        lab_plots.plot_embedding_maps({"toy": picture}),
     ):
         assert isinstance(figure, Figure)
         assert figure._suptitle is not None and figure._suptitle.get_text()
@@ -175,7 +175,7 @@ def test_learning_curves_of_all_four_methods(lab):
 
 
 def test_learning_curve_shading_spans_the_seeds():
-    figure = plots.plot_learning_curves(_curves())
+    figure = lab_plots.plot_learning_curves(_curves())
     ax = figure.axes[0]
     band = ax.collections[0].get_paths()[0].vertices  # the tf-idf band
     assert band[:, 1].max() - band[:, 1].min() > 0.1 + 0.02  # spread around a rising line
@@ -186,7 +186,7 @@ def test_layer_probe_covers_every_layer(lab):
     assert sorted(table["layer"].unique()) == [0, 1, 2]  # embeddings + the tiny model's 2 layers
     assert len(table) == 3 * 2
     assert table["test_macro_f1"].between(0, 1).all()
-    figure = plots.plot_layer_probe(table)
+    figure = lab_plots.plot_layer_probe(table)
     assert figure.axes[0].get_title() and figure.axes[0].get_xlabel()
 
 

@@ -1,0 +1,227 @@
+"""Pictures of the transfer-learning lab (notebook 07): learning curves, time, robustness.
+
+The lab's tables come from :class:`tlhelpers.experiments.TransferLab`; each function here
+draws one of them as a matplotlib figure and returns it, with one panel per dataset and
+one colour per method (the mean over seeds, shaded +- one standard deviation). The course
+figures of notebooks 01-06 are in :mod:`tlhelpers.plots`.
+
+Example:
+    >>> from tlhelpers import lab_plots
+    >>> lab_plots.plot_learning_curves(curves)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+METHOD_COLOURS = {
+    "fine-tuned": "tab:blue",
+    "frozen features": "tab:green",
+    "random init": "tab:red",
+    "tf-idf": "tab:gray",
+}
+
+
+def _per_dataset_axes(datasets: Sequence[str], width: float = 5.2, height: float = 3.8):
+    size = (width * len(datasets), height)
+    fig, axes = plt.subplots(1, len(datasets), figsize=size, squeeze=False)
+    return fig, dict(zip(datasets, axes[0], strict=True))
+
+
+def _mean_and_spread(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    stats = frame.groupby(x)[y].agg(["mean", "std"])
+    stats["std"] = stats["std"].fillna(0.0)  # a single seed has no spread
+    return stats
+
+
+def _draw_method_curves(ax: plt.Axes, frame: pd.DataFrame, y: str) -> None:
+    """One line per method: the mean over seeds, shaded +- one standard deviation."""
+    for method, colour in METHOD_COLOURS.items():
+        runs = frame[frame["method"] == method]
+        if runs.empty:
+            continue
+        stats = _mean_and_spread(runs, "n_per_class", y)
+        seeds = runs.groupby("n_per_class")["seed"].nunique().max()
+        label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
+        ax.plot(stats.index, stats["mean"], "o-", color=colour, label=label)
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                        color=colour, alpha=0.2)  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.grid(alpha=0.3)
+
+
+def plot_learning_curves(
+    curves: pd.DataFrame,
+    metric: str = "test_macro_f1",
+    title: str = "Learning curves: score against labelled examples",
+) -> Figure:
+    """Score against labelled examples per class, one panel per dataset, one line per method.
+
+    Lines are the mean over seeds; the shaded band is +- one standard deviation.
+
+    Example:
+        >>> curves = lab.learning_curves(["tf-idf", "frozen features"], sizes=[8, 32], seeds=3)
+        >>> plot_learning_curves(curves)
+    """
+    fig, axes = _per_dataset_axes(list(dict.fromkeys(curves["dataset"])))
+    for dataset, ax in axes.items():
+        _draw_method_curves(ax, curves[curves["dataset"] == dataset], metric)
+        ax.set(title=dataset, xlabel="labelled training examples per class (log scale)",
+               ylabel=metric.replace("_", " "))  # fmt: skip
+        ax.legend(fontsize="small", loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_time_to_quality(
+    curves: pd.DataFrame,
+    targets: Mapping[str, float] | None = None,
+    title: str = "Training time against validation quality (this machine)",
+) -> Figure:
+    """Validation macro-F1 against training seconds, one point per training-set size.
+
+    Each marker is the mean over seeds at one size (labelled with examples per class); a
+    method further up and to the left reaches the same quality sooner. ``targets`` draws a
+    dashed line at each dataset's target score.
+
+    Example:
+        >>> plot_time_to_quality(curves, targets={"tweets": 0.6})
+    """
+    fig, axes = _per_dataset_axes(list(dict.fromkeys(curves["dataset"])))
+    for dataset, ax in axes.items():
+        frame = curves[curves["dataset"] == dataset]
+        for method, colour in METHOD_COLOURS.items():
+            runs = frame[frame["method"] == method]
+            if runs.empty:
+                continue
+            means = runs.groupby("n_per_class")[["train_seconds", "val_macro_f1"]].mean()
+            ax.plot(means["train_seconds"], means["val_macro_f1"], "o-", color=colour, label=method)
+            for n, row in means.iterrows():
+                ax.annotate(str(n), (row["train_seconds"], row["val_macro_f1"]), fontsize="x-small",
+                            textcoords="offset points", xytext=(3, 3), color=colour)  # fmt: skip
+        if targets and dataset in targets:
+            ax.axhline(targets[dataset], color="black", linestyle="--", linewidth=1,
+                       label=f"target {targets[dataset]:.2f}")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set(title=dataset, xlabel="training wall time in seconds (log scale)",
+               ylabel="validation macro-F1")  # fmt: skip
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small", loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_generalisation_gap(
+    curves: pd.DataFrame, title: str = "Train/test gap: how much each method overfits"
+) -> Figure:
+    """Training macro-F1 minus test macro-F1 against examples per class (0 = no overfitting).
+
+    Example:
+        >>> plot_generalisation_gap(curves)
+    """
+    fig, axes = _per_dataset_axes(list(dict.fromkeys(curves["dataset"])))
+    for dataset, ax in axes.items():
+        _draw_method_curves(ax, curves[curves["dataset"] == dataset], "gap")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set(title=dataset, xlabel="labelled training examples per class (log scale)",
+               ylabel="train macro-F1 - test macro-F1")  # fmt: skip
+        ax.legend(fontsize="small", loc="upper right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_robustness(
+    table: pd.DataFrame, title: str = "Robustness: drop in test macro-F1 under text noise"
+) -> Figure:
+    """Grouped bars: how much each method's test macro-F1 drops under each kind of noise.
+
+    ``table`` is :meth:`tlhelpers.experiments.TransferLab.robustness` output (one or more
+    datasets). Taller bars are worse; a bar below zero means the noise happened to help.
+
+    Example:
+        >>> plot_robustness(lab.robustness())
+    """
+    fig, axes = _per_dataset_axes(list(dict.fromkeys(table["dataset"])))
+    for dataset, ax in axes.items():
+        frame = table[(table["dataset"] == dataset) & (table["noise"] != "clean")]
+        noises = list(dict.fromkeys(frame["noise"]))
+        methods = [m for m in METHOD_COLOURS if m in set(frame["method"])]
+        width = 0.8 / max(1, len(methods))
+        for k, method in enumerate(methods):
+            drops = frame[frame["method"] == method].set_index("noise")["drop"].reindex(noises)
+            offset = (k - (len(methods) - 1) / 2) * width
+            ax.bar(np.arange(len(noises)) + offset, drops, width, label=method,
+                   color=METHOD_COLOURS[method])  # fmt: skip
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(np.arange(len(noises)), noises)
+        ax.set(title=dataset, xlabel="noise applied to the test texts",
+               ylabel="drop in test macro-F1 (clean - noisy)")  # fmt: skip
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_probe(
+    table: pd.DataFrame, title: str = "Which layers transfer: a linear probe on each layer"
+) -> Figure:
+    """Test macro-F1 of a logistic regression on each layer's frozen features.
+
+    Layer 0 is the token embeddings (no context yet); the last layer is the encoder's output.
+    One line per dataset: mean over seeds, shaded +- one standard deviation.
+
+    Example:
+        >>> plot_layer_probe(lab.layer_probe(n_per_class=64))
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for dataset in dict.fromkeys(table["dataset"]):
+        frame = table[table["dataset"] == dataset]
+        stats = _mean_and_spread(frame, "layer", "test_macro_f1")
+        n = frame["n_per_class"].iloc[0]
+        line = ax.plot(stats.index, stats["mean"], "o-", label=f"{dataset} ({n} per class)")[0]
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                        color=line.get_color(), alpha=0.2)  # fmt: skip
+    ax.set_xticks(sorted(table["layer"].unique()))
+    ax.set(title=title, xlabel="layer (0 = token embeddings)", ylabel="test macro-F1 of the probe")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding_maps(
+    maps: Mapping[str, object], title: str = "Test-set embeddings before and after fine-tuning"
+) -> Figure:
+    """One row per dataset: the 2-D map before (left) and after (right) fine-tuning.
+
+    ``maps`` is ``{dataset: EmbeddingMap}`` from
+    :meth:`tlhelpers.experiments.TransferLab.embedding_map`; points are coloured by label and
+    each panel's title gives the silhouette score (class separation, -1..1).
+
+    Example:
+        >>> plot_embedding_maps({"tweets": lab.embedding_map()})
+    """
+    fig, axes = plt.subplots(len(maps), 2, figsize=(10, 4.2 * len(maps)), squeeze=False)
+    for row, (dataset, picture) in zip(axes, maps.items(), strict=True):
+        points = picture.points
+        for ax, stage in zip(row, ("before", "after"), strict=True):
+            frame = points[points["stage"] == stage]
+            for label, group in frame.groupby("label"):
+                ax.scatter(group["x"], group["y"], s=8, alpha=0.6, label=label)
+            name = picture.projection.upper().replace("TSNE", "t-SNE")
+            ax.set(title=f"{dataset}, {stage} fine-tuning (silhouette "
+                         f"{picture.silhouette[stage]:.2f})",
+                   xlabel=f"{name} 1", ylabel=f"{name} 2")  # fmt: skip
+            ax.legend(fontsize="x-small", markerscale=2)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
