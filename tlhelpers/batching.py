@@ -183,6 +183,11 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
+def pad_token_id(tokenizer) -> int:
+    """The id that pads a batch: the tokenizer's, or 0 for a tokenizer that defines none."""
+    return tokenizer.pad_token_id or 0
+
+
 class PaddingCollator:
     """Pad a list of tokenized examples to the longest one in the batch (dynamic padding).
 

@@ -21,7 +21,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .batching import check_max_length, model_max_length
+from .batching import check_max_length, model_max_length, pad_token_id
 from .data import check_texts
 from .inference import device_of, inference_batches, inference_mode
 from .models import label_names
@@ -60,7 +60,7 @@ def predict_proba(
     probabilities = np.zeros((len(texts), len(label_names(model))), dtype=np.float32)
     with inference_mode(model):
         batches = inference_batches(
-            encoded, batch_size=batch_size, pad_token_id=tokenizer.pad_token_id or 0,
+            encoded, batch_size=batch_size, pad_token_id=pad_token_id(tokenizer),
             device=device_of(model),
         )  # fmt: skip
         for index, batch in batches:

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .batching import check_max_length, model_max_length
+from .batching import check_max_length, model_max_length, pad_token_id
 from .inference import device_of, inference_batches, inference_mode
 from .models import encoder_of
 
@@ -62,7 +62,7 @@ def extract_features(
     outputs: dict[int, np.ndarray] = {}
     with inference_mode(encoder):
         batches = inference_batches(
-            encoded, batch_size=batch_size, pad_token_id=tokenizer.pad_token_id or 0,
+            encoded, batch_size=batch_size, pad_token_id=pad_token_id(tokenizer),
             device=device_of(encoder), progress=progress,
         )  # fmt: skip
         for index, batch in batches:

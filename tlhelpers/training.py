@@ -36,7 +36,7 @@ from datasets import DatasetDict
 from torch import nn
 from tqdm.auto import tqdm
 
-from .batching import check_max_length, make_dataloader, tokenize_dataset
+from .batching import check_max_length, make_dataloader, pad_token_id, tokenize_dataset
 from .config import TrainConfig, set_seed
 from .data import check_labels_seen_in_training
 from .evaluation import compute_metrics
@@ -512,10 +512,10 @@ def _batch_sources(model, tokenizer, tokenized, config: TrainConfig, device, sta
         from .layer_cache import LowerLayerCache  # the same loop, another batch source
 
         model.to(device)
-        cache = LowerLayerCache(model, tokenized, pad_token_id=tokenizer.pad_token_id or 0)
+        cache = LowerLayerCache(model, tokenized, pad_token_id=pad_token_id(tokenizer))
         stack.enter_context(cache.top_layers_only())
         return cache.loaders(**options)
-    pad_id = tokenizer.pad_token_id or 0
+    pad_id = pad_token_id(tokenizer)
     train_loader = make_dataloader(tokenized["train"], pad_token_id=pad_id, **options)
     options["batch_size"] = 2 * config.batch_size  # no gradients: twice the batch fits
     eval_loader = make_dataloader(tokenized["validation"], pad_token_id=pad_id,
