@@ -131,6 +131,8 @@ def test_config_file_errors_are_clear(tmp_path):
 def test_train_refuses_data_settings_it_would_ignore(tiny_model, tokenizer, toy_data):
     with pytest.raises(ValueError, match="n_per_class"):
         tl.train(tiny_model, tokenizer, toy_data, n_per_class=5)
+    with pytest.raises(ValueError, match="encoding"):  # a file-reading setting, too
+        tl.train(tiny_model, tokenizer, toy_data, encoding="latin-1")
 
 
 def test_describe_lists_every_setting_with_its_trainer_twin():

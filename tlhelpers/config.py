@@ -280,6 +280,12 @@ class TrainConfig:
         return pd.DataFrame(rows).set_index("setting")
 
 
+# The fields above "epochs" choose the data and the model: fine_tune() applies them before
+# training, so train(), handed a ready model and data, refuses them rather than ignore them.
+_NAMES = TrainConfig.field_names()
+DATA_AND_MODEL_SETTINGS = tuple(_NAMES[: _NAMES.index("epochs")])
+
+
 def _check_config(c: TrainConfig) -> None:
     """Refuse impossible settings at once, before any data or model is loaded."""
 

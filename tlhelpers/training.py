@@ -37,19 +37,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .batching import check_max_length, make_dataloader, pad_token_id, tokenize_dataset
-from .config import TrainConfig, set_seed
+from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, set_seed
 from .data import check_labels_seen_in_training
 from .evaluation import compute_metrics
 from .inference import inference_mode
 from .models import encoder_layers, head_of, label_names
 
 Callback = Callable[[str, "History"], None]
-
-# Settings that fine_tune() applies before training; train() is handed the result.
-DATA_AND_MODEL_SETTINGS = (
-    "dataset", "text_column", "label_column", "validation_size", "test_size", "max_examples",
-    "n_per_class", "max_validation_examples", "model", "pretrained", "train_last_layers",
-)  # fmt: skip
 
 
 @dataclass
