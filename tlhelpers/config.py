@@ -23,6 +23,10 @@ import torch
 T = TypeVar("T")
 
 QUICK_ENV_VAR = "TLHELPERS_QUICK"
+# "off" hides tlhelpers' progress bars. `make notebooks` sets it (with the Hugging Face
+# equivalents) so that committed notebooks carry no progress widgets, which a reader of the
+# saved file would see as a frozen "0%|          | 0/94".
+PROGRESS_ENV_VAR = "TLHELPERS_PROGRESS"
 
 
 def is_quick() -> bool:
@@ -44,6 +48,19 @@ def pick(quick: T, full: T) -> T:
         >>> EPOCHS = pick(quick=1, full=3)
     """
     return quick if is_quick() else full
+
+
+def progress_bar(iterable: Any = None, *, enabled: bool = True, **options: Any) -> Any:
+    """A ``tqdm.auto`` progress bar, hidden when ``enabled`` is false or ``TLHELPERS_PROGRESS=off``.
+
+    Example:
+        >>> for batch in progress_bar(range(3), desc="Inference"):
+        ...     pass
+    """
+    from tqdm.auto import tqdm
+
+    hidden = os.environ.get(PROGRESS_ENV_VAR, "").strip().lower() in {"0", "off", "false", "no"}
+    return tqdm(iterable, disable=hidden or not enabled, **options)
 
 
 def describe_mode() -> str:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .batching import LengthGroupedSampler, PaddingCollator
+from .config import progress_bar
 
 
 @contextlib.contextmanager
@@ -76,9 +77,7 @@ def inference_batches(
     sampler = LengthGroupedSampler([len(ids) for ids in input_ids], batch_size, shuffle=False)
     batches: Iterator[list[int]] = iter(sampler)
     if progress:
-        from tqdm.auto import tqdm
-
-        batches = iter(tqdm(sampler, desc="Inference", total=len(sampler)))
+        batches = iter(progress_bar(sampler, desc="Inference", total=len(sampler)))
     for index in batches:
         batch = collate([{"input_ids": input_ids[i]} for i in index])
         yield index, {k: v.to(device, non_blocking=True) for k, v in batch.items()}

@@ -34,10 +34,9 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration
 from datasets import DatasetDict
 from torch import nn
-from tqdm.auto import tqdm
 
 from .batching import check_max_length, make_dataloader, pad_token_id, tokenize_dataset
-from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, set_seed
+from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
 from .data import check_labels_seen_in_training
 from .evaluation import compute_metrics
 from .inference import inference_mode
@@ -371,8 +370,8 @@ def train(
             model, optimizer, train_loader, eval_loader, scheduler
         )
         stop = stack.enter_context(StopSignals())
-        bar = tqdm(total=total_steps, desc="Training",
-                   disable=not (progress and accelerator.is_main_process))  # fmt: skip
+        bar = progress_bar(total=total_steps, desc="Training",
+                           enabled=progress and accelerator.is_main_process)  # fmt: skip
         stack.callback(bar.close)
 
         history, best = History(), BestWeights(config.metric, config.patience)
