@@ -115,6 +115,66 @@ def test_problems_catches_a_dirty_notebook() -> None:
         assert expected in found
 
 
+# The line each notebook's first cell carries; the runner writes it from the runs it times.
+RUN_TIME_LINE = re.compile(r"^Run time, measured.*$", re.MULTILINE)
+RUN_TIME_NUMBERS = re.compile(r"full run \*\*(?P<full>[\d.]+) min\*\*.*\*\*(?P<quick>\d+) s\*\*")
+
+
+def stamp_run_time(notebook, *, full_seconds: float | None = None,
+                   quick_seconds: float | None = None) -> None:  # fmt: skip
+    """Write the measured full and/or quick run time into the notebook's first cell.
+
+    The value not given is kept from the line already there, so a full run followed by a
+    quick run (``TLHELPERS_QUICK=1 python tests/test_notebooks.py NB``) states both.
+
+    Example:
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title")])
+        >>> stamp_run_time(nb, full_seconds=200, quick_seconds=41)
+        >>> nb.cells[0].source.splitlines()[-1][:58]
+        'Run time, measured on a 2-core CPU: full run **3.3 min**, '
+    """
+    first = notebook.cells[0]
+    if first.cell_type != "markdown":
+        raise ValueError("The notebook's first cell must be markdown (title and run time).")
+    # Kept in the notebook's metadata until both are known: a full run alone states nothing.
+    measured = notebook.metadata.setdefault("tlhelpers", {}).setdefault("run_seconds", {})
+    if full_seconds is not None:
+        measured["full"] = round(full_seconds, 1)
+    if quick_seconds is not None:
+        measured["quick"] = round(quick_seconds, 1)
+    if "full" not in measured or "quick" not in measured:
+        return
+    line = (f"Run time, measured on a 2-core CPU: full run **{measured['full'] / 60:.1f} min**, "
+            f"quick mode (`TLHELPERS_QUICK=1`) **{measured['quick']:.0f} s**.")  # fmt: skip
+    if RUN_TIME_LINE.search(first.source):
+        first.source = RUN_TIME_LINE.sub(line, first.source)
+    else:
+        first.source = first.source.rstrip() + "\n\n" + line
+
+
+def recorded_seconds(notebook) -> float | None:
+    """Seconds from the first cell's start to the last cell's end, as the kernel recorded them.
+
+    nbclient stores these timestamps in each code cell's ``metadata.execution``; they let a
+    test check the time the first cell states against the run that made the outputs.
+    """
+    from datetime import datetime
+
+    starts, ends = [], []
+    for cell in notebook.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            starts.append(
+                datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+            )
+            ends.append(
+                datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+            )
+    if not starts:
+        return None
+    return (max(ends) - min(starts)).total_seconds()
+
+
 def execute_in_place(path: Path, timeout: int = 3600, write: bool = True) -> float:
     """Run a notebook top to bottom in its own folder, save it without widget state.
 
@@ -133,7 +193,13 @@ def execute_in_place(path: Path, timeout: int = 3600, write: bool = True) -> flo
     seconds = time.perf_counter() - start
     if write:
         strip_widget_state(notebook)
+        stamp_run_time(notebook, full_seconds=seconds)
         nbformat.write(notebook, path)
+    else:
+        # A quick run leaves the outputs alone and only records its time in the first cell.
+        committed = nbformat.read(path, as_version=4)
+        stamp_run_time(committed, quick_seconds=seconds)
+        nbformat.write(committed, path)
     return seconds
 
 
@@ -184,3 +250,32 @@ def main(paths: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def test_stamp_run_time_keeps_the_other_measurement() -> None:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n\nIntro.")])
+    stamp_run_time(notebook, full_seconds=200)
+    assert "Run time" not in notebook.cells[0].source  # one number alone is not stated
+    stamp_run_time(notebook, quick_seconds=41.4)
+    stamp_run_time(notebook, full_seconds=200)
+    stamp_run_time(notebook, full_seconds=272)
+    source = notebook.cells[0].source
+    assert source.count("Run time") == 1
+    assert "full run **4.5 min**" in source and "**41 s**" in source
+    assert source.startswith("# T\n\nIntro.")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_stated_full_time_is_the_committed_run(path: Path) -> None:
+    """The full time in the first cell is the run whose outputs are committed (within 10%)."""
+    notebook = nbformat.read(path, as_version=4)
+    stated = RUN_TIME_NUMBERS.search(notebook.cells[0].source)
+    assert stated, f"{path.name}: no run-time line; run `make notebooks` then a quick run"
+    recorded = recorded_seconds(notebook)
+    assert recorded is not None, f"{path.name}: no execution timestamps in the committed run"
+    # The runner's time adds kernel start-up to the cells' own; allow that and rounding.
+    stated_seconds = float(stated["full"]) * 60
+    assert abs(stated_seconds - recorded) <= max(15.0, 0.1 * recorded), (
+        f"{path.name}: first cell says {stated_seconds:.0f} s, the committed run took "
+        f"{recorded:.0f} s; re-run it with `make notebooks`"
+    )
