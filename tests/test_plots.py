@@ -1,10 +1,12 @@
-"""Every plot function returns a Figure with a title and labelled axes, from real objects."""
+"""Every plot function draws a figure that passes tl.figure_problems, from real objects."""
 
 from __future__ import annotations
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+import inspect  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -13,6 +15,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from tlhelpers import plots  # noqa: E402
 from tlhelpers.evaluation import report_from_predictions  # noqa: E402
+from tlhelpers.figure_checks import figure_problems  # noqa: E402
 from tlhelpers.training import History  # noqa: E402
 
 NAMES = ["negative", "neutral", "positive"]
@@ -40,37 +43,144 @@ def history():
     return history
 
 
-def _check_labelled(fig: Figure) -> None:
-    assert isinstance(fig, Figure)
-    titled = bool(fig._suptitle and fig._suptitle.get_text())
-    for ax in fig.axes:
-        if ax.get_label() == "<colorbar>":
-            continue
-        titled = titled or bool(ax.get_title())
-        assert ax.get_xlabel() or ax.get_ylabel(), f"unlabelled axes in {fig}"
-    assert titled
+def _costs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"parameters_millions": [22.7, 33.4, 66.4, 109.5, 124.6],
+         "ms_per_batch": [40.0, 70.0, 150.0, 300.0, 340.0]},
+        index=["minilm", "minilm-l12", "distilbert-base-uncased", "bert-base-uncased",
+               "twitter-roberta-base-sentiment"],
+    )  # fmt: skip
 
 
-def test_all_figures_have_titles_and_labels(report, history):
-    costs = pd.DataFrame(
-        {"parameters_millions": [22.7, 110.0], "ms_per_batch": [40.0, 300.0]},
-        index=["minilm", "bert-base"],
-    )
-    figures = [
-        plots.plot_training(history),
-        plots.plot_confusion(report),
-        plots.plot_confusion(report.confusion, normalize=True),
-        plots.plot_per_class(report),
-        plots.plot_token_lengths([5, 10, 20, 40, 80], max_length=32),
-        plots.plot_lr_schedule(100, warmup_ratio=0.1, lr=1e-4),
-        plots.plot_reliability(report),
-        plots.plot_model_costs(costs),
-        plots.plot_comparison({"a": report.summary(), "b": {"accuracy": 0.9, "macro_f1": 0.8}}),
-        plots.plot_curve([1, 2], {"f1": [0.5, 0.6]}, "curve", "x", "y"),
-    ]
-    for fig in figures:
-        _check_labelled(fig)
-        matplotlib.pyplot.close(fig)
+def _one_evaluation() -> History:
+    history = History()
+    for step in range(1, 11):
+        history.steps.append(
+            {"step": step, "epoch": step / 10, "loss": 1.1 - step / 50, "lr": 1e-4}
+        )
+    history.evals.append({"step": 19, "epoch": 1.0, "loss": 0.8, "accuracy": 0.65,
+                          "macro_f1": 0.62})  # fmt: skip
+    return history
+
+
+def _figures(report, history) -> dict[str, list]:
+    """Each public figure function of plots, drawn with data like the notebooks' own."""
+    rng = np.random.default_rng(0)
+    long_tail = np.concatenate([rng.gamma(4, 60, size=2000).astype(int) + 10, [5300]])
+    seeds = {
+        "linear head": {"accuracy": [0.61, 0.63, 0.62], "macro_f1": [0.58, 0.60, 0.57]},
+        "MLP head": {"accuracy": [0.62, 0.60, 0.64], "macro_f1": [0.59, 0.58, 0.61]},
+    }
+    many = {name: report.summary() for name in
+            ["TF-IDF + LR (same tweets)", "TF-IDF + LR (all 30,000 tweets)", "fine-tuned MiniLM",
+             "frozen features", "random init", "majority class"]}  # fmt: skip
+    return {
+        "plot_training": [plots.plot_training(history), plots.plot_training(_one_evaluation())],
+        "plot_confusion": [
+            plots.plot_confusion(report, title="Confusion matrix (test)"),
+            plots.plot_confusion(report.confusion, normalize=False),
+        ],
+        "plot_per_class": [plots.plot_per_class(report)],
+        "plot_token_lengths": [
+            plots.plot_token_lengths(rng.poisson(22, size=5000) + 3, max_length=64),
+            plots.plot_token_lengths(long_tail, 256, title="Token lengths of 2,001 articles"),
+            plots.plot_token_lengths([5, 10, 20, 40, 80]),
+        ],
+        "plot_lr_schedule": [plots.plot_lr_schedule(300, warmup_ratio=0.1, lr=1e-4)],
+        "plot_reliability": [plots.plot_reliability(report)],
+        "plot_model_costs": [plots.plot_model_costs(_costs(), title="Catalog models")],
+        "plot_comparison": [
+            plots.plot_comparison({"a": report.summary(), "b": {"accuracy": 0.9, "macro_f1": 0.8}}),
+            plots.plot_comparison(seeds, title="Heads over 3 seeds"),
+            plots.plot_comparison(many, title="Test scores", ylim=(0, 1)),
+            plots.plot_comparison(many, title="Zoomed", ylim=(0.5, 1)),
+            plots.plot_comparison(
+                {"a": {"accuracy": 0.6}, "b": {"accuracy": 0.7}},
+                metrics=["accuracy"],
+                errors={"a": {"accuracy": 0.02}, "b": {"accuracy": 0.01}},
+            ),
+        ],  # fmt: skip
+        "plot_curve": [
+            plots.plot_curve(
+                [2e-5, 1e-4, 5e-4],
+                {"macro_f1": [0.28, 0.53, 0.62], "accuracy": [0.35, 0.58, 0.65]},
+                "LR sweep",
+                "peak learning rate",
+                "validation score",
+                logx=True,
+            ),  # fmt: skip
+            plots.plot_curve(
+                [50, 100, 200],
+                {"fine-tune": [[0.4, 0.45], [0.5, 0.52], [0.6, 0.6]]},
+                "Learning curve",
+                "tweets per class",
+                "macro-F1",
+            ),  # fmt: skip
+            plots.plot_curve([1, 2, 3], {"loss": [1.0, 0.7, 0.6]}, "Loss", "epoch", "loss"),
+        ],
+    }
+
+
+def test_every_figure_function_draws_a_readable_figure(report, history):
+    """figure_problems finds nothing in any public plot_* function's figure."""
+    figures = _figures(report, history)
+    public = {name for name, value in vars(plots).items()
+              if name.startswith("plot_") and inspect.isfunction(value)}  # fmt: skip
+    assert public == set(figures), f"add {public - set(figures)} to _figures"
+    found = []
+    for name, drawn in figures.items():
+        for number, fig in enumerate(drawn, 1):
+            assert isinstance(fig, Figure)
+            found += [f"{name} #{number}: {problem}" for problem in figure_problems(fig)]
+            matplotlib.pyplot.close(fig)
+    assert found == []
+
+
+def test_live_plot_figure_is_readable(history, monkeypatch):
+    monkeypatch.setattr(plots, "display", lambda obj, display_id=False: None)
+    live = plots.LivePlot()
+    live("eval", history)
+    assert figure_problems(live.figure) == []
+
+
+def test_score_axes_start_at_zero_and_legends_are_readable(report, history):
+    fig = plots.plot_comparison({"a": {"accuracy": 0.92}, "b": {"accuracy": 0.95}},
+                                metrics=["accuracy"])  # fmt: skip
+    assert fig.axes[0].get_ylim()[0] == 0
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["accuracy"]
+    fig = plots.plot_training(history)
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "macro-F1" in labels and "macro_f1" not in labels
+
+
+def test_comparison_of_seeds_draws_mean_and_sd():
+    fig = plots.plot_comparison({"a": {"accuracy": [0.6, 0.7]}}, metrics=["accuracy"])
+    ax = fig.axes[0]
+    assert ax.patches[0].get_height() == pytest.approx(0.65)
+    assert "over 2 seeds" in ax.get_ylabel()
+    assert any("±" in text.get_text() for text in ax.texts)
+
+
+def test_token_lengths_clips_an_outlier_and_says_so():
+    lengths = list(range(10, 110)) * 5 + [5000]
+    fig = plots.plot_token_lengths(lengths, max_length=64)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] < 200
+    assert "cut at the 99th percentile" in ax.get_title()
+    assert sum(p.get_height() for p in ax.patches) == len(lengths)  # the outlier is counted
+
+
+def test_curve_rejects_a_series_of_the_wrong_length():
+    with pytest.raises(ValueError, match="has 1 values for 2 x values"):
+        plots.plot_curve([1, 2], {"f1": [0.5]}, "curve", "x", "F1")
+
+
+def test_small_helpers():
+    assert plots.metric_label("macro_f1") == "macro-F1"
+    assert plots.metric_label("val_accuracy") == "val accuracy"
+    mean, sd, count = plots.mean_and_sd([0.6, 0.62, 0.64])
+    assert (round(mean, 6), round(sd, 6), count) == (0.62, 0.02, 3)
+    assert plots.mean_and_sd(0.5)[1] != plots.mean_and_sd(0.5)[1]  # one seed: sd is nan
 
 
 def test_confusion_row_shares_sum_to_one(report):

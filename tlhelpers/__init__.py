@@ -39,6 +39,7 @@ from .evaluation import (
     predict_proba,
     reliability,
 )
+from .figure_checks import figure_problems, mark_axis_break
 from .models import (
     CATALOG,
     catalog,
@@ -68,10 +69,11 @@ __version__ = "0.1.0"
 __all__ = [
     "BUILTIN_DATASETS", "catalog", "CATALOG", "check_saved_model", "check_texts",
     "compute_metrics", "count_parameters", "describe_mode", "encoder_of", "evaluate",
-    "EvaluationReport", "fine_tune", "freeze", "History", "is_quick", "label_names",
+    "EvaluationReport", "figure_problems", "fine_tune", "freeze", "History", "is_quick",
+    "label_names",
     "label_names_of", "learning_rate_schedule", "load_model", "load_saved_model",
     "load_text_dataset", "load_tokenizer", "load_training_info", "LoadReport",
-    "make_dataloader", "pick", "predict", "predict_proba", "random_model",
+    "make_dataloader", "mark_axis_break", "pick", "predict", "predict_proba", "random_model",
     "recover_interrupted_save", "reliability", "replace_head", "Run", "sample_per_class",
     "save_model", "set_dropout", "set_seed", "suggest_max_length", "token_length_stats",
     "token_lengths", "tokenize_dataset", "train", "TrainConfig", "TrainingResult",

@@ -8,6 +8,7 @@ it with ``fig.savefig("name.png")``. Every figure has a title and labelled axes.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -15,11 +16,68 @@ import numpy as np
 import pandas as pd
 from IPython.display import clear_output, display
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from .evaluation import EvaluationReport, reliability
+from .figure_checks import is_score_label, mark_axis_break
 from .training import History, TrainingResult, learning_rate_schedule
 
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
+# How a metric's column name reads in a legend or on an axis.
+METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "f1": "F1", "loss": "loss"}
+
+
+def metric_label(name: str) -> str:
+    """The reader's name of a metric column: ``"macro_f1"`` -> ``"macro-F1"``.
+
+    Example:
+        >>> metric_label("macro_f1"), metric_label("val_accuracy")
+        ('macro-F1', 'val accuracy')
+    """
+    return METRIC_LABELS.get(name, name.replace("_", " "))
+
+
+def legend_outside(ax: plt.Axes, **settings) -> None:
+    """A legend to the right of the axes, so it never covers data.
+
+    Example:
+        >>> legend_outside(ax)
+    """
+    ax.legend(**{"loc": "upper left", "bbox_to_anchor": (1.01, 1), "borderaxespad": 0,
+                 "fontsize": "small", **settings})  # fmt: skip
+
+
+def mean_and_sd(values: float | Sequence[float]) -> tuple[float, float, int]:
+    """The mean, standard deviation (ddof=1) and count of per-seed values; a number is one seed.
+
+    Example:
+        >>> mean_and_sd([0.60, 0.62, 0.64])
+        (0.62, 0.02, 3)
+    """
+    array = np.atleast_1d(np.asarray(values, dtype=float))
+    array = array[np.isfinite(array)]
+    if len(array) == 0:
+        return float("nan"), float("nan"), 0
+    sd = float(array.std(ddof=1)) if len(array) > 1 else float("nan")
+    return float(array.mean()), sd, len(array)
+
+
+def _score_limits(ax: plt.Axes, top_value: float, axis: str = "y", room: float = 0.0) -> None:
+    """A score axis from 0: to 1 (ticks 0..1) when the scores are fractions, else a bit above."""
+    top = 1.0 if top_value <= 1.0 else top_value * 1.05
+    limits = (0.0, top + room * top)
+    if axis == "y":
+        ax.set_ylim(*limits)
+        if top == 1.0:
+            ax.set_yticks(np.linspace(0, 1, 6))
+    else:
+        ax.set_xlim(*limits)
+
+
+def _label_above(ax: plt.Axes, x: float, top: float, text: str, rotate: bool) -> None:
+    """A value label just above a bar (and its error bar), upright or turned 90 degrees."""
+    ax.annotate(text, (x, top), xytext=(0, 2), textcoords="offset points", ha="center",
+                va="bottom", fontsize="x-small", rotation=90 if rotate else 0)  # fmt: skip
 
 
 def _history(history: History | TrainingResult) -> History:
@@ -29,43 +87,62 @@ def _history(history: History | TrainingResult) -> History:
 def _draw_training(history: History, axes: Sequence[plt.Axes], title: str) -> None:
     loss_ax, metric_ax = axes
     steps, evals = history.steps_frame(), history.evals_frame()
+    last_step = 0
     if len(steps):
+        last_step = int(steps["step"].max())
         loss_ax.plot(steps["step"], steps["loss"], color="tab:gray", alpha=0.6, label="batch loss")
         if len(steps) >= 5:
             smooth = steps["loss"].rolling(5, min_periods=1).mean()
             loss_ax.plot(steps["step"], smooth, color="black", label="smoothed (5 logs)")
     if len(evals):
+        last_step = max(last_step, int(evals["step"].max()))
         loss_ax.plot(evals["step"], evals["loss"], "o-", color="tab:red", label="validation loss")
         for metric in ("accuracy", "macro_f1"):
-            metric_ax.plot(
-                evals["step"], evals[metric], "o-", color=METRIC_COLOURS[metric], label=metric
+            metric_ax.plot(evals["step"], evals[metric], "o-", color=METRIC_COLOURS[metric],
+                           label=metric_label(metric))  # fmt: skip
+        if len(evals) <= 2:
+            # Few evaluations: print every value, accuracy above its point, macro-F1 below.
+            for metric, dy, va in (("accuracy", 6, "bottom"), ("macro_f1", -6, "top")):
+                for step, value in zip(evals["step"], evals[metric], strict=True):
+                    metric_ax.annotate(f"{value:.3f}", (step, value), textcoords="offset points",
+                                       xytext=(0, dy), ha="right", va=va, fontsize="small",
+                                       color=METRIC_COLOURS[metric])  # fmt: skip
+        else:
+            best = evals["macro_f1"].idxmax()
+            metric_ax.annotate(
+                f"best {evals['macro_f1'][best]:.3f}",
+                (evals["step"][best], evals["macro_f1"][best]),
+                textcoords="offset points",
+                xytext=(0, -12),
+                ha="right",
+                va="top",
+                fontsize="small",
             )
-        best = evals["macro_f1"].idxmax()
-        metric_ax.annotate(
-            f"{evals['macro_f1'][best]:.3f}",
-            (evals["step"][best], evals["macro_f1"][best]),
-            textcoords="offset points",
-            xytext=(0, 8),
-            ha="center",
-        )
+    evaluations = f" ({len(evals)} evaluation{'s' if len(evals) != 1 else ''})"
     loss_ax.set(title="Training loss", xlabel="optimizer step", ylabel="cross-entropy loss")
-    metric_ax.set(title="Validation scores", xlabel="optimizer step", ylabel="score")
-    metric_ax.set_ylim(0, 1.02)
+    metric_ax.set(title="Validation scores" + evaluations, xlabel="optimizer step",
+                  ylabel="validation score")  # fmt: skip
+    _score_limits(metric_ax, 1.0)
     for ax in axes:
+        # From step 0 to the last step, so a lone evaluation sits where training ended.
+        ax.set_xlim(0, max(1, last_step) * 1.04)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="best", fontsize="small")
+            legend_outside(ax)
     axes[0].figure.suptitle(title)
 
 
 def plot_training(history: History | TrainingResult, title: str = "Training curves") -> Figure:
     """Loss per logged step (left) and validation loss/accuracy/macro-F1 per evaluation (right).
 
+    The score axis runs from 0 to 1; legends sit right of each panel. With one or two
+    evaluations every value is written beside its point.
+
     Example:
         >>> result = tl.train(model, tokenizer, data)
         >>> plot_training(result)
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
     _draw_training(_history(history), axes, title)
     fig.tight_layout()
     return fig
@@ -149,7 +226,7 @@ def plot_confusion(
         ax.set(
             xlabel="predicted class",
             ylabel="true class",
-            title="share of each true class (recall on diagonal)" if shares else "counts",
+            title="share of each true class\n(recall on the diagonal)" if shares else "counts",
         )
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title or "Confusion matrix")
@@ -160,58 +237,75 @@ def plot_confusion(
 def plot_per_class(report: EvaluationReport, title: str = "Per-class scores") -> Figure:
     """Precision, recall and F1 of each class as grouped bars, with the support in the labels.
 
+    The dashed line is the macro-F1 (the mean of the F1 bars); the legend sits right of
+    the axes, the score axis runs from 0 to 1.
+
     Example:
         >>> plot_per_class(report)
     """
     table = report.per_class
     x = np.arange(len(table))
     width = 0.27
-    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(table) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(max(7, 1.4 * len(table) + 3.5), 3.8))
     for k, metric in enumerate(("precision", "recall", "f1")):
-        bars = ax.bar(x + (k - 1) * width, table[metric], width, label=metric)
-        ax.bar_label(bars, fmt="%.2f", fontsize="x-small", padding=1)
+        bars = ax.bar(x + (k - 1) * width, table[metric], width, label=metric_label(metric))
+        for bar, value in zip(bars, table[metric], strict=True):
+            _label_above(ax, bar.get_x() + width / 2, value, f"{value:.2f}", rotate=True)
     labels = [
         f"{name}\n(n={int(n)})" for name, n in zip(table.index, table["support"], strict=True)
     ]
     ax.set_xticks(x, labels)
-    ax.axhline(report.macro_f1, color="black", linestyle="--", linewidth=1)
-    ax.text(
-        len(table) - 0.5,
-        report.macro_f1,
-        f"macro-F1 {report.macro_f1:.3f}",
-        va="bottom",
-        ha="right",
-    )
-    ax.set(title=title, xlabel="class (test examples)", ylabel="score", ylim=(0, 1.1))
-    ax.legend(loc="lower left", fontsize="small", ncols=3)
+    ax.axhline(report.macro_f1, color="black", linestyle="--", linewidth=1,
+               label=f"macro-F1 {report.macro_f1:.3f}")  # fmt: skip
+    ax.set(title=title, xlabel="class (test examples)", ylabel="score")
+    _score_limits(ax, 1.0, room=0.12)  # room for the turned value labels above 1.0
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
 
 def plot_token_lengths(
-    lengths: Sequence[int], max_length: int | None = None, title: str = "Token lengths"
+    lengths: Sequence[int],
+    max_length: int | None = None,
+    title: str = "Token lengths",
+    clip_percentile: float = 99.0,
 ) -> Figure:
     """Histogram of texts' token counts, with the chosen ``max_length`` as a vertical line.
 
     Everything right of the line is truncated; the legend says what share of texts that is.
+    A few very long texts would stretch the x axis until the rest is a sliver, so the axis
+    ends at the ``clip_percentile`` (or just past ``max_length``); the longer texts are
+    counted in the last bar, and the title says so.
 
     Example:
         >>> plot_token_lengths(tl.token_lengths(data["train"]["text"], tokenizer), max_length=64)
     """
     lengths = np.asarray(lengths)
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    bins = np.arange(0, lengths.max() + 8, max(1, int(np.ceil(lengths.max() / 60))))
-    ax.hist(lengths, bins=bins, color="tab:blue", alpha=0.8)
+    if lengths.size == 0:
+        raise ValueError("plot_token_lengths got no lengths; pass one token count per text.")
+    longest = int(lengths.max())
+    clip = int(np.ceil(np.percentile(lengths, clip_percentile)))
+    if max_length is not None:
+        clip = max(clip, int(max_length * 1.1))
+    clipped = longest > clip * 1.2  # only clip when an outlier really stretches the axis
+    shown = np.minimum(lengths, clip) if clipped else lengths
+    top = clip if clipped else longest
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    bins = np.arange(0, top + 8, max(1, int(np.ceil(top / 60))))
+    ax.hist(shown, bins=bins, color="tab:blue", alpha=0.8, label="texts")
     if max_length is not None:
         cut = float((lengths > max_length).mean())
-        ax.axvline(
-            max_length,
-            color="tab:red",
-            linewidth=2,
-            label=f"max_length={max_length}: {cut:.1%} cut",
+        ax.axvline(max_length, color="tab:red", linewidth=2,
+                   label=f"max_length={max_length}:\n{cut:.1%} of texts cut")  # fmt: skip
+    if clipped:
+        over = int((lengths > clip).sum())
+        title = (
+            f"{title}\nx axis cut at the {clip_percentile:g}th percentile ({clip} tokens); "
+            f"the last bar\nalso holds the {over:,} longer texts (up to {longest:,} tokens)"
         )
-        ax.legend()
     ax.set(title=title, xlabel="tokens per text (with [CLS] and [SEP])", ylabel="number of texts")
+    ax.set_xlim(0, bins[-1])
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -229,15 +323,17 @@ def plot_lr_schedule(
     warmup = round(warmup_ratio * total_steps)
     factor = learning_rate_schedule(total_steps, warmup)
     steps = np.arange(total_steps + 1)
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.plot(steps, [lr * factor(int(s)) for s in steps], color="tab:green")
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(steps, [lr * factor(int(s)) for s in steps], color="tab:green", label="learning rate")
     if warmup:
         ax.axvspan(0, warmup, color="tab:green", alpha=0.1, label=f"warmup ({warmup} steps)")
-        ax.legend()
+    legend_outside(ax)
     ax.set(
         title=title or f"Learning-rate schedule (peak {lr:g})",
         xlabel="optimizer step",
         ylabel="learning rate",
+        xlim=(0, total_steps),
+        ylim=(0, lr * 1.05),
     )
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     fig.tight_layout()
@@ -257,18 +353,20 @@ def plot_reliability(
     """
     table, ece = reliability(report.predictions["confidence"], report.predictions["correct"], bins)
     fig, (ax, count_ax) = plt.subplots(
-        2, 1, figsize=(5.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+        2, 1, figsize=(7.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     width = 1 / bins
     ax.bar(table["bin_low"], table["accuracy"], width=width, align="edge", edgecolor="black",
            alpha=0.8, label="accuracy in bin")  # fmt: skip
-    ax.plot(table["confidence"], table["accuracy"], "o", color="tab:red", label="mean confidence")
+    ax.plot(table["confidence"], table["accuracy"], "o", color="tab:red",
+            label="mean confidence\nof the bin")  # fmt: skip
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
-    ax.set(title=f"{title} (ECE = {ece:.3f})", ylabel="accuracy", ylim=(0, 1), xlim=(0, 1))
-    ax.legend(loc="upper left", fontsize="small")
+    ax.set(title="accuracy per confidence bin", ylabel="accuracy", ylim=(0, 1), xlim=(0, 1))
+    fig.suptitle(f"{title} (ECE = {ece:.3f})")
+    legend_outside(ax)
     count_ax.bar(table["bin_low"], table["count"], width=width, align="edge", color="tab:gray")
     count_ax.set(xlabel="predicted confidence (probability of the predicted class)",
-                 ylabel="predictions")  # fmt: skip
+                 ylabel="predictions", title="predictions per bin")  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -287,11 +385,11 @@ def plot_model_costs(
     Example:
         >>> plot_model_costs(table)   # columns parameters_millions, ms_per_batch
     """
-    fig, (size_ax, speed_ax) = plt.subplots(1, 2, figsize=(10, 0.6 * len(costs) + 1.8))
+    fig, (size_ax, speed_ax) = plt.subplots(1, 2, figsize=(11, 0.6 * len(costs) + 1.8))
     names = [str(n) for n in costs.index]
     for ax, column, colour in ((size_ax, size, "tab:purple"), (speed_ax, speed, "tab:orange")):
         bars = ax.barh(names, costs[column], color=colour)
-        ax.bar_label(bars, fmt="%.0f", padding=2)
+        ax.bar_label(bars, fmt="%.0f", padding=2, fontsize="small")
         ax.invert_yaxis()
         ax.set_xlim(0, costs[column].max() * 1.2)
     size_ax.set(title="size", xlabel="parameters (millions)", ylabel="model")
@@ -301,64 +399,158 @@ def plot_model_costs(
     return fig
 
 
+def _results_frame(results) -> pd.DataFrame:
+    if isinstance(results, pd.DataFrame):
+        return results
+    if isinstance(results, Mapping):
+        return pd.DataFrame({name: pd.Series(dict(row)) for name, row in results.items()}).T
+    raise TypeError(f"results must be a DataFrame or {{method: {{metric: value}}}}, not "
+                    f"{type(results).__name__}.")  # fmt: skip
+
+
+def _wrap(name: str, width: int = 16) -> str:
+    return "\n".join(textwrap.wrap(name, width)) or name
+
+
 def plot_comparison(
-    results: pd.DataFrame | Mapping[str, Mapping[str, float]],
+    results: pd.DataFrame | Mapping[str, Mapping[str, float | Sequence[float]]],
     metrics: Sequence[str] = ("accuracy", "macro_f1"),
     title: str = "Methods compared",
     ylim: tuple[float, float] | None = None,
+    errors: pd.DataFrame | Mapping[str, Mapping[str, float]] | None = None,
 ) -> Figure:
-    """Grouped bars comparing methods (rows) on one or more metrics (columns).
+    """Grouped bars comparing methods (rows) on one or more metrics (columns), from 0.
+
+    Each cell is a score, or a list of per-seed scores: then the bar is their mean, the
+    error bar one standard deviation and the dots the single seeds. ``errors`` gives
+    standard deviations for cells that hold means.
 
     Args:
-        results: a DataFrame indexed by method, or ``{method: {metric: value}}``.
+        results: a DataFrame indexed by method, or ``{method: {metric: value or [values]}}``.
         metrics: the columns to draw.
-        ylim: the score axis range; default: from a little below the lowest bar to 1.
+        ylim: the score axis range; default from 0 to 1. A range that does not start at 0
+            is drawn with a break marker (:func:`tlhelpers.mark_axis_break`) and a title note.
+        errors: standard deviations, same shape as ``results``.
 
     Example:
         >>> plot_comparison({"TF-IDF": tfidf.summary(), "MiniLM": report.summary()})
+        >>> plot_comparison({"linear head": {"macro_f1": [0.61, 0.63, 0.62]}}, metrics=["macro_f1"])
     """
-    frame = pd.DataFrame(results).T if isinstance(results, Mapping) else results
+    frame = _results_frame(results)
     missing = [m for m in metrics if m not in frame.columns]
     if missing:
         raise ValueError(f"Metrics {missing} not in the results' columns {list(frame.columns)}.")
-    values = frame[list(metrics)].astype(float)
-    x = np.arange(len(values))
+    error_frame = None if errors is None else _results_frame(errors)
+    stats = {
+        metric: [mean_and_sd(frame.loc[name, metric]) for name in frame.index] for metric in metrics
+    }
+    if error_frame is not None:
+        for metric in metrics:
+            if metric in error_frame.columns:
+                stats[metric] = [
+                    (mean, float(error_frame.loc[name, metric]), count)
+                    if name in error_frame.index else (mean, sd, count)
+                    for name, (mean, sd, count) in zip(frame.index, stats[metric], strict=True)
+                ]  # fmt: skip
+    seeds = max(count for values in stats.values() for _, _, count in values)
+    has_errors = any(np.isfinite(sd) for values in stats.values() for _, sd, _ in values)
+    x = np.arange(len(frame))
     width = 0.8 / len(metrics)
-    fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(values) + 2), 3.8))
+    turn = len(metrics) > 1 or has_errors  # narrow bars: turn the value labels upright
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(frame) + 3.5), 4.2))
+    highest = 0.0
     for k, metric in enumerate(metrics):
         offset = (k - (len(metrics) - 1) / 2) * width
-        bars = ax.bar(x + offset, values[metric], width, label=metric,
-                      color=METRIC_COLOURS.get(metric))  # fmt: skip
-        ax.bar_label(bars, fmt="%.3f", fontsize="x-small", padding=1)
-    ax.set_xticks(x, [str(n) for n in values.index], rotation=15 if len(values) > 4 else 0)
-    low = float(np.nanmin(values.to_numpy()))
-    ax.set_ylim(*(ylim or (max(0.0, low - 0.1), 1.0)))
-    ax.set(title=title, xlabel="method", ylabel="score")
-    ax.legend(loc="lower right", fontsize="small")
+        means = np.array([mean for mean, _, _ in stats[metric]])
+        sds = np.array([sd for _, sd, _ in stats[metric]])
+        ax.bar(x + offset, means, width, label=metric_label(metric),
+               color=METRIC_COLOURS.get(metric))  # fmt: skip
+        if has_errors:
+            ax.errorbar(x + offset, means, yerr=np.nan_to_num(sds), fmt="none", ecolor="black",
+                        capsize=3, linewidth=1)  # fmt: skip
+        for position, name, mean, sd in zip(x + offset, frame.index, means, sds, strict=True):
+            cell = np.atleast_1d(np.asarray(frame.loc[name, metric], dtype=float))
+            if len(cell) > 1:
+                spread = (np.arange(len(cell)) - (len(cell) - 1) / 2) * width / (2 * len(cell))
+                ax.plot(position + spread, cell, ".", color="black", markersize=4)
+            top = max([mean + (sd if np.isfinite(sd) else 0)] + list(cell))
+            highest = max(highest, top)
+            text = f"{mean:.3f}" + (f" ± {sd:.3f}" if np.isfinite(sd) else "")
+            _label_above(ax, position, top, text, rotate=turn)
+    names = [_wrap(str(n)) for n in frame.index]
+    ax.set_xticks(x, names, rotation=20 if len(frame) > 5 else 0,
+                  ha="right" if len(frame) > 5 else "center")  # fmt: skip
+    ylabel = "score" + (f" (mean ± sd over {seeds} seeds)" if seeds > 1 else
+                        " (mean ± sd)" if has_errors else "")  # fmt: skip
+    ax.set(title=title, xlabel="method", ylabel=ylabel)
+    if ylim is None:
+        _score_limits(ax, highest, room=0.3 if turn and has_errors else 0.18 if turn else 0.08)
+    else:
+        # Keep the caller's range but make room for the value labels above the bars.
+        ax.set_ylim(ylim[0], max(ylim[1], highest + (ylim[1] - ylim[0]) * (0.3 if turn else 0.1)))
+        if ylim[1] <= 1.0:  # no tick above a perfect score
+            ax.set_yticks([t for t in ax.get_yticks() if ylim[0] <= t <= 1.0])
+        if ylim[0] > 0:
+            mark_axis_break(ax)
+            ax.set_title(f"{title}\n(score axis starts at {ylim[0]:g}: gaps look larger)")
+    legend_outside(ax)
     fig.tight_layout()
     return fig
 
 
 def plot_curve(
     x: Sequence[float],
-    ys: Mapping[str, Sequence[float]],
+    ys: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
     title: str,
     xlabel: str,
     ylabel: str,
     logx: bool = False,
+    errors: Mapping[str, Sequence[float]] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> Figure:
-    """A simple line chart of one or more named series over a shared x axis.
+    """A line chart of one or more named series over a shared x axis, with error bars.
+
+    Each series is one value per x, or one list of per-seed values per x (then the line is
+    the mean and the error bars one standard deviation); ``errors`` gives standard
+    deviations for a series of means. A score axis (``ylabel`` names accuracy, F1, score,
+    precision or recall) starts at 0. With ``logx`` the ticks sit at the x values
+    themselves, so a sweep over a few learning rates reads as those rates.
 
     Example:
-        >>> plot_curve([1e-5, 1e-4], {"macro_f1": [0.6, 0.7]}, "LR sweep", "lr", "score", logx=True)
+        >>> plot_curve([1e-5, 1e-4], {"macro-F1": [0.6, 0.7]}, "LR sweep", "lr", "score", logx=True)
+        >>> plot_curve([100, 200], {"fine-tune": [[0.5, 0.52], [0.6, 0.61]]}, "Curve", "n", "F1")
     """
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    for name, y in ys.items():
-        ax.plot(x, y, "o-", label=name)
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    highest = 0.0
+    for name, series in ys.items():
+        stats = [mean_and_sd(value) for value in series]
+        means = np.array([mean for mean, _, _ in stats])
+        sds = np.array([sd for _, sd, _ in stats])
+        if errors is not None and name in errors:
+            sds = np.asarray(errors[name], dtype=float)
+        if len(means) != len(x):
+            raise ValueError(f"Series {name!r} has {len(means)} values for {len(x)} x values.")
+        label = metric_label(name)
+        if np.isfinite(sds).any():
+            ax.errorbar(x, means, yerr=np.nan_to_num(sds), fmt="o-", capsize=3, label=label)
+            highest = max(highest, float(np.nanmax(means + np.nan_to_num(sds))))
+        else:
+            ax.plot(x, means, "o-", label=label)
+            highest = max(highest, float(np.nanmax(means)))
     if logx:
         ax.set_xscale("log")
+        if len(x) <= 8:
+            # The sweep's own values as ticks; matplotlib's minor labels overlap within a decade.
+            ax.set_xticks(list(x), [f"{value:g}" for value in x])
+            ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+        if ylim[0] > 0 and is_score_label(ylabel):
+            mark_axis_break(ax)
+    elif is_score_label(ylabel):
+        _score_limits(ax, highest)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_outside(ax)
     fig.tight_layout()
     return fig
