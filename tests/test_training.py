@@ -64,6 +64,18 @@ def test_early_stopping_with_patience(tiny_model, tokenizer, toy_data):
     assert len(result.history.evals) < 10
 
 
+@pytest.mark.parametrize("patience", [0, 1, 2])
+def test_patience_counts_like_early_stopping_callback(patience, tiny_model, tokenizer, toy_data):
+    # A rate too small to change any prediction: accuracy never improves after the first
+    # validation, so the run stops at the patience-th miss (0 counts as 1), as Hugging
+    # Face's EarlyStoppingCallback(early_stopping_patience=N) does.
+    result = _train(tiny_model, tokenizer, toy_data, epochs=10, lr=1e-12, patience=patience,
+                    metric="accuracy")  # fmt: skip
+    assert result.stopped_early
+    assert len(result.history.evals) == 1 + max(1, patience)
+    assert result.best["step"] == result.history.evals[0]["step"]
+
+
 def test_frozen_encoder_only_trains_the_head(tiny_model, tokenizer, toy_data):
     tl.freeze(tiny_model)
     before = tiny_model.bert.encoder.layer[0].attention.self.query.weight.clone()

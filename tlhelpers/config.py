@@ -188,7 +188,7 @@ class TrainConfig:
         'eval_strategy="steps", eval_steps',
     )  # fmt: skip
     patience: int | None = _setting(
-        None, "stop after N validations without improvement",
+        None, "stop after N validations in a row without improvement",
         "EarlyStoppingCallback(early_stopping_patience)",
     )  # fmt: skip
     metric: str = _setting(

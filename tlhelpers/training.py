@@ -192,8 +192,12 @@ class BestWeights:
 
     @property
     def out_of_patience(self) -> bool:
-        """True after more than ``patience`` validations without improvement."""
-        return self.patience is not None and self.misses > self.patience
+        """True after ``patience`` validations in a row without improvement (0 counts as 1).
+
+        The same count as ``EarlyStoppingCallback(early_stopping_patience=N)``: with
+        ``patience=2`` the run stops at the second validation in a row that brings no gain.
+        """
+        return self.patience is not None and self.misses >= max(1, self.patience)
 
     @torch.no_grad()
     def restore(self) -> None:
