@@ -59,3 +59,116 @@ def test_reliability_of_a_perfectly_calibrated_model():
     assert ece < 0.02
     _, ece_overconfident = tl.reliability(np.full(1000, 0.99), np.arange(1000) % 2 == 0)
     assert ece_overconfident == pytest.approx(0.49, abs=0.01)
+
+
+def _noisy_predictions(rng, n, accuracy=0.75, classes=3):
+    y_true = rng.integers(0, classes, n)
+    return y_true, _predictions_of(rng, y_true, accuracy, classes)
+
+
+def _predictions_of(rng, y_true, accuracy, classes=3):
+    """A model right on about ``accuracy`` of the examples, its mistakes at random."""
+    n = len(y_true)
+    wrong = rng.uniform(size=n) > accuracy
+    return np.where(wrong, (y_true + rng.integers(1, classes, n)) % classes, y_true)
+
+
+def test_compute_metrics_matches_sklearn_including_absent_classes():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rng = np.random.default_rng(1)
+    for classes, n in [(3, 50), (4, 7), (5, 200)]:
+        y_true = rng.integers(0, classes - 1, n)  # the last class never appears in the data
+        y_pred = rng.integers(0, classes, n)
+        scores = compute_metrics(y_true, y_pred, classes)
+        assert scores["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+        expected = f1_score(
+            y_true, y_pred, labels=list(range(classes)), average="macro", zero_division=0
+        )
+        assert scores["macro_f1"] == pytest.approx(expected)
+    # a class neither in the data nor predicted counts as 0
+    assert compute_metrics([0, 0, 1], [0, 0, 1], 3)["macro_f1"] == pytest.approx(2 / 3)
+
+
+def test_bootstrap_scores_match_a_slow_reference():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(2)
+    y_true, y_pred = _noisy_predictions(rng, 60)
+    scores = tl.bootstrap_scores(y_true, y_pred, 3, n_resamples=40, seed=7)
+    # The reference draws the same resamples one by one and scores each with sklearn.
+    indices = np.random.default_rng(7).integers(0, 60, size=(40, 60))
+    reference = [
+        f1_score(y_true[i], y_pred[i], labels=[0, 1, 2], average="macro", zero_division=0)
+        for i in indices
+    ]
+    assert np.allclose(scores, reference)
+
+
+def test_bootstrap_interval_contains_the_estimate_and_shrinks_with_more_data():
+    rng = np.random.default_rng(3)
+    small = tl.bootstrap_interval(*_noisy_predictions(rng, 200), 3, seed=0)
+    large = tl.bootstrap_interval(*_noisy_predictions(rng, 5000), 3, seed=0)
+    for interval in (small, large):
+        assert interval.low < interval.estimate < interval.high
+        assert interval.contains(interval.estimate)
+    assert large.half_width < small.half_width / 3  # about 1/sqrt(25) = 1/5 as wide
+    low, high = large
+    assert (low, high) == (large.low, large.high)
+    assert str(large).startswith(f"{large.estimate:.3f} [")
+    wider = tl.bootstrap_interval(*_noisy_predictions(rng, 5000), 3, confidence=0.99)
+    assert wider.high - wider.low > large.high - large.low
+
+
+def test_bootstrap_interval_is_reproducible_and_accepts_names():
+    y_true, y_pred = _noisy_predictions(np.random.default_rng(4), 300)
+    names = ["negative", "neutral", "positive"]
+    first = tl.bootstrap_interval(y_true, y_pred, names, metric="accuracy", seed=5)
+    again = tl.bootstrap_interval(y_true, y_pred, names, metric="accuracy", seed=5)
+    other = tl.bootstrap_interval(y_true, y_pred, names, metric="accuracy", seed=6)
+    assert first == again and first != other
+    assert first.estimate == pytest.approx(np.mean(y_true == y_pred))
+
+
+def test_paired_bootstrap_separates_a_real_gap_from_noise():
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(0, 3, 3000)
+    better, worse = _predictions_of(rng, y_true, 0.80), _predictions_of(rng, y_true, 0.70)
+    gap = tl.bootstrap_difference(y_true, better, worse, 3, metric="accuracy")
+    assert gap.estimate == pytest.approx(np.mean(better == y_true) - np.mean(worse == y_true))
+    assert gap.low > 0 and not gap.contains(0)
+    # Two equally good models (mistakes on different examples): the gap is within noise.
+    twin = _predictions_of(rng, y_true, 0.80)
+    tie = tl.bootstrap_difference(y_true, better, twin, 3)
+    assert tie.contains(0)
+    # Pairing makes the difference's interval narrower than the two separate intervals.
+    a = tl.bootstrap_interval(y_true, better, 3)
+    b = tl.bootstrap_interval(y_true, worse, 3)
+    paired = tl.bootstrap_difference(y_true, better, worse, 3)
+    assert paired.high - paired.low < (a.high - a.low) + (b.high - b.low)
+
+
+def test_report_interval_uses_the_report_predictions():
+    probabilities = np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 0]]
+    report = report_from_predictions(list("abcdefgh"), [0, 1, 2, 0, 1, 2, 1, 2], probabilities,
+                                     ["x", "y", "z"])  # fmt: skip
+    y_true, y_pred = report.class_ids()
+    assert y_true.tolist() == [0, 1, 2, 0, 1, 2, 1, 2]
+    assert report.interval("accuracy", seed=1) == tl.bootstrap_interval(
+        y_true, y_pred, 3, metric="accuracy", seed=1
+    )
+
+
+def test_bootstrap_refuses_bad_input_with_a_clear_message():
+    with pytest.raises(ValueError, match="metric='f1' is not known"):
+        tl.bootstrap_interval([0, 1], [0, 1], 2, metric="f1")
+    with pytest.raises(ValueError, match="same length"):
+        tl.bootstrap_interval([0, 1, 1], [0, 1], 2)
+    with pytest.raises(ValueError, match="class id 3, outside 0..2"):
+        tl.bootstrap_interval([0, 1, 3], [0, 1, 1], 3)
+    with pytest.raises(ValueError, match="confidence is a share"):
+        tl.bootstrap_interval([0, 1], [0, 1], 2, confidence=95)
+    with pytest.raises(ValueError, match="same test set"):
+        tl.bootstrap_difference([0, 1, 1], [0, 1, 1], [0, 1], 2)
+    with pytest.raises(TypeError, match="class ids"):
+        tl.compute_metrics([0.0, 1.0], [0, 1], 2)

@@ -32,7 +32,11 @@ from .data import (
     sample_per_class,
 )
 from .evaluation import (
+    ConfidenceInterval,
     EvaluationReport,
+    bootstrap_difference,
+    bootstrap_interval,
+    bootstrap_scores,
     compute_metrics,
     evaluate,
     predict,
@@ -67,6 +71,7 @@ from .training import History, TrainingResult, learning_rate_schedule, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "bootstrap_difference", "bootstrap_interval", "bootstrap_scores", "ConfidenceInterval",
     "BUILTIN_DATASETS", "catalog", "CATALOG", "check_saved_model", "check_texts",
     "compute_metrics", "count_parameters", "describe_mode", "encoder_of", "evaluate",
     "EvaluationReport", "figure_problems", "fine_tune", "freeze", "History", "is_quick",

@@ -14,12 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import Dataset
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
+from sklearn.metrics import precision_recall_fscore_support
 
 from .batching import check_max_length, model_max_length, pad_token_id
 from .data import check_texts
@@ -88,6 +83,46 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
     return frame
 
 
+def confusion_counts(
+    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | int
+) -> np.ndarray:
+    """Confusion matrix as counts, shape ``(num_labels, num_labels)``: rows true, columns predicted.
+
+    Example:
+        >>> confusion_counts([0, 1, 1], [0, 1, 0], 2)
+        array([[1, 0],
+               [1, 1]])
+    """
+    y_true, y_pred, n = _check_label_ids(y_true, y_pred, labels)
+    return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
+
+
+def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 from confusion counts: the one definition of both scores.
+
+    ``counts`` may carry leading axes (e.g. one confusion matrix per bootstrap resample,
+    shape ``(resamples, n, n)``); the scores then have those axes. A class's F1 is
+    ``2·TP / (2·TP + FP + FN)``, and 0 when the class is neither in the data nor predicted
+    (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``).
+
+    Example:
+        >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
+        {'accuracy': np.float64(0.6666666666666666), 'macro_f1': np.float64(0.6666666666666666)}
+    """
+    counts = np.asarray(counts, dtype=float)
+    true_positives = np.diagonal(counts, axis1=-2, axis2=-1)
+    per_true_class = counts.sum(axis=-1)  # TP + FN
+    per_predicted_class = counts.sum(axis=-2)  # TP + FP
+    denominator = per_true_class + per_predicted_class  # = 2·TP + FP + FN
+    f1 = np.divide(
+        2 * true_positives, denominator, out=np.zeros_like(denominator), where=denominator > 0
+    )
+    return {
+        "accuracy": true_positives.sum(axis=-1) / counts.sum(axis=(-2, -1)),
+        "macro_f1": f1.mean(axis=-1),
+    }
+
+
 def compute_metrics(
     y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | int
 ) -> dict[str, float]:
@@ -95,8 +130,10 @@ def compute_metrics(
 
     Macro-F1 averages the F1 of *every* class of the label set, including a class the
     model never predicts or that is missing from ``y_true`` (it counts as 0): leaving it
-    out would reward a model that ignores a class. Training, evaluation, the baselines
-    and the lab all score with this function. (Trainer's twin: ``compute_metrics``.)
+    out would reward a model that ignores a class. Training, evaluation, the baselines,
+    the bootstrap intervals and the lab all score with this function's definition
+    (:func:`scores_from_confusion`). (Trainer's twin: ``compute_metrics``; the same values
+    as sklearn's ``accuracy_score`` and ``f1_score(average="macro", zero_division=0)``.)
 
     Args:
         y_true, y_pred: class ids.
@@ -106,13 +143,226 @@ def compute_metrics(
         >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
         {'accuracy': 0.6666666666666666, 'macro_f1': 0.4444444444444444}
     """
+    scores = scores_from_confusion(confusion_counts(y_true, y_pred, labels))
+    return {name: float(value) for name, value in scores.items()}
+
+
+METRICS = ("accuracy", "macro_f1")
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """A score (or a difference of scores) with its bootstrap confidence interval.
+
+    ``low`` and ``high`` are percentiles of the resampled scores; ``str()`` reads
+    ``0.712 [0.698, 0.726]``. Unpacks as ``low, high = interval``.
+    """
+
+    metric: str
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    n_resamples: int
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width: the "±" of the score."""
+        return (self.high - self.low) / 2
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` lies inside the interval (for a difference: is 0 plausible?)."""
+        return self.low <= value <= self.high
+
+    def __iter__(self):
+        return iter((self.low, self.high))
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def bootstrap_scores(
+    y_true: Sequence[int],
+    y_pred: Sequence[int] | Sequence[Sequence[int]],
+    labels: Sequence[str] | int,
+    *,
+    metric: str = "macro_f1",
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """The score on ``n_resamples`` test sets drawn with replacement from the real one.
+
+    Each resample draws ``len(y_true)`` examples with replacement (the same draws for
+    every model when ``y_pred`` holds several models' predictions, shape
+    ``(models, examples)``: a paired comparison) and scores them with
+    :func:`compute_metrics`'s definition. Vectorised: one confusion matrix per resample by
+    a single ``np.bincount``, so 1000 resamples of 4,000 examples take well under a second.
+
+    Returns:
+        shape ``(n_resamples,)`` for one model, ``(models, n_resamples)`` for several.
+
+    Example:
+        >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
+        >>> bootstrap_scores(y_true, y_pred, 3, n_resamples=5).round(3)
+        array([0.886, 0.517, 0.75 , 0.685, 1.   ])
+    """
+    _check_metric(metric)
+    if int(n_resamples) < 1:
+        raise ValueError(f"n_resamples must be at least 1 (1000 is usual); got {n_resamples}.")
+    y_true = np.asarray(y_true)
+    predictions = np.asarray(y_pred)
+    single = predictions.ndim == 1
+    predictions = np.atleast_2d(predictions)
+    codes = []
+    for model_predictions in predictions:
+        model_true, model_pred, n = _check_label_ids(y_true, model_predictions, labels)
+        codes.append(model_true * n + model_pred)
+    codes = np.stack(codes)  # (models, examples): each example's confusion cell
+    size = codes.shape[1]
+    rng = np.random.default_rng(seed)
+    scores = np.empty((len(codes), n_resamples))
+    # Chunks of resamples keep the index array near 4M entries (32 MB) for any test size.
+    rows = max(1, 4_000_000 // size)
+    for start in range(0, n_resamples, rows):
+        chunk = min(rows, n_resamples - start)
+        indices = rng.integers(0, size, size=(chunk, size))
+        offsets = np.arange(chunk)[:, None] * (n * n)  # one confusion matrix per resample
+        for m, model_codes in enumerate(codes):
+            counts = np.bincount(
+                (model_codes[indices] + offsets).ravel(), minlength=chunk * n * n
+            ).reshape(chunk, n, n)
+            scores[m, start : start + chunk] = scores_from_confusion(counts)[metric]
+    return scores[0] if single else scores
+
+
+def bootstrap_interval(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    labels: Sequence[str] | int,
+    *,
+    metric: str = "macro_f1",
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> ConfidenceInterval:
+    """How much a test score could move on another test set of the same size (percentile bootstrap).
+
+    The test set is one sample of the tweets the model will meet; resampling it shows how
+    far the score would wander on another such sample. A gap between two models smaller
+    than this spread is noise (compare two models with :func:`bootstrap_difference`).
+    Hugging Face's twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
+
+    Args:
+        y_true, y_pred: class ids of the test set and one model's predictions.
+        labels: the label names, or how many classes there are.
+        metric: ``"macro_f1"`` or ``"accuracy"``.
+        confidence: the share of resampled scores inside the interval.
+
+    Example:
+        >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
+        >>> interval = bootstrap_interval(y_true, y_pred, ["negative", "neutral", "positive"])
+        >>> print(interval)  # estimate [low, high]: 8 examples say little
+        0.719 [0.333, 1.000]
+        >>> low, high = interval
+    """
+    _check_metric(metric)
+    _check_confidence(confidence)
+    estimate = compute_metrics(y_true, y_pred, labels)[metric]
+    scores = bootstrap_scores(
+        y_true, y_pred, labels, metric=metric, n_resamples=n_resamples, seed=seed
+    )
+    return _percentile_interval(scores, estimate, metric, confidence)
+
+
+def bootstrap_difference(
+    y_true: Sequence[int],
+    y_pred_a: Sequence[int],
+    y_pred_b: Sequence[int],
+    labels: Sequence[str] | int,
+    *,
+    metric: str = "macro_f1",
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> ConfidenceInterval:
+    """Paired bootstrap of score(A) − score(B) on the same test set: is the gap beyond noise?
+
+    Both models are scored on the *same* resamples, so the luck of the draw (an easy or a
+    hard resample) cancels out of the difference: the interval is narrower than the two
+    separate intervals suggest. If it contains 0, call the comparison "within noise".
+
+    Example:
+        >>> y_true = [0, 0, 1, 1, 2, 2, 2, 1]
+        >>> a, b = [0, 1, 1, 1, 2, 0, 2, 1], [0, 0, 0, 0, 2, 2, 2, 0]
+        >>> difference = bootstrap_difference(y_true, a, b, 3)
+        >>> print(difference, "within noise" if difference.contains(0) else "beyond noise")
+        0.195 [-0.237, 0.533] within noise
+    """
+    _check_metric(metric)
+    _check_confidence(confidence)
+    y_pred_a, y_pred_b = np.asarray(y_pred_a), np.asarray(y_pred_b)
+    if y_pred_a.shape != y_pred_b.shape:
+        raise ValueError(
+            f"Both models must predict the same test set: got {len(y_pred_a)} and "
+            f"{len(y_pred_b)} predictions."
+        )
+    estimate = (
+        compute_metrics(y_true, y_pred_a, labels)[metric]
+        - compute_metrics(y_true, y_pred_b, labels)[metric]
+    )
+    scores = bootstrap_scores(
+        y_true, np.stack([y_pred_a, y_pred_b]), labels,
+        metric=metric, n_resamples=n_resamples, seed=seed,
+    )  # fmt: skip
+    return _percentile_interval(scores[0] - scores[1], estimate, f"{metric} difference", confidence)
+
+
+def _percentile_interval(
+    scores: np.ndarray, estimate: float, metric: str, confidence: float
+) -> ConfidenceInterval:
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(scores, [tail, 1 - tail])
+    return ConfidenceInterval(
+        metric=metric, estimate=float(estimate), low=float(low), high=float(high),
+        confidence=confidence, n_resamples=len(scores),
+    )  # fmt: skip
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
+
+
+def _check_label_ids(
+    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels and predictions as int arrays of one length, every id a class of ``labels``."""
     n = labels if isinstance(labels, int) else len(labels)
-    return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(
-            f1_score(y_true, y_pred, labels=list(range(n)), average="macro", zero_division=0)
-        ),
-    }
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim != 1 or y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"Labels and predictions must be two lists of the same length; got shapes "
+            f"{y_true.shape} and {y_pred.shape}."
+        )
+    if len(y_true) == 0:
+        raise ValueError("There is nothing to score: the labels are empty.")
+    if not (np.issubdtype(y_true.dtype, np.integer) and np.issubdtype(y_pred.dtype, np.integer)):
+        raise TypeError(
+            f"Pass class ids (integers), not {y_true.dtype}/{y_pred.dtype}; map names with "
+            f"label_names.index(name)."
+        )
+    for what, ids in (("labels", y_true), ("predictions", y_pred)):
+        if ids.min() < 0 or ids.max() >= n:
+            raise ValueError(
+                f"The {what} hold class id {ids.min() if ids.min() < 0 else ids.max()}, "
+                f"outside 0..{n - 1} for {n} classes; pass all the label names."
+            )
+    return y_true.astype(np.int64), y_pred.astype(np.int64), n
 
 
 @dataclass
@@ -135,6 +385,23 @@ class EvaluationReport:
         wrong = self.predictions[~self.predictions["correct"]]
         wrong = wrong.sort_values("confidence", ascending=False)
         return wrong if n is None else wrong.head(n)
+
+    def class_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The true and the predicted class ids (index into ``label_names``), in data order."""
+        to_id = {name: i for i, name in enumerate(self.label_names)}
+        return (
+            self.predictions["label"].map(to_id).to_numpy(),
+            self.predictions["predicted"].map(to_id).to_numpy(),
+        )
+
+    def interval(self, metric: str = "macro_f1", **settings) -> ConfidenceInterval:
+        """Bootstrap confidence interval of this report's score (see :func:`bootstrap_interval`).
+
+        Example:
+            >>> print(report.interval("macro_f1"))  # estimate [low, high]
+        """
+        y_true, y_pred = self.class_ids()
+        return bootstrap_interval(y_true, y_pred, self.label_names, metric=metric, **settings)
 
     def summary(self) -> dict[str, float]:
         """Headline metrics as a dict (for tables, JSON and comparisons)."""
@@ -169,7 +436,7 @@ def report_from_predictions(
         {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=names
     )
     confusion = pd.DataFrame(
-        confusion_matrix(y_true, y_pred, labels=labels),
+        confusion_counts(y_true, y_pred, names),
         index=pd.Index(names, name="true"),
         columns=pd.Index(names, name="predicted"),
     )
