@@ -217,3 +217,23 @@ def test_live_plot_updates_one_display(history, monkeypatch):
     # drawn at the second step log and at the evaluation: one display, then one update
     assert [kind for kind, _ in shown] == ["display", "update"]
     assert isinstance(live.figure, Figure)
+
+
+def test_plot_intervals_scores_from_zero_and_differences_around_zero(report):
+    import tlhelpers as tl
+
+    y_true, y_pred = report.class_ids()
+    worse = np.where(np.arange(len(y_true)) % 3 == 0, (y_true + 1) % 3, y_pred)
+    scores = {"model": report.interval(), "worse": tl.bootstrap_interval(y_true, worse, 3)}
+    fig = plots.plot_intervals(scores)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[0] == 0 and ax.get_title() and ax.get_xlabel()
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    by_height = sorted(zip(ax.get_yticks(), ticks, strict=True))
+    assert [name for _, name in by_height] == ["worse", "model"]  # the first name on top
+    gap = {"model - worse": tl.bootstrap_difference(y_true, y_pred, worse, 3)}
+    ax = plots.plot_intervals(gap, title="Paired differences").axes[0]
+    low, high = ax.get_xlim()
+    assert low < 0 < high and "difference" in ax.get_xlabel()
+    with pytest.raises(ValueError, match="Nothing to draw"):
+        plots.plot_intervals({})

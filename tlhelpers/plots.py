@@ -18,7 +18,7 @@ from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from .evaluation import EvaluationReport, reliability
+from .evaluation import ConfidenceInterval, EvaluationReport, reliability
 from .figure_checks import is_score_label, mark_axis_break
 from .training import History, TrainingResult, learning_rate_schedule
 
@@ -552,5 +552,53 @@ def plot_curve(
         _score_limits(ax, highest)
     ax.grid(alpha=0.3)
     legend_outside(ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_intervals(
+    intervals: Mapping[str, ConfidenceInterval],
+    title: str = "Test scores with 95% bootstrap intervals",
+    xlabel: str | None = None,
+) -> Figure:
+    """One horizontal bar per model with its bootstrap confidence interval as an error bar.
+
+    Scores (0 to 1) get an axis from 0 to 1; differences (from
+    :func:`tlhelpers.bootstrap_difference`) get an axis around a line at 0: an interval
+    that crosses the line is within noise. Horizontal bars keep long names readable.
+
+    Example:
+        >>> plot_intervals({"TF-IDF": tfidf_report.interval(), "MiniLM": report.interval()})
+    """
+    if not intervals:
+        raise ValueError("Nothing to draw: pass {name: ConfidenceInterval}.")
+    names = list(intervals)
+    values = [intervals[n] for n in names]
+    estimates = np.array([v.estimate for v in values])
+    errors = np.array([[v.estimate - v.low for v in values], [v.high - v.estimate for v in values]])
+    difference = any(v.low < 0 for v in values) or values[0].metric.endswith("difference")
+    y = np.arange(len(names))[::-1]  # first name on top
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.6))
+    colours = [
+        "tab:green" if v.low > 0 else "tab:red" if v.high < 0 else "tab:gray" for v in values
+    ] if difference else "tab:orange"  # fmt: skip
+    ax.barh(y, estimates, height=0.6, color=colours, alpha=0.75)
+    ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)
+    for row, v in zip(y, values, strict=True):
+        # The number sits past the interval's end, clear of the bar and the error bar.
+        label = f"{v.estimate:.3f} [{v.low:.3f}, {v.high:.3f}]"
+        ax.annotate(label, (v.high, row), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize="small")  # fmt: skip
+    ax.set_yticks(y, names)
+    if difference:
+        reach = max(abs(min(v.low for v in values)), abs(max(v.high for v in values)))
+        ax.axvline(0, color="black", linewidth=1)
+        ax.set_xlim(-1.9 * reach, 1.9 * reach)  # room for the numbers on the right
+    else:
+        ax.set_xlim(0, 1.35)  # from 0; the room past 1 holds the numbers
+        ax.set_xticks(np.linspace(0, 1, 6))
+    confidence = f"{values[0].confidence:.0%}"
+    ax.set(title=title, ylabel="model",
+           xlabel=xlabel or f"{values[0].metric} ({confidence} bootstrap interval)")  # fmt: skip
     fig.tight_layout()
     return fig
