@@ -565,7 +565,8 @@ def plot_intervals(
 
     Scores (0 to 1) get an axis from 0 to 1; differences (from
     :func:`tlhelpers.bootstrap_difference`) get an axis around a line at 0: an interval
-    that crosses the line is within noise. Horizontal bars keep long names readable.
+    that crosses the line is within noise. Horizontal bars keep long names readable; each
+    name's label carries the estimate and the interval, ``0.712 [0.698, 0.726]``.
 
     Example:
         >>> plot_intervals({"TF-IDF": tfidf_report.interval(), "MiniLM": report.interval()})
@@ -578,27 +579,24 @@ def plot_intervals(
     errors = np.array([[v.estimate - v.low for v in values], [v.high - v.estimate for v in values]])
     difference = any(v.low < 0 for v in values) or values[0].metric.endswith("difference")
     y = np.arange(len(names))[::-1]  # first name on top
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.6))
+    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(names) + 1.4))
     colours = [
         "tab:green" if v.low > 0 else "tab:red" if v.high < 0 else "tab:gray" for v in values
     ] if difference else "tab:orange"  # fmt: skip
     ax.barh(y, estimates, height=0.6, color=colours, alpha=0.75)
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)
-    for row, v in zip(y, values, strict=True):
-        # The number sits past the interval's end, clear of the bar and the error bar.
-        label = f"{v.estimate:.3f} [{v.low:.3f}, {v.high:.3f}]"
-        ax.annotate(label, (v.high, row), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize="small")  # fmt: skip
-    ax.set_yticks(y, names)
+    # Each number goes under its name, where it can collide with neither bars nor edges.
+    ax.set_yticks(y, [f"{name}\n{value}" for name, value in zip(names, values, strict=True)])
     if difference:
         reach = max(abs(min(v.low for v in values)), abs(max(v.high for v in values)))
         ax.axvline(0, color="black", linewidth=1)
-        ax.set_xlim(-1.9 * reach, 1.9 * reach)  # room for the numbers on the right
+        ax.set_xlim(-1.15 * max(reach, 0.005), 1.15 * max(reach, 0.005))
     else:
-        ax.set_xlim(0, 1.35)  # from 0; the room past 1 holds the numbers
-        ax.set_xticks(np.linspace(0, 1, 6))
+        _score_limits(ax, max(v.high for v in values), axis="x")
+    metric = values[0].metric.removesuffix(" difference")
+    what = f"{metric_label(metric)} difference" if difference else metric_label(metric)
     confidence = f"{values[0].confidence:.0%}"
     ax.set(title=title, ylabel="model",
-           xlabel=xlabel or f"{values[0].metric} ({confidence} bootstrap interval)")  # fmt: skip
+           xlabel=xlabel or f"{what} ({confidence} bootstrap interval)")  # fmt: skip
     fig.tight_layout()
     return fig
