@@ -118,7 +118,22 @@ def _figures(report, history) -> dict[str, list]:
             ),  # fmt: skip
             plots.plot_curve([1, 2, 3], {"loss": [1.0, 0.7, 0.6]}, "Loss", "epoch", "loss"),
         ],
+        "plot_intervals": _interval_figures(report),
     }
+
+
+def _interval_figures(report) -> list:
+    import tlhelpers as tl
+
+    y_true, y_pred = report.class_ids()
+    worse = np.where(np.arange(len(y_true)) % 3 == 0, (y_true + 1) % 3, y_pred)
+    scores = {name: report.interval() for name in ["majority class", "fine-tuned MiniLM"]}
+    scores["TF-IDF + LR (all 30,000 tweets)"] = tl.bootstrap_interval(y_true, worse, 3)
+    gaps = {
+        "MiniLM - TF-IDF": tl.bootstrap_difference(y_true, y_pred, worse, 3),
+        "MiniLM - itself": tl.bootstrap_difference(y_true, y_pred, y_pred, 3),
+    }
+    return [plots.plot_intervals(scores), plots.plot_intervals(gaps, title="Paired differences")]
 
 
 def test_every_figure_function_draws_a_readable_figure(report, history):
@@ -230,7 +245,8 @@ def test_plot_intervals_scores_from_zero_and_differences_around_zero(report):
     assert ax.get_xlim()[0] == 0 and ax.get_title() and ax.get_xlabel()
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     by_height = sorted(zip(ax.get_yticks(), ticks, strict=True))
-    assert [name for _, name in by_height] == ["worse", "model"]  # the first name on top
+    assert [name.split("\n")[0] for _, name in by_height] == ["worse", "model"]  # first on top
+    assert by_height[0][1].endswith(str(scores["worse"]))  # the numbers under the name
     gap = {"model - worse": tl.bootstrap_difference(y_true, y_pred, worse, 3)}
     ax = plots.plot_intervals(gap, title="Paired differences").axes[0]
     low, high = ax.get_xlim()
