@@ -111,3 +111,20 @@ def test_a_fine_tuned_folder_keeps_its_label_order(tiny_model, tokenizer, tmp_pa
         tl.load_model(tmp_path / "m", labels=["positive", "neutral", "negative"])
     fresh, _ = tl.load_model(tmp_path / "m", labels=["spam", "ham"])  # a new, 2-class head
     assert tl.label_names(fresh) == ["spam", "ham"]
+
+
+def test_loading_keeps_the_callers_progress_bar_setting():
+    # A notebook that turns transformers' bars off must not get them back from load_model
+    # (they showed up as "Loading weights" bars in every later pipeline(...) call).
+    from transformers.utils import logging
+
+    was = logging.is_progress_bar_enabled()
+    try:
+        logging.disable_progress_bar()
+        tl.load_model("minilm", labels=["neg", "pos"])
+        assert not logging.is_progress_bar_enabled()
+        logging.enable_progress_bar()
+        tl.load_model("minilm", labels=["neg", "pos"])
+        assert logging.is_progress_bar_enabled()
+    finally:
+        (logging.enable_progress_bar if was else logging.disable_progress_bar)()

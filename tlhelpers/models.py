@@ -187,15 +187,22 @@ def catalog() -> pd.DataFrame:
 
 @contextlib.contextmanager
 def _quiet_transformers():
-    """Hide transformers' load report; we print our own one-line summary instead."""
+    """Hide transformers' load report; we print our own one-line summary instead.
+
+    Restores the caller's settings afterwards, including progress bars the caller turned
+    off (turning them back on unconditionally brought "Loading weights" bars back into
+    every later ``pipeline(...)`` call).
+    """
     verbosity = transformers.logging.get_verbosity()
+    bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     try:
         yield
     finally:
         transformers.logging.set_verbosity(verbosity)
-        transformers.utils.logging.enable_progress_bar()
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
 
 
 def _load_error(name: str, error: Exception) -> ValueError:
