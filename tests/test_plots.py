@@ -138,6 +138,7 @@ def _interval_figures(report) -> list:
 
 def test_every_figure_function_draws_a_readable_figure(report, history):
     """figure_problems finds nothing in any public plot_* function's figure."""
+    matplotlib.rcParams["figure.max_open_warning"] = 0  # all are drawn first, closed below
     figures = _figures(report, history)
     public = {name for name, value in vars(plots).items()
               if name.startswith("plot_") and inspect.isfunction(value)}  # fmt: skip

@@ -74,10 +74,25 @@ def _score_limits(ax: plt.Axes, top_value: float, axis: str = "y", room: float =
         ax.set_xlim(*limits)
 
 
-def _label_above(ax: plt.Axes, x: float, top: float, text: str, rotate: bool) -> None:
-    """A value label just above a bar (and its error bar), upright or turned 90 degrees."""
+def _label_fits(bar_width_in_data: float, slots: int, fig_width: float, longest: str) -> bool:
+    """Whether a value label fits across its bar when written level (in points, roughly).
+
+    ``slots`` is how many data units the x axis spans; about 2.5 inches of the figure go to
+    the y label and the legend at its right.
+    """
+    bar_points = bar_width_in_data * (fig_width - 2.5) * 72 / max(slots, 1)
+    text_points = 0.6 * 8.5 * max(len(line) for line in longest.split("\n"))  # "small" font
+    return bar_points >= text_points + 4
+
+
+def _label_above(ax: plt.Axes, x: float, top: float, text: str, level: bool) -> None:
+    """A value label just above a bar (and its error bar): level, or turned 90 degrees."""
     ax.annotate(text, (x, top), xytext=(0, 2), textcoords="offset points", ha="center",
-                va="bottom", fontsize="x-small", rotation=90 if rotate else 0)  # fmt: skip
+                va="bottom", fontsize="small" if level else "x-small",
+                rotation=0 if level else 90, zorder=5,
+                # a white patch behind the number, so a reference line never strikes it out
+                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                      "alpha": 0.85})  # fmt: skip
 
 
 def _history(history: History | TrainingResult) -> History:
@@ -246,11 +261,13 @@ def plot_per_class(report: EvaluationReport, title: str = "Per-class scores") ->
     table = report.per_class
     x = np.arange(len(table))
     width = 0.27
-    fig, ax = plt.subplots(figsize=(max(7, 1.4 * len(table) + 3.5), 3.8))
+    fig_width = max(7, 1.4 * len(table) + 3.5)
+    level = _label_fits(width, len(table), fig_width, "0.00")
+    fig, ax = plt.subplots(figsize=(fig_width, 3.8))
     for k, metric in enumerate(("precision", "recall", "f1")):
         bars = ax.bar(x + (k - 1) * width, table[metric], width, label=metric_label(metric))
         for bar, value in zip(bars, table[metric], strict=True):
-            _label_above(ax, bar.get_x() + width / 2, value, f"{value:.2f}", rotate=True)
+            _label_above(ax, bar.get_x() + width / 2, value, f"{value:.2f}", level=level)
     labels = [
         f"{name}\n(n={int(n)})" for name, n in zip(table.index, table["support"], strict=True)
     ]
@@ -258,7 +275,7 @@ def plot_per_class(report: EvaluationReport, title: str = "Per-class scores") ->
     ax.axhline(report.macro_f1, color="black", linestyle="--", linewidth=1,
                label=f"macro-F1 {report.macro_f1:.3f}")  # fmt: skip
     ax.set(title=title, xlabel="class (test examples)", ylabel="score")
-    _score_limits(ax, 1.0, room=0.12)  # room for the turned value labels above 1.0
+    _score_limits(ax, 1.0, room=0.06 if level else 0.12)  # room for labels above 1.0
     legend_outside(ax)
     fig.tight_layout()
     return fig
@@ -456,8 +473,10 @@ def plot_comparison(
     has_errors = any(np.isfinite(sd) for values in stats.values() for _, sd, _ in values)
     x = np.arange(len(frame))
     width = 0.8 / len(metrics)
-    turn = len(metrics) > 1 or has_errors  # narrow bars: turn the value labels upright
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(frame) + 3.5), 4.2))
+    fig_width = max(6, 1.6 * len(frame) + 3.5)
+    longest = "0.000\n± 0.000" if has_errors else "0.000"
+    turn = not _label_fits(width, len(frame), fig_width, longest)  # narrow bars: turn labels
+    fig, ax = plt.subplots(figsize=(fig_width, 4.2))
     highest = 0.0
     for k, metric in enumerate(metrics):
         offset = (k - (len(metrics) - 1) / 2) * width
@@ -475,8 +494,9 @@ def plot_comparison(
                 ax.plot(position + spread, cell, ".", color="black", markersize=4)
             top = max([mean + (sd if np.isfinite(sd) else 0)] + list(cell))
             highest = max(highest, top)
-            text = f"{mean:.3f}" + (f" ± {sd:.3f}" if np.isfinite(sd) else "")
-            _label_above(ax, position, top, text, rotate=turn)
+            sd_text = f"\n± {sd:.3f}" if not turn else f" ± {sd:.3f}"
+            text = f"{mean:.3f}" + (sd_text if np.isfinite(sd) else "")
+            _label_above(ax, position, top, text, level=not turn)
     names = [_wrap(str(n)) for n in frame.index]
     ax.set_xticks(x, names, rotation=20 if len(frame) > 5 else 0,
                   ha="right" if len(frame) > 5 else "center")  # fmt: skip
@@ -484,7 +504,8 @@ def plot_comparison(
                         " (mean ± sd)" if has_errors else "")  # fmt: skip
     ax.set(title=title, xlabel="method", ylabel=ylabel)
     if ylim is None:
-        _score_limits(ax, highest, room=0.3 if turn and has_errors else 0.18 if turn else 0.08)
+        room = (0.3 if has_errors else 0.18) if turn else (0.16 if has_errors else 0.08)
+        _score_limits(ax, highest, room=room)
     else:
         # Keep the caller's range but make room for the value labels above the bars.
         ax.set_ylim(ylim[0], max(ylim[1], highest + (ylim[1] - ylim[0]) * (0.3 if turn else 0.1)))
