@@ -105,6 +105,15 @@ def test_legend_over_bars():
     _one_message(fig, "bar(s)")
 
 
+def test_legend_over_a_shaded_band():
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([0, 10], [0.9, 0.95], label="mean")
+    ax.fill_between([0, 10], [0.0, 0.0], [0.8, 0.8], alpha=0.2, label="spread of seeds")
+    ax.set(title="A band", xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
+    ax.legend(loc="center")  # over the band, away from the line
+    _one_message(fig, "shaded area")
+
+
 def test_legend_beside_the_data_passes():
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.bar(["a", "b", "c"], [0.2, 0.25, 0.22], label="accuracy")

@@ -17,8 +17,9 @@ The rules, for every axes that shows data (colorbars and empty axes are skipped)
   allowed only when :func:`mark_axis_break` has drawn a break marker on that axis.
 - **legend outside the data**: the legend's box (display coordinates, after drawing) does not
   cover any plotted data: a line (every segment, sampled each 2 pixels, not only its
-  vertices), a scatter or error-bar point, a bar, or an image. A legend placed outside the
-  axes (``loc="upper left", bbox_to_anchor=(1.01, 1)``) always passes.
+  vertices), a scatter or error-bar point, a bar, an image, or a shaded area
+  (fill_between). A legend placed outside the axes (``loc="upper left",
+  bbox_to_anchor=(1.01, 1)``) passes this rule.
 - **readable ticks**: no two tick labels of one axis overlap (major and minor together).
 - **texts in place**: annotations and bar labels stay inside their axes and do not overlap
   each other; no text (title, labels, ticks, legend) is cut off by the figure's edge.
@@ -123,14 +124,14 @@ def _sample_segments(points: np.ndarray) -> np.ndarray:
 
 
 def _data_geometry(ax: Axes, renderer) -> tuple[np.ndarray, list, int]:
-    """Display-space points (lines, markers) and boxes (bars, images) of an axes' data.
+    """Display-space points (lines, markers), boxes (bars, images) and areas of an axes' data.
 
     Also returns how many data elements the axes shows (for the "nearly empty" rule).
     """
-    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.collections import LineCollection, PathCollection, PolyCollection
     from matplotlib.container import BarContainer
 
-    points, boxes, elements = [], [], 0
+    points, boxes, areas, elements = [], [], [], 0
     for line in ax.lines:
         if not line.get_visible() or str(line.get_gid() or "").startswith(AXIS_BREAK_GID):
             continue
@@ -149,6 +150,10 @@ def _data_geometry(ax: Axes, renderer) -> tuple[np.ndarray, list, int]:
             if offsets.size:
                 points.append(collection.get_offset_transform().transform(offsets))
                 elements += len(offsets)
+        elif isinstance(collection, PolyCollection):
+            # Shaded areas (fill_between bands of seeds): a legend on them hides the spread.
+            transform = collection.get_transform()
+            areas += [transform.transform_path(path) for path in collection.get_paths()]
         elif isinstance(collection, LineCollection):
             transform = collection.get_transform()
             for segment in collection.get_segments():
@@ -171,7 +176,7 @@ def _data_geometry(ax: Axes, renderer) -> tuple[np.ndarray, list, int]:
         & (cloud[:, 1] >= inside.y0 - 0.5)
         & (cloud[:, 1] <= inside.y1 + 0.5)
     )
-    return cloud[keep], boxes, elements
+    return cloud[keep], boxes + areas, elements
 
 
 def _overlaps(a, b, margin: float = 0.0) -> bool:
@@ -179,7 +184,10 @@ def _overlaps(a, b, margin: float = 0.0) -> bool:
     return min(a.x1, b.x1) - max(a.x0, b.x0) > margin and min(a.y1, b.y1) - max(a.y0, b.y0) > margin
 
 
-def _legend_covers(legend_box, points: np.ndarray, boxes: list) -> str | None:
+def _legend_covers(legend_box, points: np.ndarray, shapes: list) -> str | None:
+    """What data the legend's box covers: sampled points, bar/image boxes, shaded areas."""
+    from matplotlib.path import Path
+
     if len(points):
         covered = (
             (points[:, 0] > legend_box.x0)
@@ -189,9 +197,17 @@ def _legend_covers(legend_box, points: np.ndarray, boxes: list) -> str | None:
         )
         if covered.any():
             return f"{int(covered.sum())} sampled point(s) of lines or markers"
+    boxes = [shape for shape in shapes if not isinstance(shape, Path)]
     covered_boxes = sum(_overlaps(legend_box, box, margin=0.5) for box in boxes)
     if covered_boxes:
         return f"{covered_boxes} bar(s) or image(s)"
+    grid = np.stack(
+        np.meshgrid(np.linspace(legend_box.x0 + 1, legend_box.x1 - 1, 7),
+                    np.linspace(legend_box.y0 + 1, legend_box.y1 - 1, 5)), axis=-1
+    ).reshape(-1, 2)  # fmt: skip
+    areas = [shape for shape in shapes if isinstance(shape, Path)]
+    if any(area.contains_points(grid).any() for area in areas):
+        return "a shaded area (e.g. a band of seeds)"
     return None
 
 
