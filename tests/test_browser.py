@@ -125,8 +125,8 @@ def stop_server(server: LabServer, process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_lab(notebooks: Path, workdir: Path) -> Iterator[LabServer]:
-    """JupyterLab on 127.0.0.1 with a token, serving a copy of `notebooks` in quick mode.
+def running_lab(notebooks: Path, workdir: Path, quick: bool = True) -> Iterator[LabServer]:
+    """JupyterLab on 127.0.0.1 with a token, serving a copy of `notebooks` (quick mode by default).
 
     The server is stopped when the block ends, whether it ends normally or by an error.
     """
@@ -153,7 +153,7 @@ def running_lab(notebooks: Path, workdir: Path) -> Iterator[LabServer]:
     if os.geteuid() == 0:
         command.append("--allow-root")
     environment = os.environ | {
-        "TLHELPERS_QUICK": "1",  # the kernel inherits the server's environment
+        "TLHELPERS_QUICK": "1" if quick else "",  # the kernel inherits the server's environment
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
@@ -304,9 +304,11 @@ def test_widgets_notebook_trains_in_a_real_browser(browser_page, lab_server, tmp
         controls = panel.locator(".tl-controls")
         assert controls.is_visible()
         for label in ["dataset", "learning rate", "epochs", "batch size", "max_length",
-                      "layers to train", "train per class"]:  # fmt: skip
+                      "layers to train", "cache frozen layers", "train per class",
+                      "seed"]:  # fmt: skip
             assert controls.get_by_text(label).count() >= 1, f"no {label!r} control"
-        assert controls.locator(".widget-slider, .widget-dropdown, .widget-text").count() == 7
+        assert controls.locator(".widget-slider, .widget-dropdown, .widget-text").count() == 8
+        assert controls.locator(".widget-checkbox").count() == 1
 
         # Press Train; wait for the live plot to redraw and the runs table to gain a row.
         # (The notebook's own cells may have logged runs already, through the same panel.)

@@ -213,8 +213,38 @@ def checked_cells(notebook) -> list[int]:
 
 
 def strip_widget_state(notebook) -> None:
-    """Remove saved widget state; widget views then show their text fallback."""
+    """Remove saved widget state and widget views; a view keeps its plain-text form.
+
+    Without its state a saved view can only fail to load, so the reader of a committed
+    notebook gets the text that the object offers for pages without widgets (for the
+    tuning panel of notebook 05, a sentence saying it is live; a picture of it sits above).
+    """
     notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+            if output.get("output_type") in ("stream", "error") or output.get("data"):
+                kept.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = kept
+
+
+def test_stripping_keeps_a_widget_views_text_and_drops_the_rest():
+    notebook = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}})
+    cell = nbformat.v4.new_code_cell("panel", execution_count=1)
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {}, "text/plain": "Panel"}),
+        nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {}}),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+    ]
+    notebook.cells = [cell]
+    strip_widget_state(notebook)
+    assert "widgets" not in notebook.metadata
+    assert [o.get("data", {}).get("text/plain", o.get("text")) for o in cell.outputs] == [
+        "Panel", "done\n"
+    ]  # fmt: skip
+    assert not any("widget" in problem for problem in problems(notebook))
 
 
 def run_nbval(paths: list[Path], env: dict, cwd: Path, *extra: str):

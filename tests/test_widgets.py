@@ -96,3 +96,35 @@ def test_a_failed_run_is_reported_not_raised():
     assert panel.train() is None
     assert "max_length=999" in panel.status.value
     assert panel.log.frame().empty and not panel.button.disabled
+
+
+def test_seed_and_layer_cache_are_controls():
+    panel = TuningPanel(defaults=tl.TrainConfig(n_per_class=10, train_last_layers=2))
+    panel.set(seed=7, cache_frozen_layers=True)
+    config = panel.config()
+    assert (config.seed, config.cache_frozen_layers) == (7, True)
+    assert "seed=7" in panel.code.value and "cache_frozen_layers=True" in panel.code.value
+
+
+@pytest.mark.parametrize("layers, trained", [(None, "every layer"), (6, "all 6 layers")])
+def test_caching_with_nothing_frozen_is_refused_at_once(layers, trained):
+    values = {"train_last_layers": layers, "cache_frozen_layers": True}
+    with pytest.raises(ValueError, match=f"{trained} would learn: untick 'cache frozen layers'"):
+        config_from_controls(values)
+    assert config_from_controls({**values, "train_last_layers": 5}).cache_frozen_layers
+
+    ran = []
+    panel = TuningPanel(
+        defaults=tl.TrainConfig(n_per_class=10), runner=lambda *a, **k: ran.append(a)
+    )
+    panel.set(**values)
+    assert "untick" in panel.code.value  # the code view says so before any click
+    assert panel.train() is None and not ran and "untick" in panel.status.value
+
+
+def test_saved_output_reads_as_a_sentence_not_a_widget_dump():
+    panel = TuningPanel(defaults=tl.TrainConfig(n_per_class=10))
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live where a kernel runs
+    assert bundle["text/plain"].startswith("TuningPanel(9 controls, 0 runs so far)")
+    assert "VBox" not in bundle["text/plain"]

@@ -4,7 +4,8 @@
 ``VBox`` with these parts, each tagged with a CSS class so a browser test can find it:
 
 - the **controls** (``.tl-controls``): learning rate, epochs, batch size, max_length,
-  encoder layers to train, training examples per class, dataset;
+  encoder layers to train, whether to cache the frozen layers, training examples per
+  class, seed, dataset;
 - the **plain-Python code** for the current settings (``.tl-code``, an ``HTML`` widget):
   the :class:`tlhelpers.TrainConfig` the controls describe and the
   :func:`tlhelpers.fine_tune` call that runs it, rewritten whenever a control changes;
@@ -20,6 +21,10 @@ values into a :class:`~tlhelpers.TrainConfig` (:func:`config_from_controls`), ru
 :func:`tlhelpers.fine_tune` (exactly the code the panel shows), and append the run's row
 to the :class:`RunLog`. Those are plain Python, tested without a browser; the panel only
 wires them to widgets.
+
+A saved notebook cannot show a live widget: where the page has no kernel (GitHub, a
+notebook viewer, a notebook saved without widget state) the panel's output is its plain-text
+form, one line that says what it is (:meth:`TuningPanel.__repr__`).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ BATCH_SIZES = (8, 16, 32, 64)
 MAX_LENGTHS = (32, 64, 128, 256, 512)
 # The controls, by TrainConfig field; every other field keeps the panel's default.
 CONTROL_FIELDS = ("dataset", "lr", "epochs", "batch_size", "max_length", "train_last_layers",
-                  "n_per_class")  # fmt: skip
+                  "cache_frozen_layers", "n_per_class", "seed")  # fmt: skip
 
 
 def default_config() -> TrainConfig:
@@ -66,7 +71,8 @@ def config_from_controls(values: Mapping[str, Any], base: TrainConfig | None = N
     """Turn the panel's control values into a checked :class:`~tlhelpers.TrainConfig`.
 
     Values not given keep ``base``'s (default :func:`default_config`); unknown names and
-    impossible values raise ``ValueError`` before any training starts.
+    impossible values raise ``ValueError`` before any training starts, including caching
+    frozen layers when none are frozen (see :func:`check_layer_cache`).
 
     Example:
         >>> config_from_controls({"lr": 3e-5, "epochs": 2}).lr
@@ -79,11 +85,38 @@ def config_from_controls(values: Mapping[str, Any], base: TrainConfig | None = N
             converted[name] = str(value)
         elif name == "lr":
             converted[name] = float(value)
+        elif name == "cache_frozen_layers":
+            converted[name] = bool(value)
         elif value is None or name not in CONTROL_FIELDS:
             converted[name] = value  # None ("all layers"), or a name replace() will refuse
         else:
             converted[name] = int(value)
-    return base.replace(**converted)
+    return check_layer_cache(base.replace(**converted))
+
+
+def check_layer_cache(config: TrainConfig) -> TrainConfig:
+    """Refuse ``cache_frozen_layers`` when the settings leave no lower layer frozen.
+
+    Training would refuse it too, but only after loading the data and the model; the panel
+    says it at once, in its code view and its status line.
+
+    Example:
+        >>> check_layer_cache(TrainConfig(train_last_layers=2, cache_frozen_layers=True)).lr
+        5e-05
+    """
+    if not config.cache_frozen_layers:
+        return config
+    layers = CATALOG[config.model].layers if config.model in CATALOG else None
+    if config.train_last_layers is None:
+        trained = "every layer"
+    elif layers is not None and config.train_last_layers >= layers:
+        trained = f"all {layers} layers"
+    else:
+        return config
+    raise ValueError(
+        f"cache frozen layers needs frozen lower layers, but {trained} would learn: "
+        "untick 'cache frozen layers' or train fewer layers (head only, top 1, ...)."
+    )
 
 
 def layer_choices(model: str) -> list[tuple[str, int | None]]:
@@ -163,8 +196,11 @@ class TuningPanel:
             "train_last_layers": w.Dropdown(options=layer_choices(d.model),
                                             value=d.train_last_layers,
                                             description="layers to train"),
+            "cache_frozen_layers": w.Checkbox(value=d.cache_frozen_layers,
+                                              description="cache frozen layers"),
             "n_per_class": w.BoundedIntText(value=d.n_per_class, min=1, max=20_000,
                                             step=50, description="train per class"),
+            "seed": w.BoundedIntText(value=d.seed, min=0, max=2**31 - 1, description="seed"),
         }  # fmt: skip
         for control in self.controls.values():
             control.style, control.layout = style, layout
@@ -233,10 +269,19 @@ class TuningPanel:
 
     def show(self) -> None:
         """Display the panel (the same as leaving ``panel`` as a cell's last value)."""
-        display(self.widget)
+        display(self)
 
-    def _ipython_display_(self) -> None:
-        self.show()
+    def __repr__(self) -> str:
+        return (
+            f"TuningPanel({len(self.controls)} controls, {len(self.runs)} runs so far): "
+            "a live widget, shown only where a Python kernel runs; run the notebook in "
+            "Jupyter to use it."
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # The widget view, and instead of ipywidgets' "VBox(children=(HBox(..." a sentence
+        # for the pages that cannot show widgets (GitHub, a notebook saved without them).
+        return {**self.widget._repr_mimebundle_(**kwargs), "text/plain": repr(self)}
 
     def _show_code(self, _change=None) -> None:
         try:
