@@ -119,6 +119,13 @@ def _figures(report, history) -> dict[str, list]:
             plots.plot_curve([1, 2, 3], {"loss": [1.0, 0.7, 0.6]}, "Loss", "epoch", "loss"),
         ],
         "plot_intervals": _interval_figures(report),
+        "plot_loss_curves": [
+            plots.plot_loss_curves(
+                {"lr 1e-3": history, "lr 1e-2 (3 seeds)": [history, _one_evaluation()]},
+                title="Training loss by learning rate",
+                reference=("chance: ln 3", float(np.log(3))),
+            )
+        ],
     }
 
 
@@ -254,3 +261,15 @@ def test_plot_intervals_scores_from_zero_and_differences_around_zero(report):
     assert low < 0 < high and "difference" in ax.get_xlabel()
     with pytest.raises(ValueError, match="Nothing to draw"):
         plots.plot_intervals({})
+
+
+def test_loss_curves_draw_one_colour_per_name_and_refuse_nothing(history):
+    fig = plots.plot_loss_curves({"a": history, "b": [history, history]}, reference=("x", 1.0))
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 4  # three runs and the reference line
+    assert lines[1].get_color() == lines[2].get_color() != lines[0].get_color()
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a", "b", "x"]
+    with pytest.raises(ValueError, match="Nothing to draw"):
+        plots.plot_loss_curves({})
+    with pytest.raises(ValueError, match="logged no training loss"):
+        plots.plot_loss_curves({"empty": History()})

@@ -621,3 +621,39 @@ def plot_intervals(
            xlabel=xlabel or f"{what} ({confidence} bootstrap interval)")  # fmt: skip
     fig.tight_layout()
     return fig
+
+
+def plot_loss_curves(
+    runs: Mapping[str, History | TrainingResult | Sequence[History | TrainingResult]],
+    title: str = "Training loss of several runs",
+    reference: tuple[str, float] | None = None,
+) -> Figure:
+    """Training loss per logged step for several named runs (or groups of seeds) on one axis.
+
+    Each name gets one colour; a group of runs (e.g. the seeds of one learning rate) draws
+    one line per run in that colour, so the spread between seeds stays visible.
+    ``reference`` draws a labelled horizontal line, e.g. ``("chance: ln 3", math.log(3))``.
+
+    Example:
+        >>> plot_loss_curves({"lr 1e-3": result_a, "lr 1e-2": [seed1, seed2, seed3]})
+    """
+    if not runs:
+        raise ValueError("Nothing to draw: pass {name: TrainingResult or a list of them}.")
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (name, group) in enumerate(runs.items()):
+        members = list(group) if isinstance(group, Sequence) else [group]
+        for n, member in enumerate(members):
+            steps = _history(member).steps_frame()
+            if not len(steps):
+                raise ValueError(f"Run {name!r} logged no training loss (History.steps is empty).")
+            ax.plot(steps["step"], steps["loss"], color=colours[k % len(colours)], alpha=0.8,
+                    label=name if n == 0 else None)  # fmt: skip
+    if reference is not None:
+        ax.axhline(reference[1], color="black", linestyle="--", linewidth=1, label=reference[0])
+    ax.set_ylim(0, None)
+    ax.set(title=title, xlabel="optimizer step", ylabel="training loss (cross-entropy)")
+    ax.grid(alpha=0.3)
+    legend_outside(ax)
+    fig.tight_layout()
+    return fig
