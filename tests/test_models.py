@@ -128,3 +128,17 @@ def test_loading_keeps_the_callers_progress_bar_setting():
         assert logging.is_progress_bar_enabled()
     finally:
         (logging.enable_progress_bar if was else logging.disable_progress_bar)()
+
+
+def test_catalog_states_model_card_facts_and_builds_every_architecture_offline():
+    table = tl.catalog()
+    for column in ("language", "cased", "licence", "trained_on"):
+        assert column in table.columns
+    assert table.loc["minilm", "licence"] == "apache-2.0"
+    assert not table.loc["minilm", "cased"]  # all-MiniLM-L6-v2's tokenizer lowercases
+    for name, entry in tl.CATALOG.items():
+        model = tl.random_model(name, labels=2)  # no download: the architecture from the config
+        assert model.config.hidden_size == entry.hidden_size
+        assert len(tl.models.encoder_layers(model)) == entry.layers
+        counted = tl.count_parameters(model)["total"] / 1e6
+        assert abs(counted - entry.parameters_millions) < 0.5, (name, counted)

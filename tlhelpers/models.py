@@ -35,6 +35,12 @@ class CatalogEntry:
     note: str
     model_type: str = "bert"
     config: tuple = ()  # extra config fields to build the architecture without downloading
+    # What a model card says, for choosing among checkpoints; None where the card does not
+    # say it (never guessed: check the card on the Hub before relying on a blank).
+    language: str | None = None
+    cased: bool | None = None
+    licence: str | None = None
+    trained_on: str | None = None
 
     def architecture(self, num_labels: int = 2):
         """A config for this architecture built offline (no weights): for measuring cost."""
@@ -42,6 +48,13 @@ class CatalogEntry:
 
         return CONFIG_MAPPING[self.model_type](num_labels=num_labels, **dict(self.config))
 
+
+# roberta-base's vocabulary and positions (its tokenizer differs from BERT's).
+_ROBERTA_BASE = (
+    ("vocab_size", 50265),
+    ("max_position_embeddings", 514),
+    ("type_vocab_size", 1),
+)
 
 CATALOG: dict[str, CatalogEntry] = {
     entry.name: entry
@@ -59,6 +72,10 @@ CATALOG: dict[str, CatalogEntry] = {
                 ("num_attention_heads", 12),
                 ("intermediate_size", 1536),
             ),
+            language="English",
+            cased=False,
+            licence="apache-2.0",
+            trained_on="over 1 billion sentence pairs (Reddit, Q&A sites, ...), for similarity",
         ),
         CatalogEntry(
             "distilbert",
@@ -68,6 +85,10 @@ CATALOG: dict[str, CatalogEntry] = {
             768,
             "BERT distilled to half the layers; ~60% of BERT's cost.",
             model_type="distilbert",
+            language="English",
+            cased=False,
+            licence="apache-2.0",
+            trained_on="books and English Wikipedia",
         ),
         CatalogEntry(
             "bert-base",
@@ -76,6 +97,10 @@ CATALOG: dict[str, CatalogEntry] = {
             12,
             768,
             "The classic; the seed's Linear(768, 3).",
+            language="English",
+            cased=False,
+            licence="apache-2.0",
+            trained_on="books and English Wikipedia",
         ),
         CatalogEntry(
             "roberta-base",
@@ -85,11 +110,40 @@ CATALOG: dict[str, CatalogEntry] = {
             768,
             "BERT trained longer on more data; strong default.",
             model_type="roberta",
+            config=_ROBERTA_BASE,
+            language="English",
+            cased=True,
+            licence="mit",
+            trained_on="books, English Wikipedia, news and web text",
+        ),
+        CatalogEntry(
+            "twitter-roberta-sentiment",
+            "cardiffnlp/twitter-roberta-base-sentiment-latest",
+            124.6,
+            12,
+            768,
+            "RoBERTa-base trained on ~124M tweets, then fine-tuned for negative/neutral/positive.",
+            model_type="roberta",
+            config=_ROBERTA_BASE,
+            language="English",
+            trained_on="tweets (2018-2021); already a 3-class sentiment classifier",
+        ),
+        CatalogEntry(
+            "xlm-roberta-base",
+            "xlm-roberta-base",
+            278.0,
+            12,
+            768,
+            "RoBERTa for 100 languages; the large vocabulary is most of its size.",
+            model_type="xlm-roberta",
             config=(
-                ("vocab_size", 50265),
+                ("vocab_size", 250002),
                 ("max_position_embeddings", 514),
                 ("type_vocab_size", 1),
             ),
+            language="100 languages",
+            licence="mit",
+            trained_on="filtered CommonCrawl web text (2.5 TB)",
         ),
     ]
 }
@@ -167,6 +221,10 @@ def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn
 def catalog() -> pd.DataFrame:
     """The catalog of candidate checkpoints as a table, with offline availability.
 
+    Besides size, the columns a choice turns on: the language(s), whether the tokenizer
+    keeps upper case (``cased``), the licence and the text it was trained on, as the model
+    cards state them (blank where a card does not say).
+
     Example:
         >>> catalog()[["hub_id", "parameters_millions", "offline"]]
     """
@@ -178,6 +236,10 @@ def catalog() -> pd.DataFrame:
             "layers": e.layers,
             "hidden_size": e.hidden_size,
             "offline": is_available_offline(e.name),
+            "language": e.language,
+            "cased": e.cased,
+            "licence": e.licence,
+            "trained_on": e.trained_on,
             "note": e.note,
         }
         for e in CATALOG.values()
