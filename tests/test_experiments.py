@@ -11,7 +11,16 @@ from matplotlib.figure import Figure
 
 import tlhelpers as tl
 from tlhelpers import experiments, lab_plots
-from tlhelpers.experiments import METHODS, TransferLab, summarise, time_to_quality
+from tlhelpers.experiments import (
+    METHODS,
+    TransferLab,
+    compare,
+    paired_interval,
+    silhouette_band,
+    summarise,
+    time_to_quality,
+)
+from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from tlhelpers.noise import NOISES, corrupt
 from tlhelpers.recipe import stratified_subset
 
@@ -79,6 +88,37 @@ def _curves() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def test_paired_interval_and_compare_name_a_winner_only_beyond_the_noise():
+    mean, low, high = paired_interval([0.70, 0.72, 0.69], [0.60, 0.64, 0.61])
+    assert mean == pytest.approx(0.0867, abs=1e-4) and low > 0 and high > mean
+    mean, low, high = paired_interval([0.70, 0.60, 0.75], [0.65, 0.66, 0.70])
+    assert low < 0 < high  # the seeds disagree: no winner
+    assert paired_interval([0.7], [0.6])[1] == -math.inf  # one seed: no spread to measure
+    with pytest.raises(ValueError, match="equally long"):
+        paired_interval([], [])
+
+    table = compare(_curves())  # fine-tuned is 0.2 above tf-idf on every seed
+    assert table.loc[("toy", 8), "verdict"] == "fine-tuned"
+    assert table.loc[("toy", 8), "gap"] == pytest.approx(0.2)
+    noisy = _curves()
+    shift = noisy["method"].eq("tf-idf") & noisy["seed"].eq(1)
+    noisy.loc[shift, "test_macro_f1"] += 0.4  # one tf-idf seed wins big, the other loses
+    verdicts = compare(noisy)
+    assert (verdicts["verdict"] == "within noise").all()
+    assert set(verdicts.loc[("toy", 8), "tied"].split(", ")) == {"fine-tuned", "tf-idf"}
+    drops = compare(_curves(), metric="gap", higher_is_better=False)  # smaller gap wins
+    assert drops.loc[("toy", 8), "best"] == "fine-tuned"
+    with pytest.raises(ValueError, match="columns"):
+        compare(_curves(), among="layer")
+
+
+def test_silhouette_bands():
+    assert silhouette_band(0.036) == "no substantial structure"
+    assert silhouette_band(0.3) == "weak structure"
+    assert silhouette_band(0.6) == "reasonable structure"
+    assert silhouette_band(0.9) == "strong structure"
+
+
 def test_summarise_and_time_to_quality():
     table = summarise(_curves())
     assert table.loc[("toy", "tf-idf", 32), "mean"] == pytest.approx(0.61)
@@ -99,13 +139,21 @@ def lab(toy_data, tiny_model_folder):
     return TransferLab(
         toy_data,
         name="toy",
-        config=tl.TrainConfig(model=tiny_model_folder, batch_size=8, max_length=16, lr=1e-4),
+        config=tl.TrainConfig(
+            model=tiny_model_folder,
+            batch_size=8,
+            max_length=16,
+            lr=1e-3,
+            patience=1,
+            max_steps=12,
+            train_last_layers=1,
+            cache_frozen_layers=True,
+        ),  # fmt: skip
         pool_per_class=20,
         max_test_examples=30,
         max_validation_examples=15,
         gap_examples=12,
-        min_steps=3,
-        min_epochs=1,
+        steps_per_validation=3,
         verbose=False,
     )
 
@@ -119,10 +167,35 @@ def test_transformer_runs_go_through_fine_tune_with_the_labs_settings(lab, monke
         return real(config, **kwargs)
 
     monkeypatch.setattr(experiments, "fine_tune", spy)
-    lab.run("random init", n_per_class=4, seed=3)
+    record = lab.run("random init", n_per_class=4, seed=3).record
     config, train_size = seen[0]
     assert config.seed == 3 and config.pretrained is False and config.max_length == 16
-    assert train_size >= 3 * 8  # repeated up to min_steps batches of 8
+    assert config.patience == 1 and config.max_steps == 12 and config.train_last_layers == 1
+    assert train_size >= 3 * 8  # repeated up to steps_per_validation batches of 8
+    assert 3 <= record["steps"] <= 12 and 1 <= record["best_step"] <= record["steps"]
+
+
+def test_the_lab_needs_a_stopping_rule(toy_data, tiny_model_folder):
+    with pytest.raises(ValueError, match="patience"):
+        TransferLab(toy_data, config=tl.TrainConfig(model=tiny_model_folder, max_steps=10))
+    with pytest.raises(ValueError, match="patience"):
+        TransferLab(toy_data, config=tl.TrainConfig(model=tiny_model_folder, patience=2))
+
+
+def test_cached_predictions_equal_predict_proba_and_are_shared(tiny_model, tokenizer):
+    tl.freeze(tiny_model, train_last_layers=1)
+    texts = [f"the flight number {i} was okay today" for i in range(12)]
+    expected = tl.predict_proba(tiny_model, tokenizer, texts, max_length=16)
+    with shared_lower_layer_states() as store:
+        got = predict_proba_over_cache(tiny_model, tokenizer, texts, max_length=16)
+        (states,) = store.values()  # one set of frozen weights
+        assert len(states) == len(set(texts))
+        predict_proba_over_cache(tiny_model, tokenizer, texts[:3], max_length=16)
+        assert len(states) == len(set(texts))  # nothing new to compute
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    tl.unfreeze(tiny_model)
+    with pytest.raises(ValueError, match="frozen"):
+        predict_proba_over_cache(tiny_model, tokenizer, texts, max_length=16)
 
 
 def test_training_sets_are_balanced_nested_and_seeded(lab):
@@ -147,14 +220,23 @@ def test_learning_curves_of_all_four_methods(lab):
     assert np.allclose(curves["gap"], curves["train_macro_f1"] - curves["test_macro_f1"])
     # The toy label is one word of the text: TF-IDF needs only a few examples to be perfect.
     assert curves.query("method == 'tf-idf' and n_per_class == 8")["test_macro_f1"].min() == 1.0
-    # The largest size's first seed is kept for the robustness test and the embedding map.
-    assert lab.kept["tf-idf"].record["n_per_class"] == 8
-    assert lab.kept["fine-tuned"].model is not None and lab.kept["tf-idf"].model is None
+    # Every seed of the largest size is kept for the robustness test and the embedding map.
+    assert [run.record["n_per_class"] for run in lab.kept["tf-idf"]] == [8, 8]
+    assert [run.record["seed"] for run in lab.kept["tf-idf"]] == [0, 1]
+    assert lab.kept["fine-tuned"][0].model is not None and lab.kept["tf-idf"][0].model is None
+    transformer = curves[curves["method"].isin(["fine-tuned", "random init"])]
+    assert (transformer["steps"] <= 12).all() and (transformer["best_step"] >= 1).all()
 
     table = lab.robustness()
     assert set(table["noise"]) == {"clean", *NOISES}
-    assert len(table) == len(METHODS) * (len(NOISES) + 1)
+    assert len(table) == (2 * 2 + 2) * (len(NOISES) + 1)  # one row per kept run and noise
     assert (table.query("noise == 'clean'")["drop"] == 0).all()
+    some = lab.robustness(["typos"], methods=["tf-idf"])
+    assert set(some["method"]) == {"tf-idf"} and set(some["noise"]) == {"clean", "typos"}
+    with pytest.raises(ValueError, match="No kept runs"):
+        lab.robustness(methods=["svm"])
+    assert lab.unchanged_inputs("truncated") < 1.0  # toy texts are shorter than max_length
+    assert lab.unchanged_inputs("truncated") >= 0.0
 
     picture = lab.embedding_map("pca")
     assert len(picture.points) == 2 * len(lab.test)
@@ -174,11 +256,15 @@ def test_learning_curves_of_all_four_methods(lab):
         assert all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
 
 
-def test_learning_curve_shading_spans_the_seeds():
+def test_learning_curve_error_bars_span_the_seeds():
     figure = lab_plots.plot_learning_curves(_curves())
     ax = figure.axes[0]
-    band = ax.collections[0].get_paths()[0].vertices  # the tf-idf band
-    assert band[:, 1].max() - band[:, 1].min() > 0.1 + 0.02  # spread around a rising line
+    bars = ax.collections[0].get_segments()  # the first method's error bars, one per size
+    assert len(bars) == 2
+    for bar in bars:  # +- one standard deviation of two seeds 0.02 apart
+        assert bar[1][1] - bar[0][1] == pytest.approx(2 * 0.02 / math.sqrt(2))
+    assert ax.get_ylim()[0] == 0  # a score axis from 0
+    assert ax.get_legend() is None and len(figure.legends) == 1  # the legend is outside
 
 
 def test_layer_probe_covers_every_layer(lab):
@@ -209,5 +295,7 @@ def test_lab_rejects_bad_requests_before_work(lab, toy_data):
         lab.embedding_map()
     with pytest.raises(ValueError, match="projection"):
         lab.embedding_map("umap")
+    with pytest.raises(ValueError, match="steps_per_validation"):
+        TransferLab(toy_data, config=lab.config, steps_per_validation=0)
     with pytest.raises(ValueError, match="DatasetDict"):
         TransferLab(toy_data["train"])

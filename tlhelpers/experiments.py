@@ -4,7 +4,10 @@ Tutorials say that transfer learning (1) works with little labelled data, (2) cu
 training time and (3) generalises better. A :class:`TransferLab` checks each claim on one
 dataset by training four methods on the *same* training sets, drawn from one pool:
 
-- ``"fine-tuned"``: the pretrained encoder with a new head, every weight trained;
+- ``"fine-tuned"``: the pretrained encoder with a new head, trained until validation stops
+  improving; with ``TrainConfig(train_last_layers=k, cache_frozen_layers=True)`` only the
+  top ``k`` layers and the head learn, on cached outputs of the frozen lower layers
+  ("fine-tune the top k layers", the affordable kind on a CPU);
 - ``"frozen features"``: the pretrained encoder as a fixed text-to-vector function,
   plus logistic regression (no backpropagation through the encoder);
 - ``"random init"``: the same architecture and training recipe, from random weights:
@@ -13,18 +16,21 @@ dataset by training four methods on the *same* training sets, drawn from one poo
 
 It also looks inside the encoder: a linear probe on each layer's frozen features (where
 the task's information lives) and a 2-D map of test embeddings before and after
-fine-tuning (what fine-tuning changes).
+fine-tuning (what fine-tuning changes). :func:`compare` turns a table of runs into
+verdicts: a winner only where the gap is larger than the seed-to-seed noise.
 
 Costs are kept down the way a practitioner would: each text goes through the frozen
 encoder once (every layer in one pass) and the vectors are reused for every training-set
-size and seed; the test and validation sets are stratified subsets. The two transformer
-methods are trained by :func:`tlhelpers.fine_tune`, from one :class:`tlhelpers.TrainConfig`.
+size and seed; the lower-layer states that top-layer fine-tuning trains on are computed
+once per text and shared by every run with the same frozen weights
+(:func:`tlhelpers.layer_cache.shared_lower_layer_states`). The two transformer methods are
+trained by :func:`tlhelpers.fine_tune`, from one :class:`tlhelpers.TrainConfig`.
 
 Example:
     >>> data = tl.load_text_dataset("tweet-sentiment")
     >>> lab = TransferLab(data, name="tweets", config=tl.TrainConfig(max_length=64))
     >>> curves = lab.learning_curves(["frozen features", "tf-idf"], sizes=[8, 64], seeds=3)
-    >>> summarise(curves)
+    >>> compare(curves)
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, concatenate_datasets
+from scipy import stats
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
@@ -46,6 +53,7 @@ from .config import TrainConfig
 from .data import label_names_of, sample_per_class
 from .evaluation import compute_metrics, predict_proba
 from .features import extract_features, linear_probe
+from .layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from .models import load_model
 from .noise import NOISES, corrupt
 from .recipe import fine_tune, stratified_subset
@@ -59,7 +67,7 @@ Predictor = Callable[[Sequence[str]], np.ndarray]  # texts -> class probabilitie
 class MethodRun:
     """One trained method of the lab: its scores and the classifier itself."""
 
-    record: dict  # scores, train/test gap and training seconds
+    record: dict  # scores, train/test gap, training seconds (and steps for transformers)
     predictor: Predictor  # texts -> class probabilities
     model: object | None = None  # the trained transformer (transformer methods only)
 
@@ -86,21 +94,24 @@ class TransferLab:
         data: a DatasetDict from :func:`tlhelpers.load_text_dataset`.
         name: the dataset's name in tables and figures.
         config: how the two transformer methods train (model, ``lr``, ``batch_size``,
-            ``max_length`` ...); ``max_length`` applies to every transformer method, the
-            frozen features included. The lab sets the seed, the data and ``pretrained``.
+            ``max_length``, ``train_last_layers``, ``cache_frozen_layers``, and the stopping
+            rule: ``patience`` validations without improvement, at most ``max_steps``
+            optimizer steps). ``max_length`` applies to every transformer method, the frozen
+            features included. The lab sets the seed, the data and ``pretrained``.
         pool_per_class: training examples per class drawn once; every training set of every
             size and seed is drawn from this pool, so its features are computed once.
         max_test_examples, max_validation_examples: sizes of the stratified test and
-            validation subsets that every method is scored on.
+            validation subsets that every method is scored on (all of a split if smaller).
         gap_examples: how many of a run's training examples are scored for the train/test gap.
-        min_epochs, min_steps: a few-shot training set is seen many times: every
-            transformer run takes at least ``min_steps`` optimizer steps and ``min_epochs``
-            passes over its data.
-        evaluations: validation passes per transformer run (the last one at the end).
+        steps_per_validation: a transformer run validates once per pass over its training
+            set, but at least this many optimizer steps apart: a few-shot set is repeated
+            until one pass is that long, so that patience means the same on every size.
         verbose: print one line per finished method.
 
     Example:
-        >>> lab = TransferLab(data, name="bbc", config=tl.TrainConfig(max_length=128))
+        >>> config = tl.TrainConfig(max_length=128, train_last_layers=1,
+        ...                         cache_frozen_layers=True, patience=2, max_steps=150)
+        >>> lab = TransferLab(data, name="bbc", config=config)
         >>> lab.run("tf-idf", n_per_class=8, seed=0).record["test_macro_f1"]
         0.71
     """
@@ -113,18 +124,28 @@ class TransferLab:
         config: TrainConfig | None = None,
         pool_per_class: int = 512,
         max_test_examples: int = 1000,
-        max_validation_examples: int = 300,
+        max_validation_examples: int = 500,
         gap_examples: int = 200,
-        min_epochs: int = 2,
-        min_steps: int = 20,
-        evaluations: int = 2,
+        steps_per_validation: int = 10,
         verbose: bool = True,
     ):
         if not isinstance(data, DatasetDict) or not {"train", "validation", "test"} <= set(data):
             raise ValueError("TransferLab needs a DatasetDict with train/validation/test splits.")
-        self.config = config or TrainConfig(lr=1e-4, batch_size=16)
+        self.config = config or TrainConfig(
+            lr=3e-4, batch_size=16, train_last_layers=1, cache_frozen_layers=True, patience=2,
+            max_steps=150,
+        )  # fmt: skip
+        if self.config.patience is None or self.config.max_steps is None:
+            raise ValueError(
+                "The lab trains until validation stops improving: give the config a patience "
+                "and a cap, e.g. config.replace(patience=2, max_steps=150)."
+            )
+        if steps_per_validation < 1:
+            raise ValueError(
+                f"steps_per_validation must be at least 1, not {steps_per_validation}."
+            )
         self.name, self.max_length = name, self.config.max_length
-        self.min_epochs, self.min_steps, self.evaluations = min_epochs, min_steps, evaluations
+        self.steps_per_validation = steps_per_validation
         self.gap_examples, self.verbose = gap_examples, verbose
         self.label_names = label_names_of(data)
         self.pool = sample_per_class(data["train"], pool_per_class, seed=0)
@@ -135,8 +156,9 @@ class TransferLab:
         self.encoder, self.tokenizer = load_model(self.config.model, labels=self.label_names)
         self.layers = tuple(range(self.encoder.config.num_hidden_layers + 1))
         self._vectors: dict[str, np.ndarray] = {}  # text -> (layers, hidden) frozen features
+        self._lower_states: dict = {}  # lower-layer states shared by the transformer runs
         self.seconds_per_text: float | None = None  # measured cost of one frozen forward pass
-        self.kept: dict[str, MethodRun] = {}  # method -> the run kept for robustness and maps
+        self.kept: dict[str, list[MethodRun]] = {}  # method -> its runs at the largest size
         self._precomputed = False
 
     def __repr__(self) -> str:
@@ -150,6 +172,11 @@ class TransferLab:
     def largest_size(self) -> int:
         """The most training examples per class the pool allows."""
         return int(np.bincount(self.pool_labels).min())
+
+    @property
+    def top_layers_only(self) -> bool:
+        """True when the transformer methods train their top layers over cached lower ones."""
+        return self.config.cache_frozen_layers and self.config.train_last_layers is not None
 
     # ----------------------------------------------------------------------------------
     # Frozen features, computed once per text
@@ -198,7 +225,8 @@ class TransferLab:
         """Pool rows of a training set: ``n_per_class`` of each class.
 
         Sets are nested: for one seed, the 8-per-class set is inside the 32-per-class set,
-        so a learning curve adds data rather than swapping it.
+        so a learning curve adds data rather than swapping it. A seed draws the same set
+        for every method, so methods can be compared seed by seed (:func:`compare`).
         """
         if not 1 <= n_per_class <= self.largest_size:
             raise ValueError(
@@ -216,8 +244,9 @@ class TransferLab:
         """Train one method on one training set and score it on train, validation and test.
 
         Returns:
-            A :class:`MethodRun`: the record (scores, the train/test gap, training seconds) and
-            the trained classifier as a function texts -> class probabilities.
+            A :class:`MethodRun`: the record (scores, the train/test gap, training seconds;
+            for transformers also the optimizer steps, the best step and whether it stopped
+            early) and the trained classifier as a function texts -> class probabilities.
 
         Example:
             >>> lab.run("frozen features", n_per_class=16, seed=0).record["test_macro_f1"]
@@ -230,22 +259,24 @@ class TransferLab:
         record = {"dataset": self.name, "method": method, "n_per_class": n_per_class,
                   "train_examples": len(rows), "seed": seed}  # fmt: skip
         model = None
-        if method == "tf-idf":
-            baseline = TfidfBaseline().fit(train_set)
-            predictor, seconds = baseline.predict_proba, baseline.fit_seconds
-            val_f1 = self._score(predictor, self.validation)
-        elif method == "frozen features":
-            predictor, seconds = self._fit_probe(train_set, seed)
-            val_f1 = self._score(predictor, self.validation)
-        else:
-            model, seconds, val_f1 = self._train_transformer(method, train_set, seed)
-            predictor = self._transformer_predictor(model)
-        record["train_seconds"] = seconds
-        record["train_macro_f1"] = self._score(
-            predictor, stratified_subset(train_set, self.gap_examples, seed=seed)
-        )
-        record["val_macro_f1"] = val_f1
-        record["test_macro_f1"] = self._score(predictor, self.test)
+        with shared_lower_layer_states(self._lower_states):
+            if method == "tf-idf":
+                baseline = TfidfBaseline().fit(train_set)
+                predictor, seconds = baseline.predict_proba, baseline.fit_seconds
+                val_f1 = self._score(predictor, self.validation)
+            elif method == "frozen features":
+                predictor, seconds = self._fit_probe(train_set, seed)
+                val_f1 = self._score(predictor, self.validation)
+            else:
+                model, seconds, val_f1, steps = self._train_transformer(method, train_set, seed)
+                predictor = self._transformer_predictor(model)
+                record.update(steps)
+            record["train_seconds"] = seconds
+            record["train_macro_f1"] = self._score(
+                predictor, stratified_subset(train_set, self.gap_examples, seed=seed)
+            )
+            record["val_macro_f1"] = val_f1
+            record["test_macro_f1"] = self._score(predictor, self.test)
         record["gap"] = record["train_macro_f1"] - record["test_macro_f1"]
         return MethodRun(record, predictor, model)
 
@@ -263,29 +294,38 @@ class TransferLab:
         return (lambda texts: probe.predict_proba(self.embed(texts))), seconds
 
     def _train_transformer(self, method: str, train_set: Dataset, seed: int):
-        # Repeat a few-shot set so the run gets its minimum of steps and passes; one
-        # "epoch" over the repeated set keeps the number of validation passes fixed.
+        # A few-shot set is repeated so that one pass is at least steps_per_validation
+        # steps: the run validates after each pass and stops after `patience` passes
+        # without improvement, or at the cap of max_steps.
         batch_size = self.config.batch_size
-        repeats = max(self.min_epochs, math.ceil(self.min_steps * batch_size / len(train_set)))
-        repeated = concatenate_datasets([train_set] * repeats)
-        total_steps = math.ceil(len(repeated) / batch_size)
+        repeats = math.ceil(self.steps_per_validation * batch_size / len(train_set))
+        repeated = concatenate_datasets([train_set] * max(1, repeats))
+        steps_per_pass = math.ceil(len(repeated) / batch_size)
         config = self.config.replace(
-            seed=seed, pretrained=method == "fine-tuned", epochs=1, log_every=1,
-            eval_every=max(1, math.ceil(total_steps / self.evaluations)),
-            n_per_class=None, max_validation_examples=None,
+            seed=seed, pretrained=method == "fine-tuned",
+            epochs=math.ceil(self.config.max_steps / steps_per_pass),
+            log_every=steps_per_pass, eval_every=None, n_per_class=None,
+            max_validation_examples=None,
         )  # fmt: skip
         run = fine_tune(
             config, data=DatasetDict(train=repeated, validation=self.validation),
             progress=False, evaluate_test=False,
         )  # fmt: skip
-        # Training time is what the whole run cost (up to its last validation), not the
-        # time to its best validation: the run could not know it would not improve.
+        # Training time is what the whole run cost up to its last validation, validation
+        # passes excluded: the run could not know that it would not improve further.
         history = run.result.history.evals
-        return run.model, history[-1]["train_seconds"], run.result.best["macro_f1"]
+        steps = {"steps": history[-1]["step"], "best_step": run.result.best["step"],
+                 "stopped_early": run.result.stopped_early}  # fmt: skip
+        return run.model, history[-1]["train_seconds"], run.result.best["macro_f1"], steps
 
     def _transformer_predictor(self, model) -> Predictor:
         def predictor(texts: Sequence[str]) -> np.ndarray:
-            return predict_proba(model, self.tokenizer, texts, max_length=self.max_length)
+            with shared_lower_layer_states(self._lower_states):
+                if self.top_layers_only:  # the same numbers as predict_proba, faster
+                    return predict_proba_over_cache(
+                        model, self.tokenizer, texts, max_length=self.max_length
+                    )
+                return predict_proba(model, self.tokenizer, texts, max_length=self.max_length)
 
         return predictor
 
@@ -298,12 +338,13 @@ class TransferLab:
     ) -> pd.DataFrame:
         """Run every method at every size (examples per class) with ``seeds`` seeds.
 
-        The run at the largest size with seed 0 is kept (in ``lab.kept``) for
+        The runs at the largest size (every seed) are kept in ``lab.kept`` for
         :meth:`robustness` and :meth:`embedding_map`.
 
         Returns:
             One row per run: dataset, method, n_per_class, train_examples, seed,
-            train_seconds, train/val/test macro-F1 and the train/test gap.
+            train_seconds, train/val/test macro-F1, the train/test gap, and for the
+            transformer methods steps, best_step and stopped_early.
 
         Example:
             >>> curves = lab.learning_curves(["tf-idf"], sizes=[8, 32, 128], seeds=5)
@@ -322,12 +363,13 @@ class TransferLab:
         records = []
         for method in methods:
             start = time.perf_counter()
+            self.kept[method] = []
             for n_per_class in sizes:
                 for seed in range(seeds):
                     run = self.run(method, n_per_class, seed)
                     records.append(run.record)
-                    if n_per_class == sizes[-1] and seed == 0:
-                        self.kept[method] = run
+                    if n_per_class == sizes[-1]:
+                        self.kept[method].append(run)
             if self.verbose:
                 print(
                     f"{self.name}: {method}: {len(sizes) * seeds} runs in "
@@ -339,33 +381,65 @@ class TransferLab:
     # Promise 3: robustness to noisy text
     # ----------------------------------------------------------------------------------
 
-    def robustness(self, noises: Sequence[str] = tuple(NOISES), seed: int = 0) -> pd.DataFrame:
-        """Test macro-F1 of each kept run (see :meth:`learning_curves`) on noisy test texts.
+    def robustness(
+        self,
+        noises: Sequence[str] = tuple(NOISES),
+        methods: Sequence[str] | None = None,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Test macro-F1 of the kept runs (see :meth:`learning_curves`) on noisy test texts.
 
-        Every method sees the same corrupted texts (one seed per noise kind).
+        Every run sees the same corrupted texts (``seed`` picks the corruption); every kept
+        seed of a method is scored, so a drop can be compared with the seed noise.
 
         Returns:
-            One row per method and noise (``"clean"`` included), with the drop from clean.
+            One row per method, run seed and noise (``"clean"`` included), with the drop
+            from that run's clean score.
 
         Example:
-            >>> lab.robustness(["typos", "truncated"])
+            >>> lab.robustness(["typos", "truncated"], methods=["fine-tuned", "tf-idf"])
         """
         if not self.kept:
             raise RuntimeError("Run learning_curves(...) first: robustness tests its kept runs.")
+        methods = list(self.kept) if methods is None else list(methods)
+        missing = [m for m in methods if m not in self.kept]
+        if missing:
+            raise ValueError(f"No kept runs for {missing}; learning_curves ran {list(self.kept)}.")
         texts, labels = list(self.test["text"]), list(self.test["label"])
         variants = {"clean": texts} | {kind: corrupt(texts, kind, seed=seed) for kind in noises}
         rows = []
-        for method, kept in self.kept.items():
-            for noise, noisy in variants.items():
-                rows.append({
-                    "dataset": self.name, "method": method,
-                    "n_per_class": kept.record["n_per_class"], "noise": noise,
-                    "test_macro_f1": macro_f1(labels, kept.predictor(noisy), len(self.label_names)),
-                })  # fmt: skip
+        for method in methods:
+            for kept in self.kept[method]:
+                for noise, noisy in variants.items():
+                    score = macro_f1(labels, kept.predictor(noisy), len(self.label_names))
+                    rows.append({
+                        "dataset": self.name, "method": method,
+                        "n_per_class": kept.record["n_per_class"], "seed": kept.record["seed"],
+                        "noise": noise, "test_macro_f1": score,
+                    })  # fmt: skip
         table = pd.DataFrame(rows)
-        clean = table[table["noise"] == "clean"].set_index("method")["test_macro_f1"]
-        table["drop"] = table["method"].map(clean) - table["test_macro_f1"]
+        clean = table[table["noise"] == "clean"].set_index(["method", "seed"])["test_macro_f1"]
+        keys = pd.MultiIndex.from_frame(table[["method", "seed"]])
+        table["drop"] = clean.reindex(keys).to_numpy() - table["test_macro_f1"].to_numpy()
         return table
+
+    def unchanged_inputs(self, noise: str, seed: int = 0) -> float:
+        """Share of test texts whose transformer input (after truncation) the noise leaves as is.
+
+        Truncation at ``max_length`` hides any change past that point: cutting a long
+        article in half changes nothing a transformer reads if the first half is still
+        longer than ``max_length`` tokens.
+
+        Example:
+            >>> lab.unchanged_inputs("truncated")
+            0.93
+        """
+        texts = list(self.test["text"])
+        noisy = corrupt(texts, noise, seed=seed)
+        encode = self.tokenizer
+        clean_ids = encode(texts, truncation=True, max_length=self.max_length)["input_ids"]
+        noisy_ids = encode(noisy, truncation=True, max_length=self.max_length)["input_ids"]
+        return float(np.mean([a == b for a, b in zip(clean_ids, noisy_ids, strict=True)]))
 
     # ----------------------------------------------------------------------------------
     # Inside the encoder: which layers transfer, and what fine-tuning changes
@@ -379,7 +453,7 @@ class TransferLab:
 
         Example:
             >>> probe = lab.layer_probe(n_per_class=128, seeds=3)
-            >>> probe.groupby("layer")["test_macro_f1"].mean()
+            >>> compare(probe, among="layer", within=("dataset",))
         """
         if seeds < 1:
             raise ValueError(f"seeds must be at least 1, got {seeds}.")
@@ -401,9 +475,10 @@ class TransferLab:
     def embedding_map(self, projection: str = "pca", seed: int = 0) -> EmbeddingMap:
         """Test-set embeddings (mean-pooled last layer) before and after fine-tuning, in 2-D.
 
-        "Before" is the pretrained encoder, "after" the kept fine-tuned run's encoder.
-        The silhouette score (cosine, in the full space) measures how well the classes
-        separate: 1 = tight, distinct clusters, 0 = overlapping.
+        "Before" is the pretrained encoder, "after" the encoder of the kept fine-tuned run
+        with seed ``seed``. The silhouette score (cosine, in the full space) measures how
+        well the classes separate: 1 = tight, distinct clusters, 0 = overlapping (see
+        :func:`silhouette_band`).
 
         Example:
             >>> picture = lab.embedding_map("pca")
@@ -412,13 +487,16 @@ class TransferLab:
         """
         if projection not in ("pca", "tsne"):
             raise ValueError(f"projection must be 'pca' or 'tsne', got '{projection}'.")
-        if "fine-tuned" not in self.kept:
+        if not self.kept.get("fine-tuned"):
             raise RuntimeError("Run learning_curves(['fine-tuned'], ...) first.")
+        runs = {run.record["seed"]: run for run in self.kept["fine-tuned"]}
+        if seed not in runs:
+            raise ValueError(f"No kept fine-tuned run with seed {seed}; kept: {sorted(runs)}.")
         texts, labels = list(self.test["text"]), np.asarray(list(self.test["label"]))
         stages = {
             "before": self.embed(texts),
             "after": extract_features(
-                self.kept["fine-tuned"].model, self.tokenizer, texts, max_length=self.max_length
+                runs[seed].model, self.tokenizer, texts, max_length=self.max_length
             ),
         }
         frames, silhouette = [], {}
@@ -453,6 +531,100 @@ def summarise(curves: pd.DataFrame, metric: str = "test_macro_f1") -> pd.DataFra
     table = grouped.agg(["mean", "std", "count"])
     table["std"] = table["std"].fillna(0.0)  # one seed: no spread
     return table
+
+
+def paired_interval(
+    a: Sequence[float], b: Sequence[float], confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over paired seeds and its t confidence interval: (mean, low, high).
+
+    Pairing matters: seed ``s`` draws the same training examples for every method, so
+    the difference per seed removes the luck of the draw that both methods share. With
+    one seed there is no spread to measure and the interval is infinite.
+
+    Example:
+        >>> paired_interval([0.70, 0.72, 0.69], [0.60, 0.64, 0.61])
+        (0.0867, 0.0579, 0.1154)
+    """
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if diffs.ndim != 1 or len(diffs) == 0:
+        raise ValueError("paired_interval needs two equally long, non-empty lists of scores.")
+    mean = float(diffs.mean())
+    if len(diffs) < 2:
+        return mean, -math.inf, math.inf
+    half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
+    half /= math.sqrt(len(diffs))
+    return mean, mean - half, mean + half
+
+
+def compare(
+    table: pd.DataFrame,
+    *,
+    among: str = "method",
+    within: Sequence[str] = ("dataset", "n_per_class"),
+    metric: str = "test_macro_f1",
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Per group: the best of ``among`` by mean ``metric``, and whether it beats the rest.
+
+    In each group (e.g. each dataset and training-set size) the option with the best mean
+    is compared with every other, seed by seed (:func:`paired_interval`). The verdict names
+    the best only when its interval against the runner-up excludes zero; otherwise it is
+    ``"within noise"``, and ``tied`` lists every option the best does not clearly beat.
+
+    Returns:
+        One row per group: best, runner_up, gap (mean of best minus runner-up), low and
+        high (its confidence interval), seeds, tied, verdict.
+
+    Example:
+        >>> compare(curves)                                   # methods, per dataset and size
+        >>> compare(probe, among="layer", within=("dataset",))
+    """
+    needed = {among, metric, "seed", *within}
+    if not needed <= set(table.columns):
+        raise ValueError(f"compare needs columns {sorted(needed)}; got {list(table.columns)}.")
+    sign = 1.0 if higher_is_better else -1.0
+    rows = []
+    for key, group in table.groupby(list(within), sort=False):
+        scores = group.pivot_table(index="seed", columns=among, values=metric)
+        order = (sign * scores.mean()).sort_values(ascending=False).index
+        best, row = (
+            order[0],
+            dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True)),
+        )
+        tied, verdict_interval = [best], None
+        for other in order[1:]:
+            pair = scores[[best, other]].dropna()
+            mean, low, high = paired_interval(sign * pair[best], sign * pair[other], confidence)
+            if verdict_interval is None:
+                verdict_interval = (other, mean, low, high, len(pair))
+            if low <= 0:
+                tied.append(other)
+        if verdict_interval is None:
+            raise ValueError(f"compare needs at least two values of '{among}' per group.")
+        other, mean, low, high = verdict_interval[:4]
+        row.update(best=best, runner_up=other, gap=mean, low=low, high=high,
+                   seeds=verdict_interval[4], tied=", ".join(map(str, tied)),
+                   verdict=str(best) if low > 0 else "within noise")  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(list(within))
+
+
+def silhouette_band(value: float) -> str:
+    """Words for a silhouette score, from Kaufman and Rousseeuw's rule of thumb.
+
+    Example:
+        >>> silhouette_band(0.04)
+        'no substantial structure'
+    """
+    if value > 0.70:
+        return "strong structure"
+    if value > 0.50:
+        return "reasonable structure"
+    if value > 0.25:
+        return "weak structure"
+    return "no substantial structure"
 
 
 def time_to_quality(curves: pd.DataFrame, target: float) -> pd.DataFrame:

@@ -2,8 +2,10 @@
 
 The lab's tables come from :class:`tlhelpers.experiments.TransferLab`; each function here
 draws one of them as a matplotlib figure and returns it, with one panel per dataset and
-one colour per method (the mean over seeds, shaded +- one standard deviation). The course
-figures of notebooks 01-06 are in :mod:`tlhelpers.plots`.
+one colour per method. Where seeds exist, a point is the mean over seeds and its error bar
+spans +- one standard deviation (the seed-to-seed spread). Score axes start at 0 and
+legends sit outside the panels, so that no point hides behind them. The course figures of
+notebooks 01-06 are in :mod:`tlhelpers.plots`.
 
 Example:
     >>> from tlhelpers import lab_plots
@@ -27,42 +29,57 @@ METHOD_COLOURS = {
 }
 
 
-def _per_dataset_axes(datasets: Sequence[str], width: float = 5.2, height: float = 3.8):
-    size = (width * len(datasets), height)
-    fig, axes = plt.subplots(1, len(datasets), figsize=size, squeeze=False)
+def _per_dataset_axes(datasets: Sequence[str], width: float = 4.6, height: float = 3.6):
+    """One panel per dataset, laid out so that a legend outside the panels is not cut off."""
+    size = (width * len(datasets) + 2.2, height)
+    fig, axes = plt.subplots(1, len(datasets), figsize=size, squeeze=False, layout="constrained")
     return fig, dict(zip(datasets, axes[0], strict=True))
 
 
+def _legend_outside(fig: Figure, axes: Sequence[plt.Axes]) -> None:
+    """One legend for the whole figure, to the right of the panels (never over data)."""
+    handles, labels = {}, {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+            labels.setdefault(label, label)
+    if handles:
+        fig.legend(list(handles.values()), list(labels), loc="outside right upper",
+                   fontsize="small")  # fmt: skip
+
+
 def _mean_and_spread(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    stats = frame.groupby(x)[y].agg(["mean", "std"])
+    stats = frame.groupby(x)[y].agg(["mean", "std", "count"])
     stats["std"] = stats["std"].fillna(0.0)  # a single seed has no spread
     return stats
 
 
 def _draw_method_curves(ax: plt.Axes, frame: pd.DataFrame, y: str) -> None:
-    """One line per method: the mean over seeds, shaded +- one standard deviation."""
+    """One line per method: the mean over seeds, with +- one standard deviation error bars."""
     for method, colour in METHOD_COLOURS.items():
         runs = frame[frame["method"] == method]
         if runs.empty:
             continue
         stats = _mean_and_spread(runs, "n_per_class", y)
-        seeds = runs.groupby("n_per_class")["seed"].nunique().max()
+        seeds = int(stats["count"].min())
         label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
-        ax.plot(stats.index, stats["mean"], "o-", color=colour, label=label)
-        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                        color=colour, alpha=0.2)  # fmt: skip
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], fmt="o-", color=colour,
+                    capsize=3, markersize=4, label=label)  # fmt: skip
+    sizes = sorted(frame["n_per_class"].unique())
     ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
     ax.grid(alpha=0.3)
 
 
 def plot_learning_curves(
     curves: pd.DataFrame,
     metric: str = "test_macro_f1",
-    title: str = "Learning curves: score against labelled examples",
+    title: str = "Learning curves: score against labelled examples (mean ± sd over seeds)",
 ) -> Figure:
     """Score against labelled examples per class, one panel per dataset, one line per method.
 
-    Lines are the mean over seeds; the shaded band is +- one standard deviation.
+    Points are the mean over seeds; error bars span +- one standard deviation.
 
     Example:
         >>> curves = lab.learning_curves(["tf-idf", "frozen features"], sizes=[8, 32], seeds=3)
@@ -72,10 +89,9 @@ def plot_learning_curves(
     for dataset, ax in axes.items():
         _draw_method_curves(ax, curves[curves["dataset"] == dataset], metric)
         ax.set(title=dataset, xlabel="labelled training examples per class (log scale)",
-               ylabel=metric.replace("_", " "))  # fmt: skip
-        ax.legend(fontsize="small", loc="lower right")
+               ylabel=metric.replace("_", " ").replace("f1", "F1"), ylim=(0, 1))  # fmt: skip
+    _legend_outside(fig, list(axes.values()))
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -86,9 +102,9 @@ def plot_time_to_quality(
 ) -> Figure:
     """Validation macro-F1 against training seconds, one point per training-set size.
 
-    Each marker is the mean over seeds at one size (labelled with examples per class); a
-    method further up and to the left reaches the same quality sooner. ``targets`` draws a
-    dashed line at each dataset's target score.
+    Each marker is the mean over seeds at one size; the smallest and largest sizes are
+    labelled with their examples per class. A method further up and to the left reaches
+    the same quality sooner. ``targets`` draws a dashed line at each dataset's target.
 
     Example:
         >>> plot_time_to_quality(curves, targets={"tweets": 0.6})
@@ -101,20 +117,22 @@ def plot_time_to_quality(
             if runs.empty:
                 continue
             means = runs.groupby("n_per_class")[["train_seconds", "val_macro_f1"]].mean()
-            ax.plot(means["train_seconds"], means["val_macro_f1"], "o-", color=colour, label=method)
-            for n, row in means.iterrows():
-                ax.annotate(str(n), (row["train_seconds"], row["val_macro_f1"]), fontsize="x-small",
-                            textcoords="offset points", xytext=(3, 3), color=colour)  # fmt: skip
+            ax.plot(means["train_seconds"], means["val_macro_f1"], "o-", color=colour,
+                    markersize=4, label=method)  # fmt: skip
+            for n in (means.index[0], means.index[-1]):
+                row = means.loc[n]
+                ax.annotate(f"{n}/class", (row["train_seconds"], row["val_macro_f1"]),
+                            fontsize="x-small", textcoords="offset points", xytext=(3, -9),
+                            color=colour)  # fmt: skip
         if targets and dataset in targets:
             ax.axhline(targets[dataset], color="black", linestyle="--", linewidth=1,
-                       label=f"target {targets[dataset]:.2f}")  # fmt: skip
+                       label="target (per dataset)")  # fmt: skip
         ax.set_xscale("log")
         ax.set(title=dataset, xlabel="training wall time in seconds (log scale)",
-               ylabel="validation macro-F1")  # fmt: skip
+               ylabel="validation macro-F1", ylim=(0, 1))  # fmt: skip
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="lower right")
+    _legend_outside(fig, list(axes.values()))
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -130,71 +148,79 @@ def plot_generalisation_gap(
     for dataset, ax in axes.items():
         _draw_method_curves(ax, curves[curves["dataset"] == dataset], "gap")
         ax.axhline(0, color="black", linewidth=0.8)
+        low = min(0.0, float(curves["gap"].min()) - 0.05)
         ax.set(title=dataset, xlabel="labelled training examples per class (log scale)",
-               ylabel="train macro-F1 - test macro-F1")  # fmt: skip
-        ax.legend(fontsize="small", loc="upper right")
+               ylabel="train macro-F1 - test macro-F1", ylim=(low, 1))  # fmt: skip
+    _legend_outside(fig, list(axes.values()))
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
 def plot_robustness(
-    table: pd.DataFrame, title: str = "Robustness: drop in test macro-F1 under text noise"
+    table: pd.DataFrame,
+    title: str = "Robustness: drop in test macro-F1 under text noise (mean ± sd over seeds)",
+    scale: float = 0.2,
 ) -> Figure:
     """Grouped bars: how much each method's test macro-F1 drops under each kind of noise.
 
     ``table`` is :meth:`tlhelpers.experiments.TransferLab.robustness` output (one or more
-    datasets). Taller bars are worse; a bar below zero means the noise happened to help.
+    datasets, one row per method, seed and noise). Bars are the mean drop over seeds, error
+    bars +- one standard deviation; taller bars are worse, a bar below zero means the noise
+    happened to help. The y axis spans at least ``-scale/4 .. scale``, so that drops of a
+    few thousandths look as small as they are.
 
     Example:
         >>> plot_robustness(lab.robustness())
     """
     fig, axes = _per_dataset_axes(list(dict.fromkeys(table["dataset"])))
+    noisy_rows = table[table["noise"] != "clean"]
     for dataset, ax in axes.items():
-        frame = table[(table["dataset"] == dataset) & (table["noise"] != "clean")]
+        frame = noisy_rows[noisy_rows["dataset"] == dataset]
         noises = list(dict.fromkeys(frame["noise"]))
         methods = [m for m in METHOD_COLOURS if m in set(frame["method"])]
         width = 0.8 / max(1, len(methods))
         for k, method in enumerate(methods):
-            drops = frame[frame["method"] == method].set_index("noise")["drop"].reindex(noises)
+            stats = _mean_and_spread(frame[frame["method"] == method], "noise", "drop")
+            stats = stats.reindex(noises)
             offset = (k - (len(methods) - 1) / 2) * width
-            ax.bar(np.arange(len(noises)) + offset, drops, width, label=method,
-                   color=METHOD_COLOURS[method])  # fmt: skip
+            ax.bar(np.arange(len(noises)) + offset, stats["mean"], width, yerr=stats["std"],
+                   capsize=2, label=method, color=METHOD_COLOURS[method])  # fmt: skip
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(np.arange(len(noises)), noises)
+        top = max(scale, float((frame.groupby(["method", "noise"])["drop"].mean()).max()) + 0.02)
+        bottom = min(-scale / 4, float(frame["drop"].min()) - 0.02)
         ax.set(title=dataset, xlabel="noise applied to the test texts",
-               ylabel="drop in test macro-F1 (clean - noisy)")  # fmt: skip
+               ylabel="drop in test macro-F1 (clean - noisy)", ylim=(bottom, top))  # fmt: skip
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize="small")
+    _legend_outside(fig, list(axes.values()))
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
 def plot_layer_probe(
-    table: pd.DataFrame, title: str = "Which layers transfer: a linear probe on each layer"
+    table: pd.DataFrame,
+    title: str = "Which layers transfer: a linear probe on each layer (mean ± sd over seeds)",
 ) -> Figure:
     """Test macro-F1 of a logistic regression on each layer's frozen features.
 
     Layer 0 is the token embeddings (no context yet); the last layer is the encoder's output.
-    One line per dataset: mean over seeds, shaded +- one standard deviation.
+    One line per dataset: mean over seeds, error bars +- one standard deviation.
 
     Example:
         >>> plot_layer_probe(lab.layer_probe(n_per_class=64))
     """
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     for dataset in dict.fromkeys(table["dataset"]):
         frame = table[table["dataset"] == dataset]
         stats = _mean_and_spread(frame, "layer", "test_macro_f1")
         n = frame["n_per_class"].iloc[0]
-        line = ax.plot(stats.index, stats["mean"], "o-", label=f"{dataset} ({n} per class)")[0]
-        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                        color=line.get_color(), alpha=0.2)  # fmt: skip
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], fmt="o-", capsize=3,
+                    markersize=4, label=f"{dataset} ({n} per class)")  # fmt: skip
     ax.set_xticks(sorted(table["layer"].unique()))
-    ax.set(title=title, xlabel="layer (0 = token embeddings)", ylabel="test macro-F1 of the probe")
+    ax.set(title=title, xlabel="layer (0 = token embeddings)",
+           ylabel="test macro-F1 of the probe", ylim=(0, 1))  # fmt: skip
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 
@@ -205,23 +231,25 @@ def plot_embedding_maps(
 
     ``maps`` is ``{dataset: EmbeddingMap}`` from
     :meth:`tlhelpers.experiments.TransferLab.embedding_map`; points are coloured by label and
-    each panel's title gives the silhouette score (class separation, -1..1).
+    each panel's title gives the silhouette score (class separation, -1..1). Each row has
+    its own legend, to the right of its panels.
 
     Example:
         >>> plot_embedding_maps({"tweets": lab.embedding_map()})
     """
-    fig, axes = plt.subplots(len(maps), 2, figsize=(10, 4.2 * len(maps)), squeeze=False)
+    fig, axes = plt.subplots(len(maps), 2, figsize=(11, 4.0 * len(maps)), squeeze=False,
+                             layout="constrained")  # fmt: skip
     for row, (dataset, picture) in zip(axes, maps.items(), strict=True):
         points = picture.points
         for ax, stage in zip(row, ("before", "after"), strict=True):
             frame = points[points["stage"] == stage]
             for label, group in frame.groupby("label"):
-                ax.scatter(group["x"], group["y"], s=8, alpha=0.6, label=label)
+                ax.scatter(group["x"], group["y"], s=6, alpha=0.5, label=label)
             name = picture.projection.upper().replace("TSNE", "t-SNE")
             ax.set(title=f"{dataset}, {stage} fine-tuning (silhouette "
-                         f"{picture.silhouette[stage]:.2f})",
+                         f"{picture.silhouette[stage]:.3f})",
                    xlabel=f"{name} 1", ylabel=f"{name} 2")  # fmt: skip
-            ax.legend(fontsize="x-small", markerscale=2)
+        row[1].legend(fontsize="x-small", markerscale=2, loc="upper left",
+                      bbox_to_anchor=(1.01, 1), title="label")  # fmt: skip
     fig.suptitle(title)
-    fig.tight_layout()
     return fig

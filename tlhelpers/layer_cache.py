@@ -14,6 +14,11 @@ The result is a normal model (all layers in place, the top ones retrained). It s
 BERT-like encoders (BERT, RoBERTa, MiniLM) and assumes dropout is off in the frozen part
 (train()'s default), since the cache was computed without it.
 
+Many runs over the same texts (the lab's seeds and training-set sizes) can share the
+cache: inside :func:`shared_lower_layer_states`, the states of a text are computed once per
+set of frozen lower weights and reused by every later run, and
+:func:`predict_proba_over_cache` scores texts the same way (only the top layers run).
+
 Example:
     >>> tl.freeze(model, train_last_layers=2)
     >>> result = tl.train(model, tokenizer, data, epochs=4, cache_frozen_layers=True)
@@ -22,15 +27,48 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import contextvars
+import hashlib
+from collections.abc import Iterator, Sequence
 
+import numpy as np
 import torch
 from datasets import DatasetDict
 from torch import nn
 
-from .batching import PaddingCollator, batch_loader
+from .batching import LengthGroupedSampler, PaddingCollator, batch_loader, pad_token_id
 from .inference import device_of, inference_batches, inference_mode
 from .models import encoder_layers, encoder_of
+
+# Inside shared_lower_layer_states(): {fingerprint of the frozen lower weights:
+# {token ids: hidden states}}; outside it: None (every cache computes its own states).
+_SHARED_STATES: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "shared_lower_layer_states", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_lower_layer_states(store: dict | None = None) -> Iterator[dict]:
+    """Inside the block, lower-layer states are kept and reused across runs and predictions.
+
+    ``store`` continues an earlier block's states (it is what the block yields); by
+    default the block starts empty.
+
+    Two runs share states only when their frozen lower weights are identical (they are
+    compared by a digest of those weights): every run that starts from the same pretrained
+    checkpoint, whatever its seed, or every size of one random-init seed. Outside any
+    block, every run computes its own states.
+
+    Example:
+        >>> with shared_lower_layer_states():
+        ...     for seed in range(3):      # the lower layers run once, not three times
+        ...         tl.fine_tune(config.replace(seed=seed), data=data)
+    """
+    token = _SHARED_STATES.set({} if store is None else store)
+    try:
+        yield _SHARED_STATES.get()
+    finally:
+        _SHARED_STATES.reset(token)
 
 
 def frozen_lower_layers(model: nn.Module) -> int:
@@ -76,27 +114,46 @@ class LowerLayerCache:
                 f"{len(self.layers)} layers first."
             )
         self.states = {
-            split: self._lower_layer_states(
-                tokenized[split]["input_ids"], pad_token_id, batch_size
-            )  # fmt: skip
+            split: self.lower_layer_states(tokenized[split]["input_ids"], pad_token_id, batch_size)
             for split in ("train", "validation")
         }
         self.labels = {split: tokenized[split]["label"] for split in ("train", "validation")}
 
-    def _lower_layer_states(self, input_ids, pad_token_id: int, batch_size: int):
-        """Hidden states after layer ``cut`` for every text, unpadded, on the CPU."""
-        states: list[torch.Tensor] = [torch.empty(0)] * len(input_ids)
+    def lower_layer_states(
+        self, input_ids: Sequence[Sequence[int]], pad_token_id: int, batch_size: int = 64
+    ) -> list[torch.Tensor]:
+        """Hidden states after layer ``cut`` for every text, unpadded, on the CPU.
+
+        Inside :func:`shared_lower_layer_states`, texts seen before with the same frozen
+        weights are not run again.
+        """
+        shared = _SHARED_STATES.get()
+        known: dict[tuple, torch.Tensor] = {}
+        if shared is not None:
+            known = shared.setdefault(self._fingerprint(), {})
+        keys = [tuple(ids) for ids in input_ids]
+        missing_keys = [key for key in dict.fromkeys(keys) if key not in known]
         encoder = encoder_of(self.model)
         with inference_mode(self.model), self._run_layers(slice(0, self.cut), embeddings=True):
             batches = inference_batches(
-                input_ids, batch_size=batch_size, pad_token_id=pad_token_id,
+                missing_keys, batch_size=batch_size, pad_token_id=pad_token_id,
                 device=device_of(encoder),
             )  # fmt: skip
             for index, batch in batches:
                 hidden = encoder(**batch).last_hidden_state.float().cpu()
                 for row, i in enumerate(index):
-                    states[i] = hidden[row, : len(input_ids[i])].clone()
-        return states
+                    known[missing_keys[i]] = hidden[row, : len(missing_keys[i])].clone()
+        return [known[key] for key in keys]
+
+    def _fingerprint(self) -> str:
+        """A digest of the frozen weights below the cut: equal digests, equal states."""
+        digest = hashlib.blake2b(digest_size=16)
+        frozen = [encoder_of(self.model).embeddings, *list(self.layers)[: self.cut]]
+        for module in frozen:
+            for name, tensor in module.state_dict().items():
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     def loaders(
         self, batch_size: int, *, group_by_length: bool = True, seed: int = 0,
@@ -139,6 +196,47 @@ class LowerLayerCache:
         finally:
             setattr(owner, name, self.layers)
             encoder.embeddings = original_embeddings
+
+
+def predict_proba_over_cache(
+    model: nn.Module,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    max_length: int,
+    batch_size: int = 64,
+) -> np.ndarray:
+    """Class probabilities like :func:`tlhelpers.predict_proba`, running only the top layers.
+
+    For a model trained with ``cache_frozen_layers=True``: the frozen lower layers of each
+    text are computed once (and, inside :func:`shared_lower_layer_states`, shared with
+    every model that has the same frozen weights); each call then costs only the top layers.
+    The result equals ``predict_proba`` (a test checks it).
+
+    Example:
+        >>> with shared_lower_layer_states():
+        ...     p = predict_proba_over_cache(model, tokenizer, test_texts, max_length=64)
+    """
+    encoded = tokenizer([str(t) for t in texts], truncation=True, max_length=max_length)
+    cache = LowerLayerCache.__new__(LowerLayerCache)  # states only: no training splits
+    cache.model, cache.layers = model, encoder_layers(model)
+    cache.cut = frozen_lower_layers(model)
+    if cache.cut == 0:
+        raise ValueError(
+            "predict_proba_over_cache needs a model with frozen embeddings and lower layers "
+            "(tl.freeze(model, train_last_layers=n)); use tl.predict_proba otherwise."
+        )
+    states = cache.lower_layer_states(encoded["input_ids"], pad_token_id(tokenizer), batch_size)
+    probabilities = np.zeros((len(states), len(model.config.id2label)), dtype=np.float32)
+    collate = PaddingCollator(0)
+    sampler = LengthGroupedSampler([len(s) for s in states], batch_size, shuffle=False)
+    device = device_of(model)
+    with inference_mode(model), cache.top_layers_only():
+        for index in sampler:
+            batch = collate([{"inputs_embeds": states[i]} for i in index])
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+            probabilities[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return probabilities
 
 
 def _owner_of(model: nn.Module, layers: nn.ModuleList) -> tuple[nn.Module, str]:
