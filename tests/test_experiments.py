@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, lab_plots
+from tlhelpers import experiments, figure_problems, lab_plots
 from tlhelpers.experiments import (
     METHODS,
     TransferLab,
@@ -106,6 +106,8 @@ def test_paired_interval_and_compare_name_a_winner_only_beyond_the_noise():
     verdicts = compare(noisy)
     assert (verdicts["verdict"] == "within noise").all()
     assert set(verdicts.loc[("toy", 8), "tied"].split(", ")) == {"fine-tuned", "tf-idf"}
+    small = compare(_curves(), min_gap=0.25)  # a lead of 0.2 is below the stated resolution
+    assert (small["verdict"] == "within noise").all()
     drops = compare(_curves(), metric="gap", higher_is_better=False)  # smaller gap wins
     assert drops.loc[("toy", 8), "best"] == "fine-tuned"
     with pytest.raises(ValueError, match="columns"):
@@ -250,10 +252,43 @@ def test_learning_curves_of_all_four_methods(lab):
         lab_plots.plot_generalisation_gap(curves),
         lab_plots.plot_robustness(table),
         lab_plots.plot_embedding_maps({"toy": picture}),
+        lab_plots.plot_layer_probe(lab.layer_probe(n_per_class=8, seeds=2)),
     ):
         assert isinstance(figure, Figure)
-        assert figure._suptitle is not None and figure._suptitle.get_text()
-        assert all(ax.get_xlabel() and ax.get_ylabel() for ax in figure.axes)
+        assert figure_problems(figure) == []  # titles, labels, score axes from 0, legends
+
+
+def test_lab_figures_pass_the_figure_check_on_a_real_sized_table():
+    # Five sizes, four methods and three seeds, the notebook's shape, with overlapping lines.
+    rng = np.random.default_rng(0)
+    rows = []
+    for dataset in ("tweets", "bbc"):
+        for method, base in (("fine-tuned", 0.6), ("frozen features", 0.55), ("random init", 0.2),
+                             ("tf-idf", 0.5)):  # fmt: skip
+            for n in (8, 16, 32, 64, 128):
+                for seed in range(3):
+                    score = min(1.0, base + 0.05 * math.log2(n / 8) + rng.normal(0, 0.02))
+                    rows.append({
+                        "dataset": dataset, "method": method, "n_per_class": n, "seed": seed,
+                        "train_seconds": 0.1 + n * (10 if "init" in method or "tuned" in method
+                                                    else 0.01),
+                        "val_macro_f1": score, "test_macro_f1": score, "gap": 0.9 - score,
+                    })  # fmt: skip
+    curves = pd.DataFrame(rows)
+    noise_rows = [
+        {"dataset": d, "method": m, "n_per_class": 128, "seed": s, "noise": k,
+         "test_macro_f1": 0.5, "drop": rng.normal(0.01, 0.005) if k != "clean" else 0.0}
+        for d in ("tweets", "bbc") for m in ("fine-tuned", "frozen features", "tf-idf")
+        for s in range(3) for k in ("clean", *NOISES)
+    ]  # fmt: skip
+    for figure in (
+        lab_plots.plot_learning_curves(curves),
+        lab_plots.plot_time_to_quality(curves, targets={"tweets": 0.6, "bbc": 0.7}),
+        lab_plots.plot_generalisation_gap(curves),
+        lab_plots.plot_robustness(pd.DataFrame(noise_rows)),
+    ):
+        assert figure_problems(figure) == []
+    assert figure.axes[0].get_ylim()[1] >= 0.2  # small drops drawn on a 0.2-tall axis
 
 
 def test_learning_curve_error_bars_span_the_seeds():

@@ -565,13 +565,16 @@ def compare(
     metric: str = "test_macro_f1",
     higher_is_better: bool = True,
     confidence: float = 0.95,
+    min_gap: float = 0.0,
 ) -> pd.DataFrame:
     """Per group: the best of ``among`` by mean ``metric``, and whether it beats the rest.
 
     In each group (e.g. each dataset and training-set size) the option with the best mean
     is compared with every other, seed by seed (:func:`paired_interval`). The verdict names
     the best only when its interval against the runner-up excludes zero; otherwise it is
-    ``"within noise"``, and ``tied`` lists every option the best does not clearly beat.
+    ``"within noise"``, and ``tied`` lists the best and every option it does not clearly
+    beat. A lead smaller than ``min_gap`` is "within noise" however the seeds agree: the
+    seeds share one test set, whose own sampling noise they cannot see.
 
     Returns:
         One row per group: best, runner_up, gap (mean of best minus runner-up), low and
@@ -599,14 +602,15 @@ def compare(
             mean, low, high = paired_interval(sign * pair[best], sign * pair[other], confidence)
             if verdict_interval is None:
                 verdict_interval = (other, mean, low, high, len(pair))
-            if low <= 0:
+            if low <= 0 or mean < min_gap:
                 tied.append(other)
         if verdict_interval is None:
             raise ValueError(f"compare needs at least two values of '{among}' per group.")
         other, mean, low, high = verdict_interval[:4]
+        beaten = low > 0 and mean >= min_gap
         row.update(best=best, runner_up=other, gap=mean, low=low, high=high,
                    seeds=verdict_interval[4], tied=", ".join(map(str, tied)),
-                   verdict=str(best) if low > 0 else "within noise")  # fmt: skip
+                   verdict=str(best) if beaten else "within noise")  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows).set_index(list(within))
 

@@ -102,9 +102,9 @@ def plot_time_to_quality(
 ) -> Figure:
     """Validation macro-F1 against training seconds, one point per training-set size.
 
-    Each marker is the mean over seeds at one size; the smallest and largest sizes are
-    labelled with their examples per class. A method further up and to the left reaches
-    the same quality sooner. ``targets`` draws a dashed line at each dataset's target.
+    Each marker is the mean over seeds at one size, larger markers for larger training sets.
+    A method further up and to the left reaches the same quality sooner. ``targets`` draws
+    a dashed line at each dataset's target.
 
     Example:
         >>> plot_time_to_quality(curves, targets={"tweets": 0.6})
@@ -117,13 +117,11 @@ def plot_time_to_quality(
             if runs.empty:
                 continue
             means = runs.groupby("n_per_class")[["train_seconds", "val_macro_f1"]].mean()
-            ax.plot(means["train_seconds"], means["val_macro_f1"], "o-", color=colour,
-                    markersize=4, label=method)  # fmt: skip
-            for n in (means.index[0], means.index[-1]):
-                row = means.loc[n]
-                ax.annotate(f"{n}/class", (row["train_seconds"], row["val_macro_f1"]),
-                            fontsize="x-small", textcoords="offset points", xytext=(3, -9),
-                            color=colour)  # fmt: skip
+            # Marker area grows with the training-set size: the smallest set is the dot.
+            area = 8 + 40 * np.arange(len(means)) / max(1, len(means) - 1)
+            ax.plot(means["train_seconds"], means["val_macro_f1"], "-", color=colour,
+                    label=method)  # fmt: skip
+            ax.scatter(means["train_seconds"], means["val_macro_f1"], s=area, color=colour)
         if targets and dataset in targets:
             ax.axhline(targets[dataset], color="black", linestyle="--", linewidth=1,
                        label="target (per dataset)")  # fmt: skip
