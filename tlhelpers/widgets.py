@@ -299,7 +299,9 @@ class TuningPanel:
 
         with self.table:
             clear_output(wait=True)
-            display(HTML(self.log.to_html()))
+            # A small font keeps all the columns in view; a narrow window scrolls the table.
+            table = self.log.to_html().replace("<table", "<table style='font-size:11px'", 1)
+            display(HTML(f"<div style='overflow-x:auto'>{table}</div>"))
 
 
 def run_row(run: Run) -> dict[str, Any]:

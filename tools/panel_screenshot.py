@@ -1,0 +1,123 @@
+"""Regenerate notebooks/images/tuning_panel.png: notebook 05's tuning panel, live in JupyterLab.
+
+Notebook 05 shows this picture to readers who do not run it (on GitHub a saved notebook
+cannot show a live widget). The script does what a learner does, in the same JupyterLab
+and headless Chromium that ``tests/test_browser.py`` drives: it opens notebook 05 (only its
+cells up to the one that displays the panel) in **full mode**, runs them, presses the
+panel's Train button once, waits for the live plot and the runs table, and photographs the
+panel. So the picture shows the notebook's real start settings and a real run.
+
+Run it from the repository root after changing the panel or notebook 05's settings
+(about a minute on a 2-core CPU)::
+
+    python tools/panel_screenshot.py            # writes notebooks/images/tuning_panel.png
+    python tools/panel_screenshot.py out.png    # somewhere else
+
+Needs what the browser test needs: Debian's ``/usr/bin/chromium``, Python Playwright and
+JupyterLab (``pip install -e ".[dev]"``).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_browser import (  # noqa: E402  (the browser test's helpers, one definition)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TRAINING_DONE_JS,
+    WATCH_PANEL_JS,
+    open_notebook,
+    run_all_cells,
+    running_lab,
+)
+
+NOTEBOOK = ROOT / "notebooks" / "05_tuning_with_widgets.ipynb"
+OUTPUT = ROOT / "notebooks" / "images" / "tuning_panel.png"
+PANEL_CELL = "TuningPanel(defaults=START)"  # the code cell that builds and shows the panel
+COLOURS = 128  # a palette PNG: the picture stays small in git, text stays sharp
+
+
+def notebook_up_to_the_panel(folder: Path) -> str:
+    """Write notebook 05's cells up to the panel's cell, without outputs, into ``folder``."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    last = next(
+        (i for i, cell in enumerate(notebook.cells)
+         if cell.cell_type == "code" and PANEL_CELL in cell.source),
+        None,
+    )  # fmt: skip
+    if last is None:
+        raise SystemExit(f"No code cell with {PANEL_CELL!r} in {NOTEBOOK.name}.")
+    notebook.cells = notebook.cells[: last + 1]
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / NOTEBOOK.name)
+    return NOTEBOOK.name
+
+
+def photograph_panel(output: Path) -> Path:
+    """Run the panel in JupyterLab, press Train once, and save the panel's picture."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} not found: apt-get install chromium")
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        name = notebook_up_to_the_panel(workdir / "notebooks")
+        with running_lab(workdir / "notebooks", workdir, quick=False) as server, \
+                sync_playwright() as playwright:  # fmt: skip
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1800, "height": 1100})
+            open_notebook(page, server, f"notebooks/{name}")
+            prompts = run_all_cells(page, timeout_s=300)
+            if not all(p[1:-2].isdigit() for p in prompts):
+                raise SystemExit(f"Not every cell ran: {prompts}\n{server.log_tail()}")
+            button = page.locator("button.tl-train", has_text="Train")
+            panel = page.locator(".jp-OutputArea-output", has=button)
+            panel.evaluate(WATCH_PANEL_JS)
+            started = time.monotonic()
+            button.click()
+            page.wait_for_function(TRAINING_DONE_JS, timeout=300_000, polling=500)
+            print(f"Train click to the updated plot and table: {time.monotonic() - started:.0f} s")
+            status = panel.locator(".tl-status").inner_text()
+            if "done" not in status:
+                raise SystemExit(f"The run did not finish: {status}")
+            page.mouse.move(0, 0)  # no hover highlight in the picture
+            panel.scroll_into_view_if_needed()
+            raw = workdir / "panel.png"
+            panel.screenshot(path=raw)
+            browser.close()
+        return shrink(raw, output)
+
+
+def shrink(source: Path, output: Path) -> Path:
+    """Save ``source`` as a palette PNG of :data:`COLOURS` colours at ``output``."""
+    from PIL import Image
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(source) as image:
+        small = image.convert("RGB").quantize(colors=COLOURS, method=Image.Quantize.MEDIANCUT)
+        small.save(output, optimize=True)
+    return output
+
+
+def main(argv: list[str]) -> int:
+    output = Path(argv[0]) if argv else OUTPUT
+    saved = photograph_panel(output)
+    print(f"saved {saved} ({saved.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
