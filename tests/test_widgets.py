@@ -128,3 +128,15 @@ def test_saved_output_reads_as_a_sentence_not_a_widget_dump():
     assert "application/vnd.jupyter.widget-view+json" in bundle  # live where a kernel runs
     assert bundle["text/plain"].startswith("TuningPanel(9 controls, 0 runs so far)")
     assert "VBox" not in bundle["text/plain"]
+
+
+def test_the_runs_table_is_html_that_follows_the_log():
+    panel = TuningPanel(
+        defaults=tl.TrainConfig(n_per_class=10),
+        runner=lambda config, callbacks, progress: tl.Run(
+            config, None, None, None, FakeResult(config.lr), None
+        ),
+    )
+    assert "No runs yet" in panel.table.value
+    panel.train()
+    assert "<table" in panel.table.value and "0.4" in panel.table.value

@@ -13,7 +13,7 @@
   exactly ``"Train"``) and a status line (``.tl-status``) that ends with "done" or an error;
 - the **live plot** (``.tl-live-plot``, an ``Output``): loss and validation scores, redrawn
   while the run trains;
-- the **runs table** (``.tl-runs``, an ``Output`` holding an HTML table): every run so far,
+- the **runs table** (``.tl-runs``, an ``HTML`` widget holding a table): every run so far,
   one row each, newest last.
 
 Clicking Train calls :meth:`TuningPanel.train`, which does only this: turn the control
@@ -211,7 +211,9 @@ class TuningPanel:
         )
         self.status = _with_class(w.HTML("Ready."), "tl-status")
         self.plot = _with_class(w.Output(), "tl-live-plot")
-        self.table = _with_class(w.Output(), "tl-runs")
+        # An HTML widget, not an Output: setting its value sends no display message, so
+        # building a panel prints nothing into a cell run without a frontend (nbval).
+        self.table = _with_class(w.HTML(), "tl-runs")
         self.button.on_click(lambda _button: self.train())
         self._show_code()
         self._show_table()
@@ -295,13 +297,9 @@ class TuningPanel:
         )
 
     def _show_table(self) -> None:
-        from IPython.display import HTML, clear_output
-
-        with self.table:
-            clear_output(wait=True)
-            # A small font keeps all the columns in view; a narrow window scrolls the table.
-            table = self.log.to_html().replace("<table", "<table style='font-size:11px'", 1)
-            display(HTML(f"<div style='overflow-x:auto'>{table}</div>"))
+        # A small font keeps all the columns in view; a narrow window scrolls the table.
+        table = self.log.to_html().replace("<table", "<table style='font-size:11px'", 1)
+        self.table.value = f"<div style='overflow-x:auto'>{table}</div>"
 
 
 def run_row(run: Run) -> dict[str, Any]:
