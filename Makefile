@@ -25,15 +25,15 @@ lab: $(BIN)/.installed
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check tlhelpers tests benchmarks notebooks
-	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks
+	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools
+	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks tools
 	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout 900 -q -m "not slow"
 
 test-fast: $(BIN)/.installed
 	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider -q -m "not integration and not slow" --ignore=tests/test_notebooks.py
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check tlhelpers tests benchmarks notebooks
+	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix tlhelpers tests benchmarks notebooks
