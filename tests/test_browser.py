@@ -253,6 +253,20 @@ TRAINING_DONE_JS = f"""() => window.tableRows > window.tableRowsBefore
     && window.plotFrames.size > window.plotFramesBefore && ({KERNEL_IDLE_JS})()"""
 
 
+def press_train_and_wait(page, panel, timeout_s: float) -> float:
+    """Click the panel's Train button and wait for its plot and runs table to update.
+
+    Returns the seconds from the click to the updated panel (also printed).
+    """
+    panel.evaluate(WATCH_PANEL_JS)
+    clicked = time.monotonic()
+    panel.locator("button.tl-train", has_text="Train").click()
+    page.wait_for_function(TRAINING_DONE_JS, timeout=timeout_s * 1000, polling=500)
+    seconds = time.monotonic() - clicked
+    print(f"Train click to the updated plot and table: {seconds:.0f} s")
+    return seconds
+
+
 @pytest.fixture
 def lab_server(tmp_path: Path) -> Iterator[LabServer]:
     """JupyterLab serving a copy of the course's notebooks/, stopped after the test."""
@@ -313,11 +327,7 @@ def test_widgets_notebook_trains_in_a_real_browser(browser_page, lab_server, tmp
         # Press Train; wait for the live plot to redraw and the runs table to gain a row.
         # (The notebook's own cells may have logged runs already, through the same panel.)
         runs_before = panel.locator(".tl-runs table tbody tr").count()
-        panel.evaluate(WATCH_PANEL_JS)
-        clicked = time.monotonic()
-        button.click()
-        page.wait_for_function(TRAINING_DONE_JS, timeout=600_000, polling=500)
-        print(f"Train click to updated plot and table: {time.monotonic() - clicked:.0f} s")
+        press_train_and_wait(page, panel, timeout_s=600)
         status = panel.locator(".tl-status").inner_text()
         assert status.startswith(f"Run {runs_before + 1} done"), status
         assert panel.locator(".tl-runs table tbody tr").count() == runs_before + 1

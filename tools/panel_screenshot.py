@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
@@ -32,9 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_browser import (  # noqa: E402  (the browser test's helpers, one definition)
     CHROMIUM,
     CHROMIUM_ARGS,
-    TRAINING_DONE_JS,
-    WATCH_PANEL_JS,
     open_notebook,
+    press_train_and_wait,
     run_all_cells,
     running_lab,
 )
@@ -85,11 +83,7 @@ def photograph_panel(output: Path) -> Path:
                 raise SystemExit(f"Not every cell ran: {prompts}\n{server.log_tail()}")
             button = page.locator("button.tl-train", has_text="Train")
             panel = page.locator(".jp-OutputArea-output", has=button)
-            panel.evaluate(WATCH_PANEL_JS)
-            started = time.monotonic()
-            button.click()
-            page.wait_for_function(TRAINING_DONE_JS, timeout=300_000, polling=500)
-            print(f"Train click to the updated plot and table: {time.monotonic() - started:.0f} s")
+            press_train_and_wait(page, panel, timeout_s=300)
             status = panel.locator(".tl-status").inner_text()
             if "done" not in status:
                 raise SystemExit(f"The run did not finish: {status}")
