@@ -291,6 +291,24 @@ def test_lab_figures_pass_the_figure_check_on_a_real_sized_table():
     assert figure.axes[0].get_ylim()[1] >= 0.2  # small drops drawn on a 0.2-tall axis
 
 
+@pytest.mark.parametrize("low, high", [(0.002, 0.009), (0.0031, 0.0042), (0.01, 0.011),
+                                       (1, 9.9), (0.003, 40), (0.5, 3000)])  # fmt: skip
+def test_time_to_quality_ticks_stay_readable_on_any_time_range(low, high):
+    # Training times are measured, so the axis range differs run to run; a narrow range once
+    # made matplotlib label every minor tick, and they overlapped.
+    seconds = np.geomspace(low, high, 5)
+    table = pd.DataFrame([
+        {"dataset": "toy", "method": method, "n_per_class": n, "seed": seed,
+         "train_seconds": seconds[i] * (1 + 0.01 * seed), "val_macro_f1": 0.3 + 0.1 * i}
+        for method in ("fine-tuned", "tf-idf") for i, n in enumerate([8, 16, 32, 64, 128])
+        for seed in range(3)
+    ])  # fmt: skip
+    figure = lab_plots.plot_time_to_quality(table, targets={"toy": 0.5})
+    assert figure_problems(figure) == []
+    ticks = figure.axes[0].get_xticks()
+    assert len(ticks) >= 2 and len(set(ticks)) == len(ticks)
+
+
 def test_learning_curve_error_bars_span_the_seeds():
     figure = lab_plots.plot_learning_curves(_curves())
     ax = figure.axes[0]

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 METHOD_COLOURS = {
     "fine-tuned": "tab:blue",
@@ -95,6 +96,27 @@ def plot_learning_curves(
     return fig
 
 
+def _log_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Tick values for a log axis over [low, high]: 1-2-5 steps, thinned to at most ``most``.
+
+    Under two 1-2-5 values fit in a narrow range, three geometrically spaced values
+    (three significant digits) are used instead.
+
+    Example:
+        >>> _log_ticks(0.003, 40)
+        [0.005, 0.02, 0.1, 0.5, 2.0, 10.0]
+    """
+    low, high = max(low, 1e-12), max(high, low * 1.0001)
+    steps = [m * 10.0**e for e in range(int(np.floor(np.log10(low))) - 1,
+                                        int(np.ceil(np.log10(high))) + 1)
+             for m in (1, 2, 5)]  # fmt: skip
+    ticks = [t for t in steps if low <= t <= high]
+    if len(ticks) < 2:
+        return sorted({float(f"{t:.3g}") for t in np.geomspace(low, high, 3)})
+    stride = int(np.ceil(len(ticks) / most))
+    return ticks[::stride]
+
+
 def plot_time_to_quality(
     curves: pd.DataFrame,
     targets: Mapping[str, float] | None = None,
@@ -126,6 +148,11 @@ def plot_time_to_quality(
             ax.axhline(targets[dataset], color="black", linestyle="--", linewidth=1,
                        label="target (per dataset)")  # fmt: skip
         ax.set_xscale("log")
+        # Few, spread-out tick labels: on a range under a decade matplotlib labels every
+        # minor tick (3e-3, 4e-3, ...), and those labels run into each other.
+        ax.xaxis.set_major_locator(FixedLocator(_log_ticks(*ax.dataLim.intervalx)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set(title=dataset, xlabel="training wall time in seconds (log scale)",
                ylabel="validation macro-F1", ylim=(0, 1))  # fmt: skip
         ax.grid(alpha=0.3)
