@@ -96,13 +96,18 @@ class LowerLayerCache:
     Args:
         model: a BERT-like classifier whose embeddings and lowest layers are frozen
             (:func:`tlhelpers.freeze` with ``train_last_layers`` below the layer count).
-        tokenized: ``train`` and ``validation`` splits with ``input_ids`` and ``label``.
+        tokenized: ``train`` and ``validation`` splits with ``input_ids`` and ``label``, or
+            None for a cache that only serves :meth:`lower_layer_states` (prediction).
         pad_token_id: the tokenizer's padding id.
         batch_size: texts per forward pass while caching.
     """
 
     def __init__(
-        self, model: nn.Module, tokenized: DatasetDict, pad_token_id: int, batch_size: int = 64
+        self,
+        model: nn.Module,
+        tokenized: DatasetDict | None,
+        pad_token_id: int,
+        batch_size: int = 64,
     ):
         self.model = model
         self.layers = encoder_layers(model)
@@ -113,11 +118,12 @@ class LowerLayerCache:
                 "tl.freeze(model, train_last_layers=n) with n below the model's "
                 f"{len(self.layers)} layers first."
             )
+        splits = ("train", "validation") if tokenized is not None else ()
         self.states = {
             split: self.lower_layer_states(tokenized[split]["input_ids"], pad_token_id, batch_size)
-            for split in ("train", "validation")
+            for split in splits
         }
-        self.labels = {split: tokenized[split]["label"] for split in ("train", "validation")}
+        self.labels = {split: tokenized[split]["label"] for split in splits}
 
     def lower_layer_states(
         self, input_ids: Sequence[Sequence[int]], pad_token_id: int, batch_size: int = 64
@@ -218,15 +224,14 @@ def predict_proba_over_cache(
         ...     p = predict_proba_over_cache(model, tokenizer, test_texts, max_length=64)
     """
     encoded = tokenizer([str(t) for t in texts], truncation=True, max_length=max_length)
-    cache = LowerLayerCache.__new__(LowerLayerCache)  # states only: no training splits
-    cache.model, cache.layers = model, encoder_layers(model)
-    cache.cut = frozen_lower_layers(model)
-    if cache.cut == 0:
+    if frozen_lower_layers(model) == 0:
         raise ValueError(
             "predict_proba_over_cache needs a model with frozen embeddings and lower layers "
             "(tl.freeze(model, train_last_layers=n)); use tl.predict_proba otherwise."
         )
-    states = cache.lower_layer_states(encoded["input_ids"], pad_token_id(tokenizer), batch_size)
+    pad_id = pad_token_id(tokenizer)
+    cache = LowerLayerCache(model, None, pad_id, batch_size)  # states only: no training splits
+    states = cache.lower_layer_states(encoded["input_ids"], pad_id, batch_size)
     probabilities = np.zeros((len(states), len(model.config.id2label)), dtype=np.float32)
     collate = PaddingCollator(0)
     sampler = LengthGroupedSampler([len(s) for s in states], batch_size, shuffle=False)
