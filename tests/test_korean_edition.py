@@ -1,0 +1,195 @@
+"""The Korean edition (``ko/``) is the English course with Korean prose, and stays current.
+
+- The Korean notebooks' code cells and outputs are the English ones, so CI runs the code
+  once (the English notebooks) and the Korean edition shows the same results.
+- A changed English markdown cell makes its translation stale: the check fails naming the
+  notebook, the cell id and the English first line, and passes once the entry is updated.
+- The committed ``ko/`` notebooks are exactly what ``tools/korean_edition.py --write`` writes.
+- The Korean introduction's measured cell (MiniLM's tokenizer on Hangul) prints what its
+  committed output says.
+
+No test here needs the network or runs a notebook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import korean_edition as edition  # noqa: E402  (tools/ is not a package)
+
+TRANSLATED = [
+    path for path in edition.english_notebooks() if edition.translation_path(path).exists()
+]
+INTRO = edition.KOREAN / "00_korean_edition.ipynb"
+
+
+def read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("english_path", TRANSLATED, ids=[p.stem for p in TRANSLATED])
+def test_korean_code_cells_and_outputs_are_the_english_ones(english_path: Path) -> None:
+    english, korean = read(english_path), read(edition.korean_path(english_path))
+    assert [(c["id"], c["cell_type"]) for c in korean["cells"]] == [
+        (c["id"], c["cell_type"]) for c in english["cells"]
+    ], "the Korean notebook's cells are not the English cells in the same order"
+    for english_cell, korean_cell in zip(english["cells"], korean["cells"], strict=True):
+        if english_cell["cell_type"] == "code":
+            # The whole cell: source, outputs (figures included), execution count, metadata.
+            assert korean_cell == english_cell, f"code cell {english_cell['id']} differs"
+        else:
+            assert korean_cell["source"] != english_cell["source"], (
+                f"markdown cell {english_cell['id']} is not translated"
+            )
+    metadata = json.loads(json.dumps(korean["metadata"]))
+    assert metadata["tlhelpers"].pop("edition")["language"] == "ko"
+    assert metadata == english["metadata"]
+    assert (korean["nbformat"], korean["nbformat_minor"]) == (
+        english["nbformat"],
+        english["nbformat_minor"],
+    )
+
+
+@pytest.mark.parametrize("english_path", TRANSLATED, ids=[p.stem for p in TRANSLATED])
+def test_committed_korean_notebook_is_what_the_generator_writes(english_path: Path) -> None:
+    translation = read(edition.translation_path(english_path))
+    expected = edition.notebook_json(edition.build_korean_notebook(english_path, translation))
+    committed = edition.korean_path(english_path).read_text(encoding="utf-8")
+    assert committed == expected, (
+        f"{edition.korean_path(english_path).name} is not what the generator writes: "
+        "run `python tools/korean_edition.py --write`"
+    )
+
+
+@pytest.mark.parametrize("english_path", TRANSLATED, ids=[p.stem for p in TRANSLATED])
+def test_translation_file_is_current(english_path: Path) -> None:
+    translation = read(edition.translation_path(english_path))
+    _, problems = edition.match_entries(read(english_path), translation)
+    assert not problems, "\n".join(map(str, problems))
+    assert translation["notebook"] == edition.relative(english_path)
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of notebook 01, its translation and its Korean notebook; the generator's folders
+    pointed at it, so the test edits files without touching the repository."""
+    name = "01_choosing_a_model"
+    for folder in ("notebooks", "ko", "ko/translations"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copy(edition.ENGLISH / f"{name}.ipynb", tmp_path / "notebooks")
+    shutil.copy(edition.KOREAN / f"{name}.ipynb", tmp_path / "ko")
+    shutil.copy(edition.TRANSLATIONS / f"{name}.json", tmp_path / "ko/translations")
+    monkeypatch.setattr(edition, "ROOT", tmp_path)
+    monkeypatch.setattr(edition, "ENGLISH", tmp_path / "notebooks")
+    monkeypatch.setattr(edition, "KOREAN", tmp_path / "ko")
+    monkeypatch.setattr(edition, "TRANSLATIONS", tmp_path / "ko/translations")
+    return tmp_path / "notebooks" / f"{name}.ipynb"
+
+
+def run_check() -> tuple[int, str]:
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
+        code = edition.main(["--check"])
+    return code, errors.getvalue()
+
+
+def test_a_changed_english_cell_is_stale_until_its_translation_is_updated(course_copy) -> None:
+    assert run_check() == (0, "")
+    english = read(course_copy)
+    cell = next(c for c in english["cells"][1:] if c["cell_type"] == "markdown")
+    cell["source"] = ["## Settings, revised\n"] + cell["source"][1:]
+    course_copy.write_text(edition.notebook_json(english), encoding="utf-8")
+
+    code, message = run_check()
+    assert code == 1
+    assert "stale: notebooks/01_choosing_a_model.ipynb" in message
+    assert f"cell {cell['id']}" in message and "'## Settings, revised'" in message
+    with pytest.raises(ValueError, match=cell["id"]):
+        edition.build_korean_notebook(course_copy, read(edition.translation_path(course_copy)))
+    (stale,) = edition.stale_report()
+    assert (stale["kind"], stale["cell_id"]) == ("stale", cell["id"])
+    assert stale["en"].startswith("## Settings, revised") and stale["old_ko"].startswith("## 설정")
+
+    # The translator updates the entry; the Korean notebook is then out of date until written.
+    translation_file = edition.translation_path(course_copy)
+    translation = read(translation_file)
+    edition.set_translation(translation, english, cell["id"], "## 설정 (개정)\n바꿀 값은 이 셀에.")
+    edition.write_translation(translation_file, translation)
+    code, message = run_check()
+    assert code == 1 and "out of date: ko/01_choosing_a_model.ipynb" in message
+    assert edition.main(["--write"]) == 0
+    assert run_check() == (0, "")
+    korean = read(edition.korean_path(course_copy))
+    assert "".join(korean["cells"][2]["source"]).startswith("## 설정 (개정)")
+
+
+def test_a_rerun_changes_only_the_korean_run_time(course_copy) -> None:
+    """The runner rewrites the first cell's run-time line after every run; that is not a
+    translation to redo, and the Korean line takes the new numbers."""
+    english = read(course_copy)
+    first = english["cells"][0]
+    text = edition.RUN_TIME_LINE.sub(
+        "Run time, measured on a 2-core CPU: full run **9.9 min**, quick mode "
+        "(`TLHELPERS_QUICK=1`) **77 s**.",
+        "".join(first["source"]),
+    )
+    first["source"] = text.splitlines(keepends=True)
+    course_copy.write_text(edition.notebook_json(english), encoding="utf-8")
+    code, message = run_check()
+    assert code == 1 and "out of date" in message and "stale:" not in message
+    assert edition.main(["--write"]) == 0
+    korean = "".join(read(edition.korean_path(course_copy))["cells"][0]["source"])
+    assert korean.endswith("전체 실행 **9.9분**, 빠른 모드(`TLHELPERS_QUICK=1`) **77초**.")
+    assert korean.count("실행 시간") == 1 and "Run time" not in korean
+
+
+def test_a_new_cell_is_missing_and_a_removed_one_is_an_orphan(course_copy) -> None:
+    english = read(course_copy)
+    removed = english["cells"].pop(2)
+    english["cells"].insert(3, {"cell_type": "markdown", "id": "newcell1", "metadata": {},
+                                "source": ["A new paragraph.\n"]})  # fmt: skip
+    course_copy.write_text(edition.notebook_json(english), encoding="utf-8")
+    code, message = run_check()
+    assert code == 1
+    assert "missing: notebooks/01_choosing_a_model.ipynb cell newcell1: 'A new para" in message
+    assert f"orphan: notebooks/01_choosing_a_model.ipynb cell {removed['id']}" in message
+
+
+def test_relative_links_point_at_the_english_pictures_and_the_korean_notebooks() -> None:
+    text = "![패널](images/tuning_panel.png) [02](02_replacing_the_head.ipynb#top) [HF](https://huggingface.co)"
+    assert edition.point_relative_links_at_english(text, {"02_replacing_the_head.ipynb"}) == (
+        "![패널](../notebooks/images/tuning_panel.png) [02](02_replacing_the_head.ipynb#top) "
+        "[HF](https://huggingface.co)"
+    )
+
+
+def code_cells(notebook: dict) -> list[dict]:
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+@pytest.mark.integration
+def test_the_hangul_measurement_prints_its_committed_output(monkeypatch) -> None:
+    """The Korean introduction's measurement is a real run: its code, run now, prints exactly
+    the committed output (the tokenizer is deterministic and embedded, so no network)."""
+    monkeypatch.chdir(INTRO.parent)
+    namespace: dict = {}
+    for cell in code_cells(read(INTRO)):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile("".join(cell["source"]), str(INTRO), "exec"), namespace)
+        committed = "".join(
+            "".join(output["text"]) for output in cell["outputs"] if output.get("name") == "stdout"
+        )
+        assert printed.getvalue() == committed, f"cell {cell['id']} printed something else"
+    outputs = [output for cell in code_cells(read(INTRO)) for output in cell["outputs"]]
+    assert outputs and not any(output.get("name") == "stderr" for output in outputs)
