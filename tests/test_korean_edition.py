@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,20 @@ def test_translation_file_is_current(english_path: Path) -> None:
     _, problems = edition.match_entries(read(english_path), translation)
     assert not problems, "\n".join(map(str, problems))
     assert translation["notebook"] == edition.relative(english_path)
+
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@pytest.mark.parametrize("english_path", TRANSLATED, ids=[p.stem for p in TRANSLATED])
+def test_translation_keeps_every_english_number(english_path: Path) -> None:
+    """Numbers stay exactly as in English (a Korean sentence may add its own, e.g. 3분의 1)."""
+    wrong = []
+    for entry in read(edition.translation_path(english_path))["cells"]:
+        dropped = Counter(NUMBER.findall(entry["en"])) - Counter(NUMBER.findall(entry["ko"]))
+        if dropped:
+            wrong.append(f"cell {entry['id']}: {sorted(dropped)} not in the Korean text")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.fixture
@@ -166,10 +182,13 @@ def test_a_new_cell_is_missing_and_a_removed_one_is_an_orphan(course_copy) -> No
 
 
 def test_relative_links_point_at_the_english_pictures_and_the_korean_notebooks() -> None:
-    text = "![패널](images/tuning_panel.png) [02](02_replacing_the_head.ipynb#top) [HF](https://huggingface.co)"
+    text = (
+        "![패널](images/tuning_panel.png) [02](02_replacing_the_head.ipynb#top) "
+        "[HF](https://huggingface.co) ![그림](attachment:panel.png) [위](#top)"
+    )
     assert edition.point_relative_links_at_english(text, {"02_replacing_the_head.ipynb"}) == (
         "![패널](../notebooks/images/tuning_panel.png) [02](02_replacing_the_head.ipynb#top) "
-        "[HF](https://huggingface.co)"
+        "[HF](https://huggingface.co) ![그림](attachment:panel.png) [위](#top)"
     )
 
 

@@ -47,7 +47,8 @@ RUN_TIME_LINE = re.compile(r"^Run time, measured.*$\n?", re.MULTILINE)
 RUN_TIME_NUMBERS = re.compile(r"full run \*\*(?P<full>[\d.]+) min\*\*.*\*\*(?P<quick>\d+) s\*\*")
 KOREAN_RUN_TIME_LINE = re.compile(r"^실행 시간.*$\n?", re.MULTILINE)
 # Markdown links and images, and HTML src/href attributes, whose target is a relative path.
-RELATIVE_TARGET = re.compile(r"(\]\(|src=\"|href=\")(?!https?:|#|mailto:|/|\.\./)([^)\"\s]+)")
+# (Not a URL with a scheme, such as https: or attachment:, an anchor or an absolute path.)
+RELATIVE_TARGET = re.compile(r"(\]\(|src=\"|href=\")(?![A-Za-z][\w+.-]*:|#|/|\.\./)([^)\"\s]+)")
 
 
 @dataclass(frozen=True)
