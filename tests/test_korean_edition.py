@@ -95,6 +95,32 @@ def test_translation_keeps_every_english_number(english_path: Path) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def stray_emphasis_marks(markdown: str) -> int:
+    """How many ``*`` a Markdown renderer leaves as text (outside code): emphasis that did not
+    close. Korean needs care here: ``**굵게**입니다`` renders, but ``**(굵게)**입니다`` does
+    not (a closing ``**`` after punctuation must be followed by a space or punctuation)."""
+    from markdown_it import MarkdownIt  # myst-parser's Markdown parser (jupyter-book's)
+
+    html = MarkdownIt("commonmark").render(markdown)
+    return re.sub(r"<code>.*?</code>", "", html, flags=re.S).count("*")
+
+
+@pytest.mark.parametrize("english_path", TRANSLATED, ids=[p.stem for p in TRANSLATED])
+def test_korean_emphasis_renders(english_path: Path) -> None:
+    wrong = [
+        f"cell {entry['id']}: an unclosed * or ** in the Korean text"
+        for entry in read(edition.translation_path(english_path))["cells"]
+        if stray_emphasis_marks(entry["ko"]) > stray_emphasis_marks(entry["en"])
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_stray_emphasis_marks_finds_korean_bold_that_does_not_close() -> None:
+    assert stray_emphasis_marks("**헤드: 노이즈 범위 안(within noise)**입니다.") == 4
+    assert stray_emphasis_marks("**헤드의 차이는 노이즈 범위 안(within noise)입니다.**") == 0
+    assert stray_emphasis_marks("`a ** b`는 거듭제곱입니다.") == 0
+
+
 @pytest.fixture
 def course_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of notebook 01, its translation and its Korean notebook; the generator's folders
