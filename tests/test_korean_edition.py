@@ -195,6 +195,30 @@ def test_a_rerun_changes_only_the_korean_run_time(course_copy) -> None:
     assert korean.count("실행 시간") == 1 and "Run time" not in korean
 
 
+def test_a_colab_badge_under_the_title_is_not_a_translation_to_redo(course_copy) -> None:
+    """tools/colab_cells.py puts an "Open in Colab" badge under each title; the Korean
+    notebook gets the same badge, opening the Korean notebook, and no translation goes stale."""
+    badge = (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        "(https://colab.research.google.com/github/owner/course/blob/main/notebooks/"
+        "01_choosing_a_model.ipynb)"
+    )
+    english = read(course_copy)
+    title, _, rest = "".join(english["cells"][0]["source"]).partition("\n")
+    english["cells"][0]["source"] = f"{title}\n\n{badge}\n\n{rest.lstrip()}".splitlines(True)
+    course_copy.write_text(edition.notebook_json(english), encoding="utf-8")
+    code, message = run_check()
+    assert code == 1 and "out of date" in message and "stale:" not in message
+    assert edition.main(["--write"]) == 0
+    korean = "".join(read(edition.korean_path(course_copy))["cells"][0]["source"])
+    assert korean.splitlines()[:3] == [
+        "# 01 · 사전 학습된 모델 고르기",
+        "",
+        badge.replace("/notebooks/", "/ko/"),
+    ]
+    assert korean.count("colab-badge.svg") == 1
+
+
 def test_a_new_cell_is_missing_and_a_removed_one_is_an_orphan(course_copy) -> None:
     english = read(course_copy)
     removed = english["cells"].pop(2)

@@ -46,6 +46,14 @@ KOREAN_ONLY = ("00_korean_edition.ipynb",)
 RUN_TIME_LINE = re.compile(r"^Run time, measured.*$\n?", re.MULTILINE)
 RUN_TIME_NUMBERS = re.compile(r"full run \*\*(?P<full>[\d.]+) min\*\*.*\*\*(?P<quick>\d+) s\*\*")
 KOREAN_RUN_TIME_LINE = re.compile(r"^실행 시간.*$\n?", re.MULTILINE)
+# The "Open in Colab" badge under the title is written by tools/colab_cells.py from the one
+# repository setting; like the run-time line it is not translated: the Korean notebook gets
+# the same badge opening the Korean notebook (its blank line after it goes with it).
+COLAB_BADGE_LINE = re.compile(
+    r"^\[!\[Open In Colab\]\([^)\s]+\)\]\((?P<url>https://colab\.research\.google\.com/[^)\s]+)\)"
+    r"[ \t]*\n?\n?",
+    re.MULTILINE,
+)
 # Markdown links and images, and HTML src/href attributes, whose target is a relative path.
 # (Not a URL with a scheme, such as https: or attachment:, an anchor or an absolute path.)
 RELATIVE_TARGET = re.compile(r"(\]\(|src=\"|href=\")(?![A-Za-z][\w+.-]*:|#|/|\.\./)([^)\"\s]+)")
@@ -78,7 +86,7 @@ def translatable_text(cell: dict, *, first: bool) -> str:
     line in the first cell (the runner rewrites that line; the generator writes its Korean)."""
     text = "".join(cell["source"])
     if first:
-        text = RUN_TIME_LINE.sub("", text).rstrip()
+        text = COLAB_BADGE_LINE.sub("", RUN_TIME_LINE.sub("", text)).rstrip()
     return text
 
 
@@ -169,6 +177,20 @@ def korean_run_time_line(english_first_cell: str) -> str | None:
     )
 
 
+def first_cell_in_korean(korean: str, english: str) -> str:
+    """The translated first cell with the lines the tools write: the English cell's Colab badge
+    (opening the Korean notebook) under the title, and the run time in Korean at the end."""
+    korean = COLAB_BADGE_LINE.sub("", KOREAN_RUN_TIME_LINE.sub("", korean)).rstrip()
+    badge = COLAB_BADGE_LINE.search(english)
+    if badge:
+        url = badge["url"].replace(f"/{ENGLISH.name}/", f"/{KOREAN.name}/")
+        line = badge.group(0).strip().replace(badge["url"], url)
+        title, _, rest = korean.partition("\n")
+        korean = f"{title}\n\n{line}\n\n{rest.lstrip()}".rstrip()
+    run_time = korean_run_time_line(english)
+    return f"{korean}\n\n{run_time}" if run_time else korean
+
+
 def point_relative_links_at_english(markdown: str, korean_names: set[str]) -> str:
     """Relative links from a Korean notebook: another notebook of the course stays a sibling
     (its Korean version), anything else (pictures) is the English notebook folder's file."""
@@ -202,10 +224,7 @@ def build_korean_notebook(english_path: Path, translation: dict) -> dict:
             continue
         text = point_relative_links_at_english(matched[cell["id"]]["ko"], korean_names).rstrip()
         if index == 0:
-            text = KOREAN_RUN_TIME_LINE.sub("", text).rstrip()
-            run_time = korean_run_time_line("".join(english["cells"][0]["source"]))
-            if run_time:
-                text = f"{text}\n\n{run_time}"
+            text = first_cell_in_korean(text, "".join(english["cells"][0]["source"]))
         cell["source"] = text.splitlines(keepends=True)
     korean["metadata"].setdefault("tlhelpers", {})["edition"] = {
         "language": "ko",
