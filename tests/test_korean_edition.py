@@ -242,6 +242,25 @@ def test_relative_links_point_at_the_english_pictures_and_the_korean_notebooks()
     )
 
 
+def test_the_korean_edition_is_current() -> None:
+    """Every English notebook has a current translation and Korean notebook, nothing orphaned
+    (what `python tools/korean_edition.py --check` checks)."""
+    problems = edition.edition_problems()
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_the_introductions_course_map_names_each_korean_notebook_by_its_title() -> None:
+    intro = "".join(read(INTRO)["cells"][0]["source"])
+    links = dict(
+        (target, text) for text, target in re.findall(r"\[([^\]]+)\]\((\d\d_\w+\.ipynb)\)", intro)
+    )
+    titles = {
+        path.name: read(path)["cells"][0]["source"][0].lstrip("# ").strip()
+        for path in sorted(edition.KOREAN.glob("0[1-9]_*.ipynb"))
+    }
+    assert links == titles
+
+
 def code_cells(notebook: dict) -> list[dict]:
     return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
 
