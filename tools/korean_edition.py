@@ -17,6 +17,7 @@ Usage, from the repository root::
     python tools/korean_edition.py --check   # exit 1 naming every stale/missing/orphan
                                              # translation and every out-of-date ko/ notebook
     python tools/korean_edition.py --stale   # the cells to (re)translate, as JSON
+    python tools/korean_edition.py --run-introduction  # execute ko/00 (its measurement)
 
 ``ko/00_korean_edition.ipynb`` (the Korean edition's own introduction, with a real measured
 cell) is written by hand, not generated; the generator leaves it alone.
@@ -39,6 +40,7 @@ KOREAN = ROOT / "ko"
 TRANSLATIONS = KOREAN / "translations"
 # The Korean notebooks that are written by hand (not generated from an English notebook).
 KOREAN_ONLY = ("00_korean_edition.ipynb",)
+INTRODUCTION = KOREAN / KOREAN_ONLY[0]
 
 # The first cell's run-time line is written by the notebook runner (tests/test_notebooks.py)
 # after every run. It is not prose to translate: a re-run must not make a translation stale,
@@ -175,6 +177,50 @@ def korean_run_time_line(english_first_cell: str) -> str | None:
         f"실행 시간(2코어 CPU에서 측정): 전체 실행 **{numbers['full']}분**, "
         f"빠른 모드(`TLHELPERS_QUICK=1`) **{numbers['quick']}초**."
     )
+
+
+def run_introduction() -> dict[str, float]:
+    """Execute ``ko/00_korean_edition.ipynb`` in place, as the runner does the English ones.
+
+    It runs twice, in quick mode and then in full mode (whose outputs are kept), and its first
+    cell states both measured times in the English notebooks' format, in Korean. Returns them.
+    """
+    import os
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    seconds = {}
+    for mode, quick in (("quick", "1"), ("full", "0")):
+        notebook = nbformat.read(INTRODUCTION, as_version=4)
+        client = NotebookClient(
+            notebook, timeout=600, kernel_name="python3",
+            resources={"metadata": {"path": str(KOREAN)}},
+        )  # fmt: skip
+        previous = os.environ.get("TLHELPERS_QUICK")
+        os.environ["TLHELPERS_QUICK"] = quick  # the kernel inherits it
+        try:
+            start = time.perf_counter()
+            client.execute()
+            seconds[mode] = round(time.perf_counter() - start, 1)
+        finally:
+            if previous is None:
+                os.environ.pop("TLHELPERS_QUICK")
+            else:
+                os.environ["TLHELPERS_QUICK"] = previous
+    notebook.metadata.setdefault("tlhelpers", {})["run_seconds"] = seconds
+    english_line = (
+        f"full run **{seconds['full'] / 60:.1f} min**, quick mode **{seconds['quick']:.0f} s**"
+    )
+    first = notebook.cells[0]
+    first.source = (
+        KOREAN_RUN_TIME_LINE.sub("", first.source).rstrip()
+        + "\n\n"
+        + korean_run_time_line(english_line)
+    )
+    nbformat.write(notebook, INTRODUCTION)
+    return seconds
 
 
 def first_cell_in_korean(korean: str, english: str) -> str:
@@ -344,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help="regenerate ko/0N_*.ipynb")
     mode.add_argument("--check", action="store_true", help="exit 1 if ko/ is not current")
     mode.add_argument("--stale", action="store_true", help="print what to (re)translate, JSON")
+    mode.add_argument(
+        "--run-introduction", action="store_true", help="execute ko/00 (its measurement) in place"
+    )
     args = parser.parse_args(argv)
+    if args.run_introduction:
+        seconds = run_introduction()
+        print(f"ran {relative(INTRODUCTION)}: full {seconds['full']} s, quick {seconds['quick']} s")
+        return 0
     if args.stale:
         print(json.dumps(stale_report(), indent=1, ensure_ascii=False))
         return 0
