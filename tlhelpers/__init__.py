@@ -29,7 +29,6 @@ from .data import (
     check_texts,
     label_names_of,
     load_text_dataset,
-    sample_per_class,
 )
 from .evaluation import (
     ConfidenceInterval,
@@ -66,6 +65,7 @@ from .persistence import (
     save_model,
 )
 from .recipe import Run, fine_tune
+from .sampling import SEED, stratified_indices, stratified_sample
 from .training import History, TrainingResult, learning_rate_schedule, train
 
 __version__ = "0.1.0"
@@ -79,7 +79,8 @@ __all__ = [
     "label_names_of", "learning_rate_schedule", "load_model", "load_saved_model",
     "load_text_dataset", "load_tokenizer", "load_training_info", "LoadReport",
     "make_dataloader", "mark_axis_break", "pick", "predict", "predict_proba", "random_model",
-    "recover_interrupted_save", "reliability", "replace_head", "Run", "sample_per_class",
+    "recover_interrupted_save", "reliability", "replace_head", "Run", "SEED",
+    "stratified_indices", "stratified_sample",
     "save_model", "set_dropout", "set_seed", "suggest_max_length", "token_length_stats",
     "token_lengths", "tokenize_dataset", "train", "TrainConfig", "TrainingResult",
     "unfreeze",
