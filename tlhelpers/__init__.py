@@ -67,13 +67,15 @@ from .persistence import (
 from .recipe import Run, fine_tune
 from .sampling import SEED, stratified_indices, stratified_sample
 from .training import History, TrainingResult, learning_rate_schedule, train
+from .verdicts import Verdict, compare, compare_predictions, compare_table
 
 __version__ = "0.1.0"
 
 __all__ = [
     "bootstrap_difference", "bootstrap_interval", "bootstrap_scores", "ConfidenceInterval",
     "BUILTIN_DATASETS", "catalog", "CATALOG", "check_saved_model", "check_texts",
-    "compute_metrics", "count_parameters", "describe_mode", "encoder_of", "evaluate",
+    "compare", "compare_predictions", "compare_table", "compute_metrics", "count_parameters",
+    "describe_mode", "encoder_of", "evaluate",
     "EvaluationReport", "figure_problems", "fine_tune", "freeze", "History", "is_quick",
     "label_names",
     "label_names_of", "learning_rate_schedule", "load_model", "load_saved_model",
@@ -83,5 +85,5 @@ __all__ = [
     "stratified_indices", "stratified_sample",
     "save_model", "set_dropout", "set_seed", "suggest_max_length", "token_length_stats",
     "token_lengths", "tokenize_dataset", "train", "TrainConfig", "TrainingResult",
-    "unfreeze",
+    "unfreeze", "Verdict",
 ]  # fmt: skip
