@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import figure_problems
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, figure_problems, lab_plots
+from tlhelpers import experiments, lab_plots
 from tlhelpers.experiments import (
     METHODS,
     TransferLab,
