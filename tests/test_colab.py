@@ -11,6 +11,7 @@ that records the magics it is asked to run.
 from __future__ import annotations
 
 import copy
+import shlex
 import sys
 import types
 from pathlib import Path
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import colab_cells  # noqa: E402
 import course_links  # noqa: E402
+from course_links import REPOSITORY  # noqa: E402
 
 NOTEBOOKS = colab_cells.notebooks()
 LINKS = {"Colab": course_links.COLAB_LINK, "Binder": course_links.BINDER_LINK}
@@ -132,7 +134,9 @@ def test_colab_cell_comes_first_and_installs_only_inside_colab(path):
     assert run_cell(cell.source, in_colab=True) == [
         ("pip", f"install --quiet {course_links.pip_requirement()}")
     ]
-    assert course_links.REPOSITORY in course_links.pip_requirement()
+    # pip gets exactly one thing to install, the configured repository.
+    arguments = shlex.split(run_cell(cell.source, in_colab=True)[0][1])
+    assert arguments == ["install", "--quiet", f"git+https://github.com/{REPOSITORY}@main"]
     # Executed as a run records it: nothing printed, counted first.
     assert cell.outputs == [] and cell.execution_count in (1, None)
 

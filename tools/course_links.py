@@ -54,5 +54,8 @@ def binder_badge(path: str) -> str:
 
 
 def pip_requirement() -> str:
-    """What Colab installs: the course package, straight from the repository (PEP 508)."""
-    return f"tlhelpers @ git+https://github.com/{REPOSITORY}@{BRANCH}"
+    """What Colab installs: the course package, as pip's one-word form of a Git repository.
+
+    One word (no spaces), so that ``%pip install`` passes it to pip as a single argument.
+    """
+    return f"git+https://github.com/{REPOSITORY}@{BRANCH}"
