@@ -1,0 +1,41 @@
+"""Sphinx extension: a link to the same page in each other language of the course site.
+
+``tools/build_site.py`` builds each language into its own folder beside the others
+(``html/en/``, ``html/ko/``) and sets ``site_languages`` (code and label of every language
+built) and ``site_language`` (this build's). Each page then gets ``language_links``:
+``(label, relative URL, is this page)`` for every language, rendered by
+``_templates/language-switch.html`` in the article header. With one language the list is
+empty and nothing shows.
+"""
+
+from __future__ import annotations
+
+
+def language_links(pagename: str, current: str, languages: list[list[str]]) -> list[tuple]:
+    """The links from ``pagename`` in language ``current`` to the same page in every language.
+
+    Example:
+        >>> language_links("03_retraining", "en", [["en", "English"], ["ko", "한국어"]])
+        [('English', '03_retraining.html', True), ('한국어', '../ko/03_retraining.html', False)]
+    """
+    if len(languages) < 2:
+        return []
+    up = "../" * (pagename.count("/") + 1)  # from this page to the folder of all languages
+    return [
+        (label, f"{pagename.rsplit('/', 1)[-1]}.html" if code == current
+         else f"{up}{code}/{pagename}.html", code == current)
+        for code, label in languages
+    ]  # fmt: skip
+
+
+def add_language_links(app, pagename, templatename, context, doctree) -> None:
+    context["language_links"] = language_links(
+        pagename, app.config.site_language, app.config.site_languages
+    )
+
+
+def setup(app):
+    app.add_config_value("site_languages", [], "html")
+    app.add_config_value("site_language", "en", "html")
+    app.connect("html-page-context", add_language_links)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
