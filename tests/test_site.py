@@ -106,16 +106,14 @@ def test_site_has_every_notebook_its_figures_and_hidden_solutions(site):
     for path in notebooks:
         assert f'href="{path.stem}.html"' in landing, f"the course map has no link to {path.stem}"
     assert build_site.external_loads(site) == {}
+    assert build_site.broken_links(site) == {}
     assert (site / ".nojekyll").is_file()
 
 
-@pytest.mark.integration
-def test_every_page_loads_in_chromium_with_its_pictures_and_nothing_remote(site):
-    skip_without_chromium()
-    pages = site_pages(site)
-    assert len(pages) >= 10, pages
+def browser_problems(html: Path, pages: list[str]) -> list[str]:
+    """Open each page of the site in ``html`` in headless Chromium; what went wrong, by page."""
     problems = []
-    with serving(site) as base, chromium_page(width=1280, height=900) as page:
+    with serving(html) as base, chromium_page(width=1280, height=900) as page:
         errors: list[str] = []
         remote: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -143,6 +141,15 @@ def test_every_page_loads_in_chromium_with_its_pictures_and_nothing_remote(site)
                 problems.append(f"{name}: console errors: {errors}")
             if remote:
                 problems.append(f"{name}: requests to other hosts: {remote}")
+    return problems
+
+
+@pytest.mark.integration
+def test_every_page_loads_in_chromium_with_its_pictures_and_nothing_remote(site):
+    skip_without_chromium()
+    pages = site_pages(site)
+    assert len(pages) >= 10, pages
+    problems = browser_problems(site, pages)
     print(f"{len(pages)} pages checked in Chromium")
     assert not problems, "\n".join(problems)
 
@@ -162,11 +169,26 @@ def test_external_loads_finds_scripts_styles_and_pictures_from_other_hosts(tmp_p
 
 def test_language_switch_links_the_same_page_in_the_other_language():
     languages = [["en", "English"], ["ko", "한국어"]]
-    assert language_links("03_retraining", "ko", languages) == [
+    pages = {"en": ["index", "03_retraining"], "ko": ["index", "00_intro", "03_retraining"]}
+    assert language_links("03_retraining", "ko", languages, pages) == [
         ("English", "../en/03_retraining.html", False),
         ("한국어", "03_retraining.html", True),
     ]
-    assert language_links("index", "en", languages[:1]) == []  # one language: no switch
+    # A page only one edition has: the switch opens the other edition's first page.
+    assert language_links("00_intro", "ko", languages, pages)[0] == (
+        "English", "../en/index.html", False
+    )  # fmt: skip
+    assert language_links("index", "en", languages[:1], pages) == []  # one language: no switch
+
+
+def test_broken_links_finds_a_link_to_a_missing_page(tmp_path):
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "index.html").write_text(
+        '<a href="02.html#top">exists</a><a href="../ko/02.html">missing</a>'
+        '<a href="https://example.org">elsewhere</a><a href="#here">here</a>'
+    )
+    (tmp_path / "en" / "02.html").write_text("")
+    assert build_site.broken_links(tmp_path) == {"en/index.html": ["../ko/02.html"]}
 
 
 def test_readme_sections_the_pages_include_exist():

@@ -46,7 +46,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from colab_cells import ATTACHED_IMAGE, is_colab_cell  # noqa: E402
-from course_links import BINDER_BADGE_IMAGE, COLAB_BADGE_IMAGE  # noqa: E402
+from course_links import BINDER_BADGE_IMAGE, COLAB_BADGE_IMAGE, colab_badge  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "site"
@@ -73,8 +73,17 @@ class Language:
 
 LANGUAGES = [
     Language("en", "English", ROOT / "notebooks", ROOT / "README.md", SITE / "en"),
+    # The Korean edition (ko/, generated from the English notebooks and a translation file);
+    # built as soon as ko/ holds notebooks. Its library page quotes the English README.
+    Language("ko", "한국어", ROOT / "ko", ROOT / "README.md", SITE / "ko"),
 ]
-TITLE = {"en": "Transfer learning for text classification"}
+TITLE = {"en": "Transfer learning for text classification", "ko": "텍스트 분류를 위한 전이 학습"}
+# The columns of a generated course map (<!-- COURSE MAP -->), in each language.
+COURSE_MAP_COLUMNS = {
+    "en": ("notebook", "full / quick run", "Colab"),
+    "ko": ("노트북", "전체 실행 / 빠른 모드", "Colab"),
+}
+COURSE_MAP_MARKER = "<!-- COURSE MAP -->"
 
 
 def notebooks_of(language: Language) -> list[Path]:
@@ -102,9 +111,28 @@ def notebook_title(path: Path) -> str:
     return first.split("\n", 1)[0].lstrip("# ").strip()
 
 
-def page_text(template: str, readme: str, notebooks: list[Path]) -> str:
-    """A page template with its README sections filled in and notebook names made links."""
+def run_time(path: Path) -> str:
+    """The notebook's measured full and quick run times, from its metadata (the runner's)."""
+    seconds = nbformat.read(path, as_version=4).metadata.get("tlhelpers", {}).get("run_seconds")
+    if not seconds or "full" not in seconds or "quick" not in seconds:
+        return "–"  # not measured (yet)
+    return f"{seconds['full'] / 60:.1f} min / {seconds['quick']:.0f} s"
+
+
+def course_map(language: Language, notebooks: list[Path]) -> str:
+    """A course map table from the notebooks themselves: title (a link), run times, Colab."""
+    name, times, colab = COURSE_MAP_COLUMNS.get(language.code, COURSE_MAP_COLUMNS["en"])
+    rows = [f"| {name} | {times} | {colab} |", "|---|---|---|"]
+    for path in notebooks:
+        badge = colab_badge(path.resolve().relative_to(ROOT).as_posix())
+        rows.append(f"| [{notebook_title(path)}]({path.stem}.ipynb) | {run_time(path)} | {badge} |")
+    return "\n".join(rows)
+
+
+def page_text(template: str, readme: str, notebooks: list[Path], language: Language) -> str:
+    """A page template with its README sections and course map filled in, notebooks linked."""
     titles = {path.stem: notebook_title(path) for path in notebooks}
+    template = template.replace(COURSE_MAP_MARKER, course_map(language, notebooks))
 
     def section(match: re.Match) -> str:
         text = readme_section(readme, match["heading"])
@@ -187,6 +215,7 @@ def book_config(language: Language) -> dict:
                 "language": language.code,
                 "site_language": language.code,
                 "site_languages": [[lang.code, lang.label] for lang in built_languages()],
+                "site_pages": {lang.code: page_names(lang) for lang in built_languages()},
                 "templates_path": ["_templates"],
                 "html_static_path": ["_static"],
                 "html_css_files": ["site.css"],
@@ -205,6 +234,11 @@ def book_config(language: Language) -> dict:
             },
         },
     }
+
+
+def page_names(language: Language) -> list[str]:
+    """The pages of a language's site, as Sphinx names them (no suffix)."""
+    return ["index", "library", "genindex", "search"] + [p.stem for p in notebooks_of(language)]
 
 
 def built_languages() -> list[Language]:
@@ -227,7 +261,7 @@ def stage(language: Language, source: Path) -> None:
         template = language.pages / name
         if not template.is_file():
             raise SystemExit(f"{template} is missing: every language needs index.md, library.md")
-        (source / name).write_text(page_text(template.read_text(), readme, notebooks))
+        (source / name).write_text(page_text(template.read_text(), readme, notebooks, language))
     toc = {
         "format": "jb-book",
         "root": "index",
@@ -260,6 +294,39 @@ class _Loads(HTMLParser):
                           if part.strip()]  # fmt: skip
 
 
+class _Links(HTMLParser):
+    """Collects the targets of a page's links (``<a href>``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def broken_links(html: Path) -> dict[str, list[str]]:
+    """Links between the site's own files that lead nowhere, by page (empty: none)."""
+    found = {}
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.relative_to(html).parts:
+            continue  # Sphinx's template snippets, not pages
+        parser = _Links()
+        parser.feed(page.read_text(errors="replace"))
+        missing = []
+        for href in parser.hrefs:
+            if re.match(r"^([a-z][a-z0-9+.-]*:|//|#)", href):
+                continue  # another site, mail, or a place on this page
+            target = (page.parent / href.split("#")[0].split("?")[0]).resolve()
+            if not target.exists():
+                missing.append(href)
+        if missing:
+            found[page.relative_to(html).as_posix()] = sorted(set(missing))
+    return found
+
+
 def external_loads(html: Path) -> dict[str, list[str]]:
     """Addresses on other hosts that the built pages would load, by page (empty: none).
 
@@ -289,6 +356,8 @@ def build(output: Path = OUTPUT) -> Path:
     if html.exists():
         shutil.rmtree(html)
     html.mkdir(parents=True)
+    # Each language is its own jupyter-book build; they run side by side.
+    builds = []
     for language in languages:
         source, work = output / "src" / language.code, output / "jupyter-book" / language.code
         stage(language, source)
@@ -297,12 +366,17 @@ def build(output: Path = OUTPUT) -> Path:
         command = [sys.executable, "-c", JUPYTER_BOOK, "build", str(source), "--builder",
                    "html", "--path-output", str(work), "--warningiserror",
                    "--keep-going"]  # fmt: skip
-        run = subprocess.run(command, capture_output=True, text=True)
         log = output / f"build-{language.code}.log"
-        log.write_text(run.stdout + run.stderr)
-        if run.returncode != 0 or "WARNING" in run.stdout + run.stderr:
-            raise SystemExit(f"jupyter-book failed or warned for {language.code}: see {log}\n"
-                             + (run.stdout + run.stderr)[-4000:])  # fmt: skip
+        with log.open("w") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        builds.append((language, work, log, process))
+    for language, work, log, process in builds:
+        process.wait()
+        text = log.read_text()
+        if process.returncode != 0 or "WARNING" in text:
+            raise SystemExit(
+                f"jupyter-book failed or warned for {language.code}: see {log}\n{text[-4000:]}"
+            )
         (work / "_build" / "html").rename(html / language.code)
     first = languages[0].code
     (html / "index.html").write_text(
@@ -315,6 +389,9 @@ def build(output: Path = OUTPUT) -> Path:
     remote = external_loads(html)
     if remote:
         raise SystemExit(f"Pages load from other hosts: {remote}")
+    broken = broken_links(html)
+    if broken:
+        raise SystemExit(f"Links to pages or files that do not exist: {broken}")
     return html
 
 

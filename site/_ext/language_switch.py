@@ -11,31 +11,42 @@ empty and nothing shows.
 from __future__ import annotations
 
 
-def language_links(pagename: str, current: str, languages: list[list[str]]) -> list[tuple]:
+def language_links(
+    pagename: str, current: str, languages: list[list[str]], pages: dict[str, list[str]]
+) -> list[tuple]:
     """The links from ``pagename`` in language ``current`` to the same page in every language.
 
+    ``pages`` lists each language's pages; where a language lacks this page (a page only
+    one edition has), the link goes to that language's first page instead.
+
     Example:
-        >>> language_links("03_retraining", "en", [["en", "English"], ["ko", "한국어"]])
+        >>> pages = {"en": ["index", "03_retraining"], "ko": ["index", "03_retraining"]}
+        >>> language_links("03_retraining", "en", [["en", "English"], ["ko", "한국어"]], pages)
         [('English', '03_retraining.html', True), ('한국어', '../ko/03_retraining.html', False)]
     """
     if len(languages) < 2:
         return []
     up = "../" * (pagename.count("/") + 1)  # from this page to the folder of all languages
-    return [
-        (label, f"{pagename.rsplit('/', 1)[-1]}.html" if code == current
-         else f"{up}{code}/{pagename}.html", code == current)
-        for code, label in languages
-    ]  # fmt: skip
+    links = []
+    for code, label in languages:
+        if code == current:
+            links.append((label, f"{pagename.rsplit('/', 1)[-1]}.html", True))
+        else:
+            target = pagename if pagename in pages.get(code, []) else "index"
+            links.append((label, f"{up}{code}/{target}.html", False))
+    return links
 
 
 def add_language_links(app, pagename, templatename, context, doctree) -> None:
+    config = app.config
     context["language_links"] = language_links(
-        pagename, app.config.site_language, app.config.site_languages
+        pagename, config.site_language, config.site_languages, config.site_pages
     )
 
 
 def setup(app):
     app.add_config_value("site_languages", [], "html")
     app.add_config_value("site_language", "en", "html")
+    app.add_config_value("site_pages", {}, "html")
     app.connect("html-page-context", add_language_links)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
