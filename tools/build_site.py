@@ -10,10 +10,14 @@ notebooks exist:
    cell attachments written back to files (myst-nb does not read attachments), and the
    badge images replaced by local copies from ``site/badges/``; the pages of
    ``site/<code>/`` with each ``<!-- README: Heading -->`` line replaced by that README
-   section; ``_config.yml`` and ``_toc.yml`` written from :func:`book_config`;
-2. ``jupyter-book build --warningiserror``: any warning fails the build;
+   section and ``<!-- COURSE MAP -->`` by a table made from the notebooks (titles, measured
+   run times, Colab badges); ``_config.yml`` and ``_toc.yml`` written from
+   :func:`book_config`;
+2. ``jupyter-book build --warningiserror`` (the languages side by side): any warning fails
+   the build;
 3. move the HTML to ``site/_build/html/<code>/`` and check that no page loads anything
-   from another host (:func:`external_loads`).
+   from another host (:func:`external_loads`) and no link leads to a missing file
+   (:func:`broken_links`).
 
 ``site/_build/html/`` then holds one folder per language, an ``index.html`` that opens the
 first language, and ``.nojekyll`` (GitHub Pages would otherwise hide ``_static/``). Serve it
@@ -22,9 +26,10 @@ as it is::
     python tools/build_site.py                     # or: make site
     python -m http.server -d site/_build/html      # http://localhost:8000
 
-A second language: add its :class:`Language` to :data:`LANGUAGES` (its notebooks folder,
-its README and its ``site/<code>/`` pages); every page then gets a link to the same page in
-the other languages (``site/_ext/language_switch.py``).
+Languages: each :class:`Language` of :data:`LANGUAGES` names its notebooks folder, the README
+its pages quote and its ``site/<code>/`` pages; one whose folder has no notebooks yet (the
+Korean edition, ``ko/``, until it lands) is left out. With two or more, every page links to
+the same page in the other languages (``site/_ext/language_switch.py``).
 """
 
 from __future__ import annotations

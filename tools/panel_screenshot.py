@@ -13,6 +13,10 @@ Run it from the repository root after changing the panel or notebook 05's settin
     python tools/panel_screenshot.py            # writes notebooks/images/tuning_panel.png
     python tools/panel_screenshot.py out.png    # somewhere else
 
+Notebook 05 carries the picture as an attachment of its markdown cell (so that it shows in
+Colab too); after retaking it, ``python tools/colab_cells.py --apply`` copies the new picture
+in (``tests/test_colab.py`` fails until then).
+
 Needs what the browser test needs: Debian's ``/usr/bin/chromium``, Python Playwright and
 JupyterLab (``pip install -e ".[dev]"``).
 """
@@ -103,6 +107,8 @@ def main(argv: list[str]) -> int:
     output = Path(argv[0]) if argv else OUTPUT
     saved = photograph_panel(output)
     print(f"saved {saved} ({saved.stat().st_size / 1024:.0f} KiB)")
+    if saved.resolve() == OUTPUT.resolve():
+        print("now run `python tools/colab_cells.py --apply` to embed it in notebook 05")
     return 0
 
 
