@@ -172,7 +172,8 @@ def test_a_changed_english_cell_is_stale_until_its_translation_is_updated(course
     assert edition.main(["--write"]) == 0
     assert run_check() == (0, "")
     korean = read(edition.korean_path(course_copy))
-    assert "".join(korean["cells"][2]["source"]).startswith("## 설정 (개정)")
+    (revised,) = [c for c in korean["cells"] if c["id"] == cell["id"]]
+    assert "".join(revised["source"]).startswith("## 설정 (개정)")
 
 
 def test_a_rerun_changes_only_the_korean_run_time(course_copy) -> None:
@@ -221,7 +222,8 @@ def test_a_colab_badge_under_the_title_is_not_a_translation_to_redo(course_copy)
 
 def test_a_new_cell_is_missing_and_a_removed_one_is_an_orphan(course_copy) -> None:
     english = read(course_copy)
-    removed = english["cells"].pop(2)
+    index = next(i for i, c in enumerate(english["cells"]) if i and c["cell_type"] == "markdown")
+    removed = english["cells"].pop(index)
     english["cells"].insert(3, {"cell_type": "markdown", "id": "newcell1", "metadata": {},
                                 "source": ["A new paragraph.\n"]})  # fmt: skip
     course_copy.write_text(edition.notebook_json(english), encoding="utf-8")
@@ -261,6 +263,22 @@ def test_the_introductions_course_map_names_each_korean_notebook_by_its_title() 
     assert links == titles
 
 
+def test_every_korean_notebook_opens_itself_in_colab() -> None:
+    """Each Korean notebook's badge opens the Korean notebook (of the configured repository),
+    and its first code cell is the Colab install cell, as in the English notebooks."""
+    import colab_cells
+    import course_links
+
+    for path in sorted(edition.KOREAN.glob("[0-9][0-9]_*.ipynb")):
+        notebook = read(path)
+        first = "".join(notebook["cells"][0]["source"])
+        assert course_links.colab_badge(f"ko/{path.name}") in first, path.name
+        assert first.count("colab-badge.svg") == 1, path.name
+        install = notebook["cells"][1]
+        assert install["id"] == colab_cells.CELL_ID, path.name
+        assert "".join(install["source"]) == colab_cells.colab_cell_source(), path.name
+
+
 def code_cells(notebook: dict) -> list[dict]:
     return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
 
@@ -272,6 +290,8 @@ def test_the_hangul_measurement_prints_its_committed_output(monkeypatch) -> None
     monkeypatch.chdir(INTRO.parent)
     namespace: dict = {}
     for cell in code_cells(read(INTRO)):
+        if cell["id"] == "colab-install":
+            continue  # Colab's install cell (a no-op here: tests/test_colab.py)
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             exec(compile("".join(cell["source"]), str(INTRO), "exec"), namespace)

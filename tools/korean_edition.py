@@ -191,6 +191,14 @@ def run_introduction() -> dict[str, float]:
     import nbformat
     from nbclient import NotebookClient
 
+    # Like the English notebooks: a Colab badge under the title and the guarded install cell.
+    sys.path.insert(0, str(ROOT / "tools"))
+    import colab_cells
+
+    notebook = nbformat.read(INTRODUCTION, as_version=4)
+    colab_cells.add_badge(notebook.cells[0], INTRODUCTION)
+    colab_cells.add_colab_cell(notebook)
+    nbformat.write(notebook, INTRODUCTION)
     seconds = {}
     for mode, quick in (("quick", "1"), ("full", "0")):
         notebook = nbformat.read(INTRODUCTION, as_version=4)
