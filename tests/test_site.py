@@ -11,7 +11,9 @@ leaving the machine (any such request is blocked and reported).
 from __future__ import annotations
 
 import functools
+import html
 import http.server
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -108,6 +110,45 @@ def test_site_has_every_notebook_its_figures_and_hidden_solutions(site):
     assert build_site.external_loads(site) == {}
     assert build_site.broken_links(site) == {}
     assert (site / ".nojekyll").is_file()
+
+
+@pytest.mark.integration
+def test_korean_pages_have_korean_titles_their_figures_and_a_switch_to_english(site):
+    """The Korean edition is built beside the English one: every Korean notebook is a page
+    titled in Korean, with its figures, and links to the same page in English (and back)."""
+    korean, english = site / "ko", site / "en"
+    (language,) = [lang for lang in build_site.LANGUAGES if lang.code == "ko"]
+    notebooks = build_site.notebooks_of(language)
+    assert [path.name for path in notebooks] == ["00_korean_edition.ipynb"] + [
+        path.name for path in build_site.notebooks_of(build_site.LANGUAGES[0])
+    ]
+    for name in ("index", "library"):
+        page = (korean / f"{name}.html").read_text()
+        assert '<html lang="ko"' in page and re.search(r"<title>[^<]*[가-힣]", page), name
+    for path in notebooks:
+        page = (korean / f"{path.stem}.html").read_text()
+        title = build_site.notebook_title(path)
+        assert re.search("[가-힣]", title), f"{path.name}: the title is not Korean"
+        assert f"<title>{html.escape(title)}" in page and '<html lang="ko"' in page, path.name
+        figures = sum(
+            "image/png" in output.get("data", {})
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.cell_type == "code"
+            for output in cell.outputs
+        )
+        assert page.count('src="_images/') >= figures, f"{path.name}: figures missing"
+        assert "google.colab" not in page, f"{path.name}: the Colab install cell is shown"
+        if (english / f"{path.stem}.html").exists():
+            assert f'href="../en/{path.stem}.html"' in page, f"{path.name}: no switch to English"
+            back = (english / f"{path.stem}.html").read_text()
+            assert f'href="../ko/{path.stem}.html"' in back, f"{path.name}: no switch to Korean"
+        else:  # the Korean introduction: the switch opens the English landing page
+            assert 'href="../en/index.html"' in page
+    assert "<summary>풀이" in (korean / "01_choosing_a_model.html").read_text()
+    assert "tuning_panel.png" in (korean / "05_tuning_with_widgets.html").read_text()
+    landing = (korean / "index.html").read_text()
+    for path in notebooks:
+        assert f'href="{path.stem}.html"' in landing, f"the course map has no link to {path.stem}"
 
 
 def browser_problems(html: Path, pages: list[str]) -> list[str]:
