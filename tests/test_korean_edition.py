@@ -95,6 +95,39 @@ def test_translation_keeps_every_english_number(english_path: Path) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+CODE_BLOCK = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.M | re.S)
+COMMENT = re.compile(r"(^|\s)#\s.*$", re.M)
+
+
+def code_without_comments(markdown: str) -> list[str]:
+    """The code blocks of a markdown text, with their ``# comments`` (which are translated)
+    and trailing spaces removed."""
+    return [
+        "\n".join(line.rstrip() for line in COMMENT.sub("", block).splitlines())
+        for block in CODE_BLOCK.findall(markdown)
+    ]
+
+
+@pytest.mark.parametrize("english_path", TRANSLATED, ids=[p.stem for p in TRANSLATED])
+def test_code_blocks_in_the_korean_text_are_the_english_code(english_path: Path) -> None:
+    """Solutions' code stays as in English; only its comments are translated."""
+    wrong = [
+        f"cell {entry['id']}: a code block differs from the English one (beyond its comments)"
+        for entry in read(edition.translation_path(english_path))["cells"]
+        if code_without_comments(entry["ko"]) != code_without_comments(entry["en"])
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_code_without_comments_keeps_code_and_drops_only_comments() -> None:
+    english = "```python\nx = 1  # one\nprint('#tag')\n```"
+    korean = "```python\nx = 1  # 하나\nprint('#tag')\n```"
+    assert (
+        code_without_comments(english) == code_without_comments(korean) == ["x = 1\nprint('#tag')"]
+    )
+    assert code_without_comments("```python\nx = 2  # 하나\n```") != code_without_comments(english)
+
+
 def stray_emphasis_marks(markdown: str) -> int:
     """How many ``*`` a Markdown renderer leaves as text (outside code): emphasis that did not
     close. Korean needs care here: ``**굵게**입니다`` renders, but ``**(굵게)**입니다`` does
