@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: lab test test-fast lint format notebooks site bench clean
+.PHONY: lab test test-fast lint format notebooks korean site bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ format: $(BIN)/.installed
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 notebooks: $(BIN)/.installed
 	env -u TLHELPERS_QUICK $(BIN)/python tests/test_notebooks.py $(NOTEBOOKS)
+	$(MAKE) korean
+
+# The Korean edition (ko/) copies the English code cells and outputs: regenerate it after any
+# run or edit of the English notebooks. It refuses a notebook whose translation is stale and
+# `python tools/korean_edition.py --stale` lists the cells to re-translate.
+korean: $(BIN)/.installed
+	$(BIN)/python tools/korean_edition.py --write
 
 # The course website from the committed notebooks (nothing is executed), offline, into
 # site/_build/html/; serve it with `python -m http.server -d site/_build/html`.
