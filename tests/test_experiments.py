@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import figure_problems
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, figure_problems, lab_plots
+from tlhelpers import experiments, lab_plots
 from tlhelpers.experiments import METHODS, TransferLab
 from tlhelpers.features import linear_probe
 from tlhelpers.lab_analysis import (
@@ -22,7 +23,7 @@ from tlhelpers.lab_analysis import (
 )
 from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from tlhelpers.noise import NOISES, corrupt
-from tlhelpers.recipe import stratified_subset
+from tlhelpers.sampling import stratified_sample
 
 TEXT = "the captain said our flight was delayed again because of the weather"
 
@@ -62,16 +63,6 @@ def test_noise_rejects_bad_input():
 
 
 # ---- sampling, timing and summaries --------------------------------------------------
-
-
-def test_stratified_subset_keeps_class_shares(toy_data):
-    data = toy_data["train"]
-    subset = stratified_subset(data, 60, seed=0)
-    assert len(subset) == 60
-    assert np.bincount(subset["label"]).tolist() == [20, 20, 20]
-    assert len(stratified_subset(data, 10_000)) == len(data)
-    with pytest.raises(ValueError):
-        stratified_subset(data, 0)
 
 
 def _curves() -> pd.DataFrame:
@@ -208,7 +199,7 @@ def test_learning_curves_of_all_four_methods(lab):
         run = lab.kept[method][0]
         seed = run.record["seed"]
         train_set = lab.pool.select(lab.training_indices(run.record["n_per_class"], seed))
-        scored = stratified_subset(train_set, lab.gap_examples, seed=seed)
+        scored = stratified_sample(train_set, size=lab.gap_examples, seed=seed)
         for split, data in (("train", scored), ("test", lab.test)):
             expected = experiments.macro_f1(data["label"], run.predictor(data["text"]), labels)
             assert run.record[f"{split}_macro_f1"] == pytest.approx(expected), (method, split)

@@ -47,13 +47,14 @@ from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from .baselines import TfidfBaseline
 from .config import TrainConfig
-from .data import label_names_of, sample_per_class
+from .data import label_names_of
 from .evaluation import compute_metrics, predict_proba
 from .features import extract_features, linear_probe
 from .layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from .models import load_model
 from .noise import NOISES, corrupt
-from .recipe import fine_tune, stratified_subset
+from .recipe import fine_tune
+from .sampling import stratified_indices, stratified_sample
 
 METHODS = ("fine-tuned", "frozen features", "random init", "tf-idf")
 
@@ -136,10 +137,11 @@ class TransferLab:
         self.steps_per_validation = steps_per_validation
         self.gap_examples, self.verbose = gap_examples, verbose
         self.label_names = label_names_of(data)
-        self.pool = sample_per_class(data["train"], pool_per_class, seed=0)
+        self.pool = stratified_sample(data["train"], per_class=pool_per_class, seed=0)
         self.pool_labels = np.asarray(self.pool["label"])
-        self.validation = stratified_subset(data["validation"], max_validation_examples, seed=0)
-        self.test = stratified_subset(data["test"], max_test_examples, seed=0)
+        self.validation = stratified_sample(data["validation"], size=max_validation_examples,
+                                            seed=0)  # fmt: skip
+        self.test = stratified_sample(data["test"], size=max_test_examples, seed=0)
         # The pretrained model serves as the frozen feature extractor (its head is unused).
         self.encoder, self.tokenizer = load_model(self.config.model, labels=self.label_names)
         self.layers = tuple(range(self.encoder.config.num_hidden_layers + 1))
@@ -212,7 +214,8 @@ class TransferLab:
     # ----------------------------------------------------------------------------------
 
     def training_indices(self, n_per_class: int, seed: int) -> np.ndarray:
-        """Pool rows of a training set: ``n_per_class`` of each class.
+        """Pool rows of a training set: ``n_per_class`` of each class (the one sampler,
+        :func:`tlhelpers.sampling.stratified_indices`).
 
         Sets are nested: for one seed, the 8-per-class set is inside the 32-per-class set,
         so a learning curve adds data rather than swapping it. A seed draws the same set
@@ -223,12 +226,7 @@ class TransferLab:
                 f"n_per_class={n_per_class} is outside 1..{self.largest_size} (the smallest "
                 f"class in the pool); raise pool_per_class or use smaller sizes."
             )
-        rng = np.random.default_rng(seed)
-        rows = []
-        for label in range(len(self.label_names)):
-            members = np.flatnonzero(self.pool_labels == label)
-            rows.extend(rng.permutation(members)[:n_per_class])
-        return np.sort(np.array(rows))
+        return stratified_indices(self.pool_labels, per_class=n_per_class, seed=seed)
 
     def check_seeds_vary(self, n_per_class: int, seeds: int) -> None:
         """Raise if ``seeds`` seeds at ``n_per_class`` would all draw the same training set.
@@ -275,7 +273,7 @@ class TransferLab:
                 record.update(steps)
             record["train_seconds"] = seconds
             record["train_macro_f1"] = self._score(
-                predictor, stratified_subset(train_set, self.gap_examples, seed=seed)
+                predictor, stratified_sample(train_set, size=self.gap_examples, seed=seed)
             )
             record["val_macro_f1"] = val_f1
             record["test_macro_f1"] = self._score(predictor, self.test)
