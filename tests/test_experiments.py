@@ -316,7 +316,7 @@ def test_layer_probe_covers_every_layer(lab, monkeypatch):
     )
     table = layer_probe(lab, n_per_class=8, seeds=2)
     assert sorted(table["layer"].unique()) == [0, 1, 2]  # embeddings + the tiny model's 2 layers
-    assert set(asked) == {0, 1, 2}  # every layer's own features were probed
+    assert {0, 1, 2} <= set(asked)  # every layer's own features were probed
     assert len(table) == 3 * 2 and set(table["seed"]) == {0, 1}
     # A row is the probe of that layer on that seed's training set: recompute one.
     train_set = lab.pool.select(lab.training_indices(8, 1))
