@@ -11,17 +11,19 @@ from figure_checks import figure_problems
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, lab_plots
-from tlhelpers.experiments import (
-    METHODS,
-    TransferLab,
+from tlhelpers import experiments, lab_analysis, lab_plots
+from tlhelpers.experiments import METHODS, TransferLab
+from tlhelpers.features import linear_probe
+from tlhelpers.lab_analysis import (
+    embedding_map,
+    layer_probe,
     silhouette_band,
     summarise,
     time_to_quality,
 )
 from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from tlhelpers.noise import NOISES, corrupt
-from tlhelpers.recipe import stratified_subset
+from tlhelpers.sampling import stratified_sample
 
 TEXT = "the captain said our flight was delayed again because of the weather"
 
@@ -61,16 +63,6 @@ def test_noise_rejects_bad_input():
 
 
 # ---- sampling, timing and summaries --------------------------------------------------
-
-
-def test_stratified_subset_keeps_class_shares(toy_data):
-    data = toy_data["train"]
-    subset = stratified_subset(data, 60, seed=0)
-    assert len(subset) == 60
-    assert np.bincount(subset["label"]).tolist() == [20, 20, 20]
-    assert len(stratified_subset(data, 10_000)) == len(data)
-    with pytest.raises(ValueError):
-        stratified_subset(data, 0)
 
 
 def _curves() -> pd.DataFrame:
@@ -183,24 +175,50 @@ def test_training_sets_are_balanced_nested_and_seeded(lab):
 
 
 def test_learning_curves_of_all_four_methods(lab):
+    # The test labels are rotated (0 -> 1 -> 2 -> 0): a classifier that learned the toy task
+    # scores 1 on validation and 0 on test, so a score taken from the wrong split shows.
+    lab.test = lab.test.map(lambda row: {"label": (row["label"] + 1) % 3})
     curves = pd.concat([
         lab.learning_curves(["tf-idf", "frozen features"], sizes=[8, 2], seeds=2),
         lab.learning_curves(["fine-tuned", "random init"], sizes=[4], seeds=1),
     ])  # fmt: skip
     assert len(curves) == 2 * 2 * 2 + 2
     assert set(curves["method"]) == set(METHODS)
-    for column in ("train_macro_f1", "val_macro_f1", "test_macro_f1"):
-        assert curves[column].between(0, 1).all()
-    assert (curves["train_seconds"] > 0).all()
-    assert np.allclose(curves["gap"], curves["train_macro_f1"] - curves["test_macro_f1"])
-    # The toy label is one word of the text: TF-IDF needs only a few examples to be perfect.
-    assert curves.query("method == 'tf-idf' and n_per_class == 8")["test_macro_f1"].min() == 1.0
+    assert curves["n_per_class"].tolist()[:4] == [2, 2, 8, 8]  # sizes run smallest first
+    assert (curves["train_examples"] == 3 * curves["n_per_class"]).all()
+    # The toy label is one word of the text: TF-IDF needs only a few examples to be perfect
+    # on validation and on its own training set, and so always wrong on the rotated test.
+    tfidf = curves.query("method == 'tf-idf' and n_per_class == 8")
+    assert (tfidf["val_macro_f1"] == 1.0).all() and (tfidf["train_macro_f1"] == 1.0).all()
+    assert (tfidf["test_macro_f1"] == 0.0).all() and (tfidf["gap"] == 1.0).all()
     # Every seed of the largest size is kept for the robustness test and the embedding map.
     assert [run.record["n_per_class"] for run in lab.kept["tf-idf"]] == [8, 8]
     assert [run.record["seed"] for run in lab.kept["tf-idf"]] == [0, 1]
     assert lab.kept["fine-tuned"][0].model is not None and lab.kept["tf-idf"][0].model is None
     transformer = curves[curves["method"].isin(["fine-tuned", "random init"])]
     assert (transformer["steps"] <= 12).all() and (transformer["best_step"] >= 1).all()
+    assert (transformer["lr"] == lab.config.lr).all()  # no learning rate chosen: the config's
+
+    # Each score is the kept classifier's score on its own split: recompute them.
+    labels = len(lab.label_names)
+    for method in METHODS:
+        run = lab.kept[method][0]
+        seed = run.record["seed"]
+        train_set = lab.pool.select(lab.training_indices(run.record["n_per_class"], seed))
+        scored = stratified_sample(train_set, size=lab.gap_examples, seed=seed)
+        for split, data in (("train", scored), ("test", lab.test)):
+            expected = experiments.macro_f1(data["label"], run.predictor(data["text"]), labels)
+            assert run.record[f"{split}_macro_f1"] == pytest.approx(expected), (method, split)
+        # For the transformers "val" is the best validation of training: the kept weights
+        # must be those best ones, so scoring them on validation gives the same number.
+        on_validation = run.predictor(lab.validation["text"])
+        expected = experiments.macro_f1(lab.validation["label"], on_validation, labels)
+        assert run.record["val_macro_f1"] == pytest.approx(expected, abs=1e-6), method
+    # A frozen-features run pays one frozen forward pass per training text, plus the fit.
+    probe_runs = curves[curves["method"] == "frozen features"]
+    assert (
+        probe_runs["train_seconds"] >= probe_runs["train_examples"] * lab.seconds_per_text
+    ).all()
 
     table = lab.robustness()
     assert set(table["noise"]) == {"clean", *NOISES}
@@ -213,7 +231,7 @@ def test_learning_curves_of_all_four_methods(lab):
     assert lab.unchanged_inputs("truncated") < 1.0  # toy texts are shorter than max_length
     assert lab.unchanged_inputs("truncated") >= 0.0
 
-    picture = lab.embedding_map("pca")
+    picture = embedding_map(lab, "pca")
     assert len(picture.points) == 2 * len(lab.test)
     assert set(picture.points["stage"]) == {"before", "after"}
     assert set(picture.silhouette) == {"before", "after"}
@@ -225,7 +243,7 @@ def test_learning_curves_of_all_four_methods(lab):
         lab_plots.plot_generalisation_gap(curves),
         lab_plots.plot_robustness(table),
         lab_plots.plot_embedding_maps({"toy": picture}),
-        lab_plots.plot_layer_probe(lab.layer_probe(n_per_class=8, seeds=2)),
+        lab_plots.plot_layer_probe(layer_probe(lab, n_per_class=8, seeds=2)),
     ):
         assert isinstance(figure, Figure)
         assert figure_problems(figure) == []  # titles, labels, score axes from 0, legends
@@ -293,21 +311,103 @@ def test_learning_curve_error_bars_span_the_seeds():
     assert ax.get_legend() is None and len(figure.legends) == 1  # the legend is outside
 
 
-def test_layer_probe_covers_every_layer(lab):
-    table = lab.layer_probe(n_per_class=8, seeds=2)
+def test_layer_probe_covers_every_layer(lab, monkeypatch):
+    texts = list(lab.test["text"][:5])
+    # Each layer's vectors are its own (a lab that ignored `layer` would return one for all).
+    assert not np.allclose(lab.embed(texts, 0), lab.embed(texts, -1))
+    fitted, real_probe = [], lab_analysis.linear_probe
+
+    class Recording:  # the real probe, remembering what it was fitted on
+        def __init__(self, **kwargs):
+            self.probe = real_probe(**kwargs)
+
+        def fit(self, features, labels):
+            fitted.append(np.asarray(features))
+            self.probe.fit(features, labels)
+            return self
+
+        def predict_proba(self, features):
+            return self.probe.predict_proba(features)
+
+    monkeypatch.setattr(lab_analysis, "linear_probe", Recording)
+    table = layer_probe(lab, n_per_class=8, seeds=2)
     assert sorted(table["layer"].unique()) == [0, 1, 2]  # embeddings + the tiny model's 2 layers
-    assert len(table) == 3 * 2
-    assert table["test_macro_f1"].between(0, 1).all()
+    assert len(table) == 3 * 2 and set(table["seed"]) == {0, 1}
+    # Each probe was fitted on its own layer's vectors of its own seed's training set.
+    for features, (seed, layer) in zip(fitted, [(s, k) for s in (0, 1) for k in (0, 1, 2)],
+                                       strict=True):  # fmt: skip
+        train_set = lab.pool.select(lab.training_indices(8, seed))
+        np.testing.assert_allclose(features, lab.embed(train_set["text"], layer))
+    # A row is the probe of that layer on that seed's training set: recompute one.
+    train_set = lab.pool.select(lab.training_indices(8, 1))
+    probe = linear_probe(seed=1).fit(lab.embed(train_set["text"], 0), train_set["label"])
+    expected = experiments.macro_f1(
+        lab.test["label"], probe.predict_proba(lab.embed(lab.test["text"], 0)), 3
+    )
+    row = table.query("layer == 0 and seed == 1")["test_macro_f1"].item()
+    assert row == pytest.approx(expected)
     figure = lab_plots.plot_layer_probe(table)
-    assert figure.axes[0].get_title() and figure.axes[0].get_xlabel()
+    assert figure_problems(figure) == []
 
 
-def test_frozen_features_are_computed_once_per_text(lab):
+def test_frozen_features_are_computed_once_per_text(lab, monkeypatch):
+    passed = []
+    real = experiments.extract_features
+
+    def counting(model, tokenizer, texts, **kwargs):
+        passed.extend(texts)
+        return real(model, tokenizer, texts, **kwargs)
+
+    monkeypatch.setattr(experiments, "extract_features", counting)
     lab.precompute_features()
-    cached = len(lab._vectors)
+    every_text = {*lab.pool["text"], *lab.validation["text"], *lab.test["text"]}
+    assert sorted(passed) == sorted(every_text)  # each distinct text once, all layers at once
     lab.learning_curves(["frozen features"], sizes=[4, 8], seeds=2)
-    assert len(lab._vectors) == cached
-    assert lab.seconds_per_text > 0
+    layer_probe(lab, n_per_class=8, seeds=2)
+    assert len(passed) == len(every_text)  # nothing computed again
+    assert lab.precompute_features() < 0.1  # a second call has nothing to do
+
+
+def test_seeds_must_draw_different_training_sets(lab):
+    # At a size equal to the pool every seed would draw the whole pool: identical sets.
+    with pytest.raises(ValueError, match="pool_per_class larger"):
+        lab.learning_curves(["tf-idf"], sizes=[lab.largest_size], seeds=2)
+    with pytest.raises(ValueError, match="pool_per_class larger"):
+        layer_probe(lab, n_per_class=lab.largest_size, seeds=2)
+    one = lab.learning_curves(["tf-idf"], sizes=[lab.largest_size], seeds=1)  # one seed is fine
+    assert len(one) == 1
+
+
+def test_choose_learning_rate_keeps_the_best_on_validation(lab, monkeypatch):
+    scores = {1e-4: 0.5, 1e-3: 0.8, 1e-2: 0.7}
+    real_run = lab.run
+
+    def fake_run(method, n_per_class, seed=0):
+        run = real_run("tf-idf", n_per_class, seed)  # cheap; only the record matters here
+        lr = lab.learning_rates[method]
+        run.record.update(method=method, lr=lr, val_macro_f1=scores[lr], steps=3, best_step=2)
+        return run
+
+    monkeypatch.setattr(lab, "run", fake_run)
+    table = lab.choose_learning_rate("random init", list(scores), n_per_class=4)
+    assert table["lr"].tolist() == list(scores)
+    assert table.loc[table["chosen"], "lr"].item() == 1e-3
+    assert lab.learning_rates == {"random init": 1e-3}
+    with pytest.raises(ValueError, match="learning rate"):
+        lab.choose_learning_rate("tf-idf", [1e-3], n_per_class=4)
+    with pytest.raises(ValueError, match="at least one"):
+        lab.choose_learning_rate("fine-tuned", [], n_per_class=4)
+
+
+def test_a_chosen_learning_rate_reaches_training(lab, monkeypatch):
+    seen = []
+    real = experiments.fine_tune
+    spy = lambda config, **kw: seen.append(config.lr) or real(config, **kw)  # noqa: E731
+    monkeypatch.setattr(experiments, "fine_tune", spy)
+    lab.learning_rates["random init"] = 5e-3
+    assert lab.run("random init", n_per_class=4, seed=0).record["lr"] == 5e-3
+    lab.run("fine-tuned", n_per_class=4, seed=0)
+    assert seen == [5e-3, lab.config.lr]  # the other method keeps the config's rate
 
 
 def test_lab_rejects_bad_requests_before_work(lab, toy_data):
@@ -318,9 +418,9 @@ def test_lab_rejects_bad_requests_before_work(lab, toy_data):
     with pytest.raises(RuntimeError, match="learning_curves"):
         lab.robustness()
     with pytest.raises(RuntimeError, match="fine-tuned"):
-        lab.embedding_map()
+        embedding_map(lab)
     with pytest.raises(ValueError, match="projection"):
-        lab.embedding_map("umap")
+        embedding_map(lab, "umap")
     with pytest.raises(ValueError, match="steps_per_validation"):
         TransferLab(toy_data, config=lab.config, steps_per_validation=0)
     with pytest.raises(ValueError, match="DatasetDict"):

@@ -11,13 +11,14 @@ dataset by training four methods on the *same* training sets, drawn from one poo
 - ``"frozen features"``: the pretrained encoder as a fixed text-to-vector function,
   plus logistic regression (no backpropagation through the encoder);
 - ``"random init"``: the same architecture and training recipe, from random weights:
-  what the pretraining is worth;
+  what the pretraining is worth (give each transformer method its own learning rate,
+  chosen on validation, with :meth:`TransferLab.choose_learning_rate`);
 - ``"tf-idf"``: word and word-pair counts plus logistic regression (no pretraining at all).
 
-It also looks inside the encoder: a linear probe on each layer's frozen features (where
-the task's information lives) and a 2-D map of test embeddings before and after
-fine-tuning (what fine-tuning changes). :func:`tlhelpers.compare_table` turns a table of
-runs into verdicts by the course's one noise rule (:mod:`tlhelpers.verdicts`).
+Seeds draw different training sets from a pool larger than the largest size, so their
+spread measures the luck of the draw. :mod:`tlhelpers.lab_analysis` looks inside the
+encoder (layer probes, embedding maps) and summarises the tables;
+:func:`tlhelpers.compare_table` turns them into verdicts by the course's one noise rule.
 
 Costs are kept down the way a practitioner would: each text goes through the frozen
 encoder once (every layer in one pass) and the vectors are reused for every training-set
@@ -43,19 +44,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, concatenate_datasets
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
-from sklearn.metrics import silhouette_score
 
 from .baselines import TfidfBaseline
 from .config import TrainConfig
-from .data import label_names_of, sample_per_class
+from .data import label_names_of
 from .evaluation import compute_metrics, predict_proba
 from .features import extract_features, linear_probe
 from .layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from .models import load_model
 from .noise import NOISES, corrupt
-from .recipe import fine_tune, stratified_subset
+from .recipe import fine_tune
+from .sampling import stratified_indices, stratified_sample
 
 METHODS = ("fine-tuned", "frozen features", "random init", "tf-idf")
 
@@ -69,15 +68,6 @@ class MethodRun:
     record: dict  # scores, train/test gap, training seconds (and steps for transformers)
     predictor: Predictor  # texts -> class probabilities
     model: object | None = None  # the trained transformer (transformer methods only)
-
-
-@dataclass
-class EmbeddingMap:
-    """Test-set embeddings before and after fine-tuning, projected to 2-D."""
-
-    points: pd.DataFrame  # columns x, y, label, stage ("before" / "after")
-    silhouette: dict[str, float]  # class separation in the full space, per stage (-1..1)
-    projection: str
 
 
 def macro_f1(y_true: Sequence[int], probabilities: np.ndarray, num_labels: int) -> float:
@@ -147,10 +137,11 @@ class TransferLab:
         self.steps_per_validation = steps_per_validation
         self.gap_examples, self.verbose = gap_examples, verbose
         self.label_names = label_names_of(data)
-        self.pool = sample_per_class(data["train"], pool_per_class, seed=0)
+        self.pool = stratified_sample(data["train"], per_class=pool_per_class, seed=0)
         self.pool_labels = np.asarray(self.pool["label"])
-        self.validation = stratified_subset(data["validation"], max_validation_examples, seed=0)
-        self.test = stratified_subset(data["test"], max_test_examples, seed=0)
+        self.validation = stratified_sample(data["validation"], size=max_validation_examples,
+                                            seed=0)  # fmt: skip
+        self.test = stratified_sample(data["test"], size=max_test_examples, seed=0)
         # The pretrained model serves as the frozen feature extractor (its head is unused).
         self.encoder, self.tokenizer = load_model(self.config.model, labels=self.label_names)
         self.layers = tuple(range(self.encoder.config.num_hidden_layers + 1))
@@ -158,6 +149,8 @@ class TransferLab:
         self._lower_states: dict = {}  # lower-layer states shared by the transformer runs
         self.seconds_per_text: float | None = None  # measured cost of one frozen forward pass
         self.kept: dict[str, list[MethodRun]] = {}  # method -> its runs at the largest size
+        # A transformer method's own learning rate (see choose_learning_rate); else config.lr.
+        self.learning_rates: dict[str, float] = {}
         self._precomputed = False
 
     def __repr__(self) -> str:
@@ -221,7 +214,8 @@ class TransferLab:
     # ----------------------------------------------------------------------------------
 
     def training_indices(self, n_per_class: int, seed: int) -> np.ndarray:
-        """Pool rows of a training set: ``n_per_class`` of each class.
+        """Pool rows of a training set: ``n_per_class`` of each class (the one sampler,
+        :func:`tlhelpers.sampling.stratified_indices`).
 
         Sets are nested: for one seed, the 8-per-class set is inside the 32-per-class set,
         so a learning curve adds data rather than swapping it. A seed draws the same set
@@ -232,12 +226,19 @@ class TransferLab:
                 f"n_per_class={n_per_class} is outside 1..{self.largest_size} (the smallest "
                 f"class in the pool); raise pool_per_class or use smaller sizes."
             )
-        rng = np.random.default_rng(seed)
-        rows = []
-        for label in range(len(self.label_names)):
-            members = np.flatnonzero(self.pool_labels == label)
-            rows.extend(rng.permutation(members)[:n_per_class])
-        return np.sort(np.array(rows))
+        return stratified_indices(self.pool_labels, per_class=n_per_class, seed=seed)
+
+    def check_seeds_vary(self, n_per_class: int, seeds: int) -> None:
+        """Raise if ``seeds`` seeds at ``n_per_class`` would all draw the same training set.
+
+        Seeds measure the luck of the draw only if they draw different examples.
+        """
+        if seeds > 1 and n_per_class >= self.largest_size:
+            raise ValueError(
+                f"At {n_per_class} per class every seed draws the whole pool ({self.largest_size}"
+                f" per class), so the seeds would train on identical sets and show no spread; "
+                f"make pool_per_class larger than the largest size (e.g. twice it)."
+            )
 
     def run(self, method: str, n_per_class: int, seed: int = 0) -> MethodRun:
         """Train one method on one training set and score it on train, validation and test.
@@ -272,7 +273,7 @@ class TransferLab:
                 record.update(steps)
             record["train_seconds"] = seconds
             record["train_macro_f1"] = self._score(
-                predictor, stratified_subset(train_set, self.gap_examples, seed=seed)
+                predictor, stratified_sample(train_set, size=self.gap_examples, seed=seed)
             )
             record["val_macro_f1"] = val_f1
             record["test_macro_f1"] = self._score(predictor, self.test)
@@ -302,6 +303,7 @@ class TransferLab:
         steps_per_pass = math.ceil(len(repeated) / batch_size)
         config = self.config.replace(
             seed=seed, pretrained=method == "fine-tuned",
+            lr=self.learning_rates.get(method, self.config.lr),
             epochs=math.ceil(self.config.max_steps / steps_per_pass),
             log_every=steps_per_pass, eval_every=None, n_per_class=None,
             max_validation_examples=None,
@@ -313,7 +315,8 @@ class TransferLab:
         # Training time is what the whole run cost up to its last validation, validation
         # passes excluded: the run could not know that it would not improve further.
         history = run.result.history.evals
-        steps = {"steps": history[-1]["step"], "best_step": run.result.best["step"],
+        steps = {"lr": config.lr, "steps": history[-1]["step"],
+                 "best_step": run.result.best["step"],
                  "stopped_early": run.result.stopped_early}  # fmt: skip
         return run.model, history[-1]["train_seconds"], run.result.best["macro_f1"], steps
 
@@ -327,6 +330,39 @@ class TransferLab:
                 return predict_proba(model, self.tokenizer, texts, max_length=self.max_length)
 
         return predictor
+
+    def choose_learning_rate(
+        self, method: str, grid: Sequence[float], n_per_class: int, seed: int = 0
+    ) -> pd.DataFrame:
+        """Give a transformer method its own learning rate: the best of ``grid`` on validation.
+
+        One run per learning rate at ``n_per_class`` (seed ``seed``); the rate with the best
+        validation macro-F1 is kept in ``lab.learning_rates[method]`` and used by every
+        later run of that method. The test set is never looked at, so the choice does not
+        flatter the test scores.
+
+        Returns:
+            One row per learning rate: method, lr, val_macro_f1, steps, best_step, chosen.
+
+        Example:
+            >>> lab.choose_learning_rate("random init", [1e-4, 3e-4, 1e-3], n_per_class=16)
+        """
+        if method not in ("fine-tuned", "random init"):
+            raise ValueError(f"Only transformer methods have a learning rate, not '{method}'.")
+        if not grid:
+            raise ValueError("Give at least one learning rate to try, e.g. [1e-4, 3e-4, 1e-3].")
+        self.training_indices(n_per_class, seed)  # checks the size before any work
+        rows = []
+        for lr in grid:
+            self.learning_rates[method] = float(lr)
+            record = self.run(method, n_per_class, seed).record
+            rows.append({key: record[key] for key in
+                         ("method", "lr", "val_macro_f1", "steps", "best_step")})  # fmt: skip
+        table = pd.DataFrame(rows)
+        best = table["val_macro_f1"].idxmax()  # the first (smallest listed) rate on a tie
+        self.learning_rates[method] = float(table.loc[best, "lr"])
+        table["chosen"] = table.index == best
+        return table
 
     # ----------------------------------------------------------------------------------
     # Promise 1 and 2: learning curves and training time
@@ -359,6 +395,7 @@ class TransferLab:
                 f"sizes must lie in 1..{self.largest_size} examples per class (the smallest "
                 f"class in the pool), got {sizes}; raise pool_per_class or use smaller sizes."
             )
+        self.check_seeds_vary(sizes[-1], seeds)
         records = []
         for method in methods:
             start = time.perf_counter()
@@ -439,137 +476,3 @@ class TransferLab:
         clean_ids = encode(texts, truncation=True, max_length=self.max_length)["input_ids"]
         noisy_ids = encode(noisy, truncation=True, max_length=self.max_length)["input_ids"]
         return float(np.mean([a == b for a, b in zip(clean_ids, noisy_ids, strict=True)]))
-
-    # ----------------------------------------------------------------------------------
-    # Inside the encoder: which layers transfer, and what fine-tuning changes
-    # ----------------------------------------------------------------------------------
-
-    def layer_probe(self, n_per_class: int, seeds: int = 3) -> pd.DataFrame:
-        """Test macro-F1 of a linear probe on each layer's frozen features.
-
-        Layer 0 is the token embeddings (before any attention), the last layer is what
-        "frozen features" uses. One forward pass serves every layer.
-
-        Example:
-            >>> probe = lab.layer_probe(n_per_class=128, seeds=3)
-            >>> tl.compare_table(probe, among="layer", within=("dataset",))
-        """
-        if seeds < 1:
-            raise ValueError(f"seeds must be at least 1, got {seeds}.")
-        self.training_indices(n_per_class, 0)  # checks the size before any work
-        self.precompute_features()
-        rows = []
-        for seed in range(seeds):
-            train_set = self.pool.select(self.training_indices(n_per_class, seed))
-            for layer in self.layers:
-                probe = linear_probe(seed=seed).fit(
-                    self.embed(train_set["text"], layer), np.asarray(train_set["label"])
-                )
-                probabilities = probe.predict_proba(self.embed(self.test["text"], layer))
-                score = macro_f1(self.test["label"], probabilities, len(self.label_names))
-                rows.append({"dataset": self.name, "layer": layer, "seed": seed,
-                             "n_per_class": n_per_class, "test_macro_f1": score})  # fmt: skip
-        return pd.DataFrame(rows)
-
-    def embedding_map(self, projection: str = "pca", seed: int = 0) -> EmbeddingMap:
-        """Test-set embeddings (mean-pooled last layer) before and after fine-tuning, in 2-D.
-
-        "Before" is the pretrained encoder, "after" the encoder of the kept fine-tuned run
-        with seed ``seed``. The silhouette score (cosine, in the full space) measures how
-        well the classes separate: 1 = tight, distinct clusters, 0 = overlapping (see
-        :func:`silhouette_band`).
-
-        Example:
-            >>> picture = lab.embedding_map("pca")
-            >>> picture.silhouette
-            {'before': 0.02, 'after': 0.31}
-        """
-        if projection not in ("pca", "tsne"):
-            raise ValueError(f"projection must be 'pca' or 'tsne', got '{projection}'.")
-        if not self.kept.get("fine-tuned"):
-            raise RuntimeError("Run learning_curves(['fine-tuned'], ...) first.")
-        runs = {run.record["seed"]: run for run in self.kept["fine-tuned"]}
-        if seed not in runs:
-            raise ValueError(f"No kept fine-tuned run with seed {seed}; kept: {sorted(runs)}.")
-        texts, labels = list(self.test["text"]), np.asarray(list(self.test["label"]))
-        stages = {
-            "before": self.embed(texts),
-            "after": extract_features(
-                runs[seed].model, self.tokenizer, texts, max_length=self.max_length
-            ),
-        }
-        frames, silhouette = [], {}
-        for stage, vectors in stages.items():
-            silhouette[stage] = float(silhouette_score(vectors, labels, metric="cosine"))
-            if projection == "pca":
-                xy = PCA(n_components=2, random_state=seed).fit_transform(vectors)
-            else:
-                tsne = TSNE(perplexity=min(30.0, (len(texts) - 1) / 3), random_state=seed)
-                xy = tsne.fit_transform(vectors)
-            frames.append(pd.DataFrame({
-                "x": xy[:, 0], "y": xy[:, 1], "stage": stage,
-                "label": [self.label_names[i] for i in labels],
-            }))  # fmt: skip
-        return EmbeddingMap(pd.concat(frames, ignore_index=True), silhouette, projection)
-
-
-# --------------------------------------------------------------------------------------
-# Summaries the notebook turns into sentences
-# --------------------------------------------------------------------------------------
-
-
-def summarise(curves: pd.DataFrame, metric: str = "test_macro_f1") -> pd.DataFrame:
-    """Mean and standard deviation of ``metric`` over seeds, per dataset, method and size.
-
-    Example:
-        >>> summarise(curves).loc[("tweets", "tf-idf")]
-    """
-    if metric not in curves.columns:
-        raise ValueError(f"No column '{metric}'; the curves have {list(curves.columns)}.")
-    grouped = curves.groupby(["dataset", "method", "n_per_class"])[metric]
-    table = grouped.agg(["mean", "std", "count"])
-    table["std"] = table["std"].fillna(0.0)  # one seed: no spread
-    return table
-
-
-def silhouette_band(value: float) -> str:
-    """Words for a silhouette score, from Kaufman and Rousseeuw's rule of thumb.
-
-    Example:
-        >>> silhouette_band(0.04)
-        'no substantial structure'
-    """
-    if value > 0.70:
-        return "strong structure"
-    if value > 0.50:
-        return "reasonable structure"
-    if value > 0.25:
-        return "weak structure"
-    return "no substantial structure"
-
-
-def time_to_quality(curves: pd.DataFrame, target: float) -> pd.DataFrame:
-    """Per dataset and method: the least training time that reached ``target`` validation macro-F1.
-
-    A method "reaches" the target at a training-set size when its mean validation
-    macro-F1 over seeds is at least ``target``; its time is the mean training seconds there.
-    Methods that never reach it get NaN.
-
-    Example:
-        >>> time_to_quality(curves, target=0.6)
-    """
-    means = curves.groupby(["dataset", "method", "n_per_class"])[
-        ["train_seconds", "val_macro_f1"]
-    ].mean()
-    rows = []
-    for (dataset, method), group in means.groupby(level=["dataset", "method"]):
-        reached = group[group["val_macro_f1"] >= target]
-        fastest = reached.sort_values("train_seconds").head(1)
-        found = len(fastest) > 0
-        rows.append({
-            "dataset": dataset, "method": method, "target": target,
-            "seconds": float(fastest["train_seconds"].iloc[0]) if found else math.nan,
-            "n_per_class": int(fastest.index.get_level_values("n_per_class")[0]) if found else None,
-            "best_val_macro_f1": float(group["val_macro_f1"].max()),
-        })  # fmt: skip
-    return pd.DataFrame(rows).set_index(["dataset", "method"])

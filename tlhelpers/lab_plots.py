@@ -122,39 +122,49 @@ def plot_time_to_quality(
     targets: Mapping[str, float] | None = None,
     title: str = "Training time against validation quality (this machine)",
 ) -> Figure:
-    """Validation macro-F1 against training seconds, one point per training-set size.
+    """Validation macro-F1 against training seconds, one marker per training-set size.
 
-    Each marker is the mean over seeds at one size, larger markers for larger training sets.
-    A method further up and to the left reaches the same quality sooner. ``targets`` draws
-    a dashed line at each dataset's target.
+    Each marker is the mean over seeds at one size; its area grows with the size (the x
+    label lists the sizes, smallest first). Markers are not joined: a larger training set can
+    stop earlier and so cost less, and a line through the sizes would fold back on itself.
+    A method further up and to the left reaches the same quality sooner. All panels share
+    one time axis, so datasets compare at a glance. ``targets`` draws a dashed line at each
+    dataset's target.
 
     Example:
         >>> plot_time_to_quality(curves, targets={"tweets": 0.6})
     """
-    fig, axes = _per_dataset_axes(list(dict.fromkeys(curves["dataset"])))
+    datasets = list(dict.fromkeys(curves["dataset"]))
+    fig, axes = _per_dataset_axes(datasets, height=4.2)
+    means = curves.groupby(["dataset", "method", "n_per_class"])[
+        ["train_seconds", "val_macro_f1"]
+    ].mean()
+    low, high = means["train_seconds"].min(), means["train_seconds"].max()
+    margin = (high / low) ** 0.08 * 1.02  # a small margin, in proportion to the log range
     for dataset, ax in axes.items():
-        frame = curves[curves["dataset"] == dataset]
+        sizes = sorted(curves.loc[curves["dataset"] == dataset, "n_per_class"].unique())
+        # Marker area by the size's rank in this panel: the smallest set is the smallest dot.
+        area = dict(zip(sizes, np.linspace(10, 70, len(sizes)), strict=True))
         for method, colour in METHOD_COLOURS.items():
-            runs = frame[frame["method"] == method]
-            if runs.empty:
+            if (dataset, method) not in means.index.droplevel("n_per_class"):
                 continue
-            means = runs.groupby("n_per_class")[["train_seconds", "val_macro_f1"]].mean()
-            # Marker area grows with the training-set size: the smallest set is the dot.
-            area = 8 + 40 * np.arange(len(means)) / max(1, len(means) - 1)
-            ax.plot(means["train_seconds"], means["val_macro_f1"], "-", color=colour,
-                    label=method)  # fmt: skip
-            ax.scatter(means["train_seconds"], means["val_macro_f1"], s=area, color=colour)
+            points = means.loc[(dataset, method)]
+            ax.scatter(points["train_seconds"], points["val_macro_f1"], color=colour,
+                       s=[area[n] for n in points.index], label=method, alpha=0.85)  # fmt: skip
         if targets and dataset in targets:
             ax.axhline(targets[dataset], color="black", linestyle="--", linewidth=1,
                        label="target (per dataset)")  # fmt: skip
         ax.set_xscale("log")
+        ax.set_xlim(low / margin, high * margin)
         # Few, spread-out tick labels: on a range under a decade matplotlib labels every
         # minor tick (3e-3, 4e-3, ...), and those labels run into each other.
-        ax.xaxis.set_major_locator(FixedLocator(_log_ticks(*ax.dataLim.intervalx)))
+        ax.xaxis.set_major_locator(FixedLocator(_log_ticks(low, high)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set(title=dataset, xlabel="training wall time in seconds (log scale)",
-               ylabel="validation macro-F1", ylim=(0, 1))  # fmt: skip
+        sizes_key = ", ".join(map(str, sizes))
+        ax.set(title=dataset, ylabel="validation macro-F1", ylim=(0, 1),
+               xlabel=f"training wall time in seconds (log scale)\nmarker area: {sizes_key} "
+                      "examples per class")  # fmt: skip
         ax.grid(alpha=0.3)
     _legend_outside(fig, list(axes.values()))
     fig.suptitle(title)
@@ -232,7 +242,7 @@ def plot_layer_probe(
     One line per dataset: mean over seeds, error bars +- one standard deviation.
 
     Example:
-        >>> plot_layer_probe(lab.layer_probe(n_per_class=64))
+        >>> plot_layer_probe(layer_probe(lab, n_per_class=64))
     """
     fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     for dataset in dict.fromkeys(table["dataset"]):
@@ -255,12 +265,12 @@ def plot_embedding_maps(
     """One row per dataset: the 2-D map before (left) and after (right) fine-tuning.
 
     ``maps`` is ``{dataset: EmbeddingMap}`` from
-    :meth:`tlhelpers.experiments.TransferLab.embedding_map`; points are coloured by label and
+    :func:`tlhelpers.lab_analysis.embedding_map`; points are coloured by label and
     each panel's title gives the silhouette score (class separation, -1..1). Each row has
     its own legend, to the right of its panels.
 
     Example:
-        >>> plot_embedding_maps({"tweets": lab.embedding_map()})
+        >>> plot_embedding_maps({"tweets": embedding_map(lab)})
     """
     fig, axes = plt.subplots(len(maps), 2, figsize=(11, 4.0 * len(maps)), squeeze=False,
                              layout="constrained")  # fmt: skip
