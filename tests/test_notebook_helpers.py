@@ -33,7 +33,7 @@ def cell_defining(notebook: str, name: str) -> dict:
         "logging": logging,
         "re": re,
         "hf_logging": hf_logging,
-    }  # fmt: skip  (the notebook's first-cell imports)
+    }  # the imports of the notebook's first cell that the helper uses
     exec(cells[0], namespace)  # noqa: S102 - the course's own notebook code
     return namespace
 
