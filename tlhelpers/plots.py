@@ -18,8 +18,8 @@ from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from .axis_break import is_score_label, mark_axis_break
 from .evaluation import ConfidenceInterval, EvaluationReport, reliability
-from .figure_checks import is_score_label, mark_axis_break
 from .training import History, TrainingResult, learning_rate_schedule
 
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
