@@ -184,6 +184,37 @@ def test_comparison_of_seeds_draws_mean_and_sd():
     assert any("±" in text.get_text() for text in ax.texts)
 
 
+def test_smoothed_loss_is_centred_and_needs_enough_logs():
+    # Notebook 03 logged 5 batch losses of a falling loss; a trailing 5-log mean was then a
+    # running mean of the whole run, drawn above every raw point.
+    def lines(logged):
+        history = History()
+        for k, step in enumerate(np.linspace(1, 45, logged).round()):
+            loss = 1.1 - 0.01 * step + 0.05 * (-1) ** k  # falling, noisy
+            history.steps.append({"step": int(step), "epoch": step / 15, "loss": loss, "lr": 1e-4})
+        ax = plots.plot_training(history).axes[0]
+        return {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+
+    assert not any(label.startswith("smoothed") for label in lines(5))
+    drawn = lines(45)
+    smooth = next(values for label, values in drawn.items() if label.startswith("smoothed"))
+    raw = np.asarray(drawn["batch loss"])
+    assert (smooth < raw).any() and (smooth > raw).any()  # through the points, not above them
+    assert abs(float(np.mean(smooth - raw))) < 0.01
+
+
+def test_comparison_says_which_bar_is_a_single_run():
+    # Notebook 02: four heads over 5 seeds beside a deterministic probe (one value); the
+    # "mean ± sd over 5 seeds" label alone would claim the probe's bar too.
+    fig = plots.plot_comparison(
+        {"head": {"macro_f1": [0.6, 0.62, 0.61]}, "probe": {"macro_f1": 0.65}},
+        metrics=["macro_f1"],
+    )
+    ax = fig.axes[0]
+    assert "over 3 seeds" in ax.get_ylabel() and "one run" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.texts if "1 run" in t.get_text()] == ["0.650\n(1 run)"]
+
+
 def test_token_lengths_clips_an_outlier_and_says_so():
     lengths = list(range(10, 110)) * 5 + [5000]
     fig = plots.plot_token_lengths(lengths, max_length=64)

@@ -99,6 +99,21 @@ def _history(history: History | TrainingResult) -> History:
     return history.history if isinstance(history, TrainingResult) else history
 
 
+def smoothing_window(logged: int) -> int:
+    """The width of the loss curve's moving average: about a tenth of the logs, odd, >= 5.
+
+    0 (no smoothed line) below 15 logged steps: a mean over a third of the run or more
+    would draw a trend the points do not show.
+
+    Example:
+        >>> smoothing_window(10), smoothing_window(45), smoothing_window(300)
+        (0, 5, 31)
+    """
+    if logged < 15:
+        return 0
+    return max(5, logged // 10 | 1)
+
+
 def _draw_training(history: History, axes: Sequence[plt.Axes], title: str) -> None:
     loss_ax, metric_ax = axes
     steps, evals = history.steps_frame(), history.evals_frame()
@@ -106,9 +121,12 @@ def _draw_training(history: History, axes: Sequence[plt.Axes], title: str) -> No
     if len(steps):
         last_step = int(steps["step"].max())
         loss_ax.plot(steps["step"], steps["loss"], color="tab:gray", alpha=0.6, label="batch loss")
-        if len(steps) >= 5:
-            smooth = steps["loss"].rolling(5, min_periods=1).mean()
-            loss_ax.plot(steps["step"], smooth, color="black", label="smoothed (5 logs)")
+        window = smoothing_window(len(steps))
+        if window:
+            # Centred: a trailing mean of a falling loss lags behind, above every raw point.
+            smooth = steps["loss"].rolling(window, center=True, min_periods=1).mean()
+            loss_ax.plot(steps["step"], smooth, color="black",
+                         label=f"smoothed (centred mean of {window} logs)")  # fmt: skip
     if len(evals):
         last_step = max(last_step, int(evals["step"].max()))
         loss_ax.plot(evals["step"], evals["loss"], "o-", color="tab:red", label="validation loss")
@@ -496,12 +514,16 @@ def plot_comparison(
             highest = max(highest, top)
             sd_text = f"\n± {sd:.3f}" if not turn else f" ± {sd:.3f}"
             text = f"{mean:.3f}" + (sd_text if np.isfinite(sd) else "")
+            if seeds > 1 and len(cell) == 1 and not np.isfinite(sd):
+                text += "\n(1 run)" if not turn else " (1 run)"
             _label_above(ax, position, top, text, level=not turn)
     names = [_wrap(str(n)) for n in frame.index]
     ax.set_xticks(x, names, rotation=20 if len(frame) > 5 else 0,
                   ha="right" if len(frame) > 5 else "center")  # fmt: skip
     ylabel = "score" + (f" (mean ± sd over {seeds} seeds)" if seeds > 1 else
                         " (mean ± sd)" if has_errors else "")  # fmt: skip
+    if seeds > 1 and any(count == 1 for values in stats.values() for _, _, count in values):
+        ylabel += "\n(a bar without error bar: one run)"  # the seeds label does not cover it
     ax.set(title=title, xlabel="method", ylabel=ylabel)
     if ylim is None:
         room = (0.3 if has_errors else 0.18) if turn else (0.16 if has_errors else 0.08)
