@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: lab test test-fast lint format notebooks bench clean
+.PHONY: lab test test-fast lint format notebooks site bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,15 +25,15 @@ lab: $(BIN)/.installed
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools
-	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks tools
+	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools site/_ext
+	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks tools site/_ext
 	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout 900 -q -m "not slow"
 
 test-fast: $(BIN)/.installed
 	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider -q -m "not integration and not slow" --ignore=tests/test_notebooks.py
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools
+	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools site/_ext
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix tlhelpers tests benchmarks notebooks
@@ -45,9 +45,14 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 notebooks: $(BIN)/.installed
 	env -u TLHELPERS_QUICK $(BIN)/python tests/test_notebooks.py $(NOTEBOOKS)
 
+# The course website from the committed notebooks (nothing is executed), offline, into
+# site/_build/html/; serve it with `python -m http.server -d site/_build/html`.
+site: $(BIN)/.installed
+	$(BIN)/python tools/build_site.py
+
 # Performance comparisons (~20 minutes on an idle 2-core machine); never part of `make test`.
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site/_build *.egg-info .pytest_cache .ruff_cache

@@ -274,23 +274,40 @@ def lab_server(tmp_path: Path) -> Iterator[LabServer]:
         yield server
 
 
-@pytest.fixture
-def browser_page(tmp_path: Path):
-    """A page in headless Chromium (Debian's build), closed after the test."""
+def skip_without_chromium() -> None:
+    """Skip the calling test when Debian's Chromium or Python Playwright is missing."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    playwright_api = pytest.importorskip(
+    pytest.importorskip(
         "playwright.sync_api", reason='Python Playwright missing: pip install -e ".[dev]"'
     )
-    with playwright_api.sync_playwright() as playwright:
+
+
+@contextmanager
+def chromium_page(width: int = 1800, height: int = 1200):
+    """A page in headless Chromium (Debian's build, driven by Playwright), closed afterwards.
+
+    The one way the tests and tools start the browser (tests/test_site.py,
+    tools/panel_screenshot.py).
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1800, "height": 1200})
-            yield page
+            yield browser.new_page(viewport={"width": width, "height": height})
         finally:
             browser.close()
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path):
+    """A page in headless Chromium (Debian's build), closed after the test."""
+    skip_without_chromium()
+    with chromium_page() as page:
+        yield page
 
 
 def test_widgets_notebook_trains_in_a_real_browser(browser_page, lab_server, tmp_path):

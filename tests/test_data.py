@@ -141,7 +141,7 @@ def test_n_per_class_keeps_evaluation_splits():
     assert np.bincount(few["train"]["label"]).tolist() == [5, 5, 5]
     assert few["test"]["text"] == full["test"]["text"]
     with pytest.raises(ValueError, match="at least 1"):
-        tl.sample_per_class(full["train"], 0)
+        tl.stratified_sample(full["train"], per_class=0)
 
 
 # --------------------------------------------------------------------------------------

@@ -7,15 +7,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import figure_problems
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, figure_problems, lab_plots
+from tlhelpers import experiments, lab_plots
 from tlhelpers.experiments import (
     METHODS,
     TransferLab,
-    compare,
-    paired_interval,
     silhouette_band,
     summarise,
     time_to_quality,
@@ -86,32 +85,6 @@ def _curves() -> pd.DataFrame:
                     "test_macro_f1": score, "gap": 1 - score,
                 })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def test_paired_interval_and_compare_name_a_winner_only_beyond_the_noise():
-    mean, low, high = paired_interval([0.70, 0.72, 0.69], [0.60, 0.64, 0.61])
-    assert mean == pytest.approx(0.0867, abs=1e-4) and low > 0 and high > mean
-    mean, low, high = paired_interval([0.70, 0.60, 0.75], [0.65, 0.66, 0.70])
-    assert low < 0 < high  # the seeds disagree: no winner
-    assert paired_interval([0.7], [0.6])[1] == -math.inf  # one seed: no spread to measure
-    with pytest.raises(ValueError, match="equally long"):
-        paired_interval([], [])
-
-    table = compare(_curves())  # fine-tuned is 0.2 above tf-idf on every seed
-    assert table.loc[("toy", 8), "verdict"] == "fine-tuned"
-    assert table.loc[("toy", 8), "gap"] == pytest.approx(0.2)
-    noisy = _curves()
-    shift = noisy["method"].eq("tf-idf") & noisy["seed"].eq(1)
-    noisy.loc[shift, "test_macro_f1"] += 0.4  # one tf-idf seed wins big, the other loses
-    verdicts = compare(noisy)
-    assert (verdicts["verdict"] == "within noise").all()
-    assert set(verdicts.loc[("toy", 8), "tied"].split(", ")) == {"fine-tuned", "tf-idf"}
-    small = compare(_curves(), min_gap=0.25)  # a lead of 0.2 is below the stated resolution
-    assert (small["verdict"] == "within noise").all()
-    drops = compare(_curves(), metric="gap", higher_is_better=False)  # smaller gap wins
-    assert drops.loc[("toy", 8), "best"] == "fine-tuned"
-    with pytest.raises(ValueError, match="columns"):
-        compare(_curves(), among="layer")
 
 
 def test_silhouette_bands():

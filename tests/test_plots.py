@@ -1,4 +1,4 @@
-"""Every plot function draws a figure that passes tl.figure_problems, from real objects."""
+"""Every plot function draws a figure that passes figure_problems, from real objects."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import inspect  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from figure_checks import figure_problems  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tlhelpers import plots  # noqa: E402
 from tlhelpers.evaluation import report_from_predictions  # noqa: E402
-from tlhelpers.figure_checks import figure_problems  # noqa: E402
 from tlhelpers.training import History  # noqa: E402
 
 NAMES = ["negative", "neutral", "positive"]

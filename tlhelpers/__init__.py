@@ -13,74 +13,155 @@ or, the whole recipe described once (what the command line and the widget panel 
 
     run = tl.fine_tune(tl.TrainConfig(dataset="tweet-sentiment", epochs=2, lr=5e-5))
     run.save("runs/tweets")
+
+``import tlhelpers`` is fast and imports neither torch nor transformers: each name below is
+imported from its module the first time it is used (PEP 562's module ``__getattr__``), so
+a script that only needs ``tl.is_quick()`` or ``--help`` does not wait for PyTorch.
 """
 
-from .batching import (
-    make_dataloader,
-    suggest_max_length,
-    token_length_stats,
-    token_lengths,
-    tokenize_dataset,
-)
-from .config import TrainConfig, describe_mode, is_quick, pick, set_seed
-from .data import (
-    BUILTIN_DATASETS,
-    LoadReport,
-    check_texts,
-    label_names_of,
-    load_text_dataset,
-    sample_per_class,
-)
-from .evaluation import (
-    ConfidenceInterval,
-    EvaluationReport,
-    bootstrap_difference,
-    bootstrap_interval,
-    bootstrap_scores,
-    compute_metrics,
-    evaluate,
-    predict,
-    predict_proba,
-    reliability,
-)
-from .figure_checks import figure_problems, mark_axis_break
-from .models import (
-    CATALOG,
-    catalog,
-    count_parameters,
-    encoder_of,
-    freeze,
-    label_names,
-    load_model,
-    load_tokenizer,
-    random_model,
-    replace_head,
-    set_dropout,
-    unfreeze,
-)
-from .persistence import (
-    check_saved_model,
-    load_saved_model,
-    load_training_info,
-    recover_interrupted_save,
-    save_model,
-)
-from .recipe import Run, fine_tune
-from .training import History, TrainingResult, learning_rate_schedule, train
+# The imports under TYPE_CHECKING are for editors only (names load lazily at run time).
+# ruff: noqa: F401
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "bootstrap_difference", "bootstrap_interval", "bootstrap_scores", "ConfidenceInterval",
-    "BUILTIN_DATASETS", "catalog", "CATALOG", "check_saved_model", "check_texts",
-    "compute_metrics", "count_parameters", "describe_mode", "encoder_of", "evaluate",
-    "EvaluationReport", "figure_problems", "fine_tune", "freeze", "History", "is_quick",
-    "label_names",
-    "label_names_of", "learning_rate_schedule", "load_model", "load_saved_model",
-    "load_text_dataset", "load_tokenizer", "load_training_info", "LoadReport",
-    "make_dataloader", "mark_axis_break", "pick", "predict", "predict_proba", "random_model",
-    "recover_interrupted_save", "reliability", "replace_head", "Run", "sample_per_class",
-    "save_model", "set_dropout", "set_seed", "suggest_max_length", "token_length_stats",
-    "token_lengths", "tokenize_dataset", "train", "TrainConfig", "TrainingResult",
-    "unfreeze",
-]  # fmt: skip
+# Where each public name lives: the one list of the package's API.
+_NAMES_BY_MODULE = {
+    "axis_break": ["mark_axis_break"],
+    "batching": [
+        "make_dataloader",
+        "suggest_max_length",
+        "token_length_stats",
+        "token_lengths",
+        "tokenize_dataset",
+    ],
+    "config": ["TrainConfig", "describe_mode", "is_quick", "pick", "set_seed"],
+    "data": [
+        "BUILTIN_DATASETS",
+        "LoadReport",
+        "check_texts",
+        "label_names_of",
+        "load_text_dataset",
+    ],
+    "evaluation": [
+        "ConfidenceInterval",
+        "EvaluationReport",
+        "bootstrap_difference",
+        "bootstrap_interval",
+        "bootstrap_scores",
+        "compute_metrics",
+        "evaluate",
+        "predict",
+        "predict_proba",
+        "reliability",
+    ],
+    "models": [
+        "CATALOG",
+        "catalog",
+        "count_parameters",
+        "encoder_of",
+        "freeze",
+        "label_names",
+        "load_model",
+        "load_tokenizer",
+        "random_model",
+        "replace_head",
+        "set_dropout",
+        "unfreeze",
+    ],
+    "sampling": ["SEED", "stratified_indices", "stratified_sample"],
+    "persistence": [
+        "check_saved_model",
+        "load_saved_model",
+        "load_training_info",
+        "recover_interrupted_save",
+        "save_model",
+    ],
+    "recipe": ["Run", "fine_tune"],
+    "training": ["History", "TrainingResult", "learning_rate_schedule", "train"],
+    "verdicts": ["Verdict", "compare", "compare_predictions", "compare_table"],
+}
+_MODULE_OF = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
+# Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
+_SUBMODULES = {
+    *_NAMES_BY_MODULE,
+    *("baselines", "cli", "experiments", "features", "files", "inference", "lab_plots"),
+    *("layer_cache", "noise", "plots", "widgets"),
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'tlhelpers' has no attribute {name!r}")
+    globals()[name] = value  # the next lookup is a plain attribute, not this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})
+
+
+if TYPE_CHECKING:  # what editors and type checkers read; at run time names load lazily
+    from .axis_break import mark_axis_break
+    from .batching import (
+        make_dataloader,
+        suggest_max_length,
+        token_length_stats,
+        token_lengths,
+        tokenize_dataset,
+    )
+    from .config import TrainConfig, describe_mode, is_quick, pick, set_seed
+    from .data import (
+        BUILTIN_DATASETS,
+        LoadReport,
+        check_texts,
+        label_names_of,
+        load_text_dataset,
+    )
+    from .evaluation import (
+        ConfidenceInterval,
+        EvaluationReport,
+        bootstrap_difference,
+        bootstrap_interval,
+        bootstrap_scores,
+        compute_metrics,
+        evaluate,
+        predict,
+        predict_proba,
+        reliability,
+    )
+    from .models import (
+        CATALOG,
+        catalog,
+        count_parameters,
+        encoder_of,
+        freeze,
+        label_names,
+        load_model,
+        load_tokenizer,
+        random_model,
+        replace_head,
+        set_dropout,
+        unfreeze,
+    )
+    from .persistence import (
+        check_saved_model,
+        load_saved_model,
+        load_training_info,
+        recover_interrupted_save,
+        save_model,
+    )
+    from .recipe import Run, fine_tune
+    from .sampling import SEED, stratified_indices, stratified_sample
+    from .training import History, TrainingResult, learning_rate_schedule, train
+    from .verdicts import Verdict, compare, compare_predictions, compare_table

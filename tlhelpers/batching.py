@@ -253,9 +253,13 @@ def batch_loader(
         )
     generator = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
-        generator=generator, pin_memory=pin_memory,
-    )  # fmt: skip
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=collate,
+        generator=generator,
+        pin_memory=pin_memory,
+    )
 
 
 def make_dataloader(
@@ -281,7 +285,35 @@ def make_dataloader(
     dataset = tokenized.select_columns(columns).with_format(None)
     lengths = [len(ids) for ids in tokenized["input_ids"]]
     return batch_loader(
-        dataset, lengths, PaddingCollator(pad_token_id, pad_to_multiple_of), batch_size,
+        dataset,
+        lengths,
+        PaddingCollator(pad_token_id, pad_to_multiple_of),
+        batch_size,
         shuffle=shuffle,
-        group_by_length=group_by_length, seed=seed, pin_memory=pin_memory,
-    )  # fmt: skip
+        group_by_length=group_by_length,
+        seed=seed,
+        pin_memory=pin_memory,
+    )
+
+
+def train_and_validation_loaders(
+    tokenized: DatasetDict, pad_token_id: int, *, batch_size: int, **options
+) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
+    """The training batches (shuffled) and the validation batches (sorted, twice as large).
+
+    Validation needs no gradients, so twice the batch fits in the same memory. ``options``
+    go to :func:`make_dataloader` (``group_by_length``, ``seed``, ``pin_memory`` ...).
+
+    Example:
+        >>> train_loader, eval_loader = train_and_validation_loaders(tokenized, 0, batch_size=32)
+    """
+    return (
+        make_dataloader(tokenized["train"], batch_size, pad_token_id=pad_token_id, **options),
+        make_dataloader(
+            tokenized["validation"],
+            2 * batch_size,
+            shuffle=False,
+            pad_token_id=pad_token_id,
+            **options,
+        ),
+    )

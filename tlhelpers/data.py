@@ -31,6 +31,7 @@ import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Value
 
 from .files import FILE_TYPES, FileOptions, is_file_source, read_file
+from .sampling import SEED, stratified_indices, stratified_sample
 
 SPLITS = ("train", "validation", "test")
 
@@ -283,7 +284,7 @@ def load_text_dataset(
     test_size: float = 0.1,
     n_per_class: int | None = None,
     max_examples: int | None = None,
-    seed: int = 42,
+    seed: int = SEED,
     header: int | None | str = "infer",
     sep: str | None = None,
     quoting: int | str | None = None,
@@ -427,17 +428,18 @@ def _load_text_dataset(
     labels, names = _label_ids(frame["label"], label_names or table.label_names, report)
     frame["label"] = labels
     if table.presplit:
-        splits = _use_given_splits(frame, validation_size, seed, names)
+        splits = _use_given_splits(frame, validation_size, test_size, seed, names)
     else:
         if max_examples is not None and max_examples < len(frame):
             before = len(frame)
-            frame = _stratified_sample(frame, max_examples, seed)
+            keep = stratified_indices(frame["label"].to_numpy(), size=max_examples, seed=seed)
+            frame = frame.iloc[keep]
             report.left_out["max_examples"] = before - len(frame)
         splits = _split(frame, validation_size, test_size, seed)
     data = DatasetDict({split: _to_dataset(part, names) for split, part in splits.items()})
     if n_per_class is not None:
         before = len(data["train"])
-        data["train"] = sample_per_class(data["train"], n_per_class, seed=seed)
+        data["train"] = stratified_sample(data["train"], per_class=n_per_class, seed=seed)
         report.left_out["n_per_class"] = before - len(data["train"])
     report.split_sizes = {split: len(data[split]) for split in SPLITS}
     for split in SPLITS:
@@ -827,42 +829,19 @@ def _handle_repeats(
 # --------------------------------------------------------------------------------------
 
 
-def _stratified_sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    fraction = n / len(frame)
-    parts = [
-        group.sample(n=max(1, round(len(group) * fraction)), random_state=seed)
-        for _, group in frame.groupby("label")
-    ]
-    return pd.concat(parts).sample(frac=1, random_state=seed).reset_index(drop=True)
-
-
-def _split_off(
-    frame: pd.DataFrame, fraction: float, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified split: each class gives ``fraction`` of its rows (at least one if it has 2+)."""
-    rng = np.random.default_rng(seed)
-    held_rows = []
-    for _, group in frame.groupby("label"):
-        n_held = round(len(group) * fraction)
-        if n_held == 0 and len(group) >= 2:
-            n_held = 1
-        held_rows.extend(rng.choice(group.index.to_numpy(), size=n_held, replace=False).tolist())
-    held = frame.loc[held_rows]
-    rest = frame.drop(index=held_rows)
-    return (
-        rest.sample(frac=1, random_state=seed).reset_index(drop=True),
-        held.sample(frac=1, random_state=seed).reset_index(drop=True),
-    )
+def _split_off(frame: pd.DataFrame, size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the rest, a stratified ``size`` of the rows), both in their original order."""
+    held = frame.index[stratified_indices(frame["label"].to_numpy(), size=size, seed=seed)]
+    return frame.drop(index=held).reset_index(drop=True), frame.loc[held].reset_index(drop=True)
 
 
 def _split(frame: pd.DataFrame, validation_size: float, test_size: float, seed: int):
-    frame = frame.reset_index(drop=True)
-    rest, test = _split_off(frame, test_size, seed)
-    train, validation = _split_off(rest, validation_size / (1 - test_size), seed + 1)
+    rest, test = _split_off(frame.reset_index(drop=True), test_size, seed)
+    train, validation = _split_off(rest, validation_size / (1 - test_size), seed)
     return {"train": train, "validation": validation, "test": test}
 
 
-def _use_given_splits(frame: pd.DataFrame, validation_size: float, seed: int, names):
+def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int, names):
     """Keep a Hub dataset's own train/test split; carve validation out of train if missing."""
     parts = {
         split: part.reset_index(drop=True) for split, part in frame.groupby("_split", sort=False)
@@ -873,7 +852,7 @@ def _use_given_splits(frame: pd.DataFrame, validation_size: float, seed: int, na
     if "validation" not in parts:
         train, parts["validation"] = _split_off(train, validation_size, seed)
     if "test" not in parts:
-        train, parts["test"] = _split_off(train, validation_size, seed + 1)
+        train, parts["test"] = _split_off(train, test_size, seed)
     extra = sorted(set(parts) - set(SPLITS))
     if extra:
         # e.g. IMDb's "unsupervised" split: it has no usable labels for this task.
@@ -901,21 +880,10 @@ def check_labels_seen_in_training(train_labels, other_labels, names: Sequence[st
         )
 
 
-def sample_per_class(dataset: Dataset, n_per_class: int, *, seed: int = 42) -> Dataset:
-    """Keep at most ``n_per_class`` examples of each label (for few-shot experiments).
-
-    Example:
-        >>> few = sample_per_class(data["train"], 8)   # 8 tweets per sentiment
-    """
-    if n_per_class < 1:
-        raise ValueError(f"n_per_class must be at least 1, got {n_per_class}.")
-    labels = np.asarray(dataset["label"])
-    rng = np.random.default_rng(seed)
-    keep = []
-    for label in np.unique(labels):
-        index = np.flatnonzero(labels == label)
-        keep.extend(rng.choice(index, size=min(n_per_class, len(index)), replace=False))
-    return dataset.select(sorted(int(i) for i in keep))
+def sample_per_class(dataset: Dataset, n_per_class: int, *, seed: int = SEED) -> Dataset:
+    """Old name of ``stratified_sample(dataset, per_class=n)``; kept until experiments.py moves
+    to the new name (see RENAMES.md), then removed."""
+    return stratified_sample(dataset, per_class=n_per_class, seed=seed)
 
 
 def label_names_of(dataset: Dataset | DatasetDict) -> list[str]:

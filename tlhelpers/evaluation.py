@@ -18,7 +18,7 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from .batching import check_max_length, model_max_length, pad_token_id
 from .data import check_texts
-from .inference import device_of, inference_batches, inference_mode
+from .inference import class_probabilities, device_of, inference_batches
 from .models import label_names
 
 
@@ -52,16 +52,13 @@ def predict_proba(
     if device is not None:
         model.to(device)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    probabilities = np.zeros((len(texts), len(label_names(model))), dtype=np.float32)
-    with inference_mode(model):
-        batches = inference_batches(
-            encoded, batch_size=batch_size, pad_token_id=pad_token_id(tokenizer),
-            device=device_of(model),
-        )  # fmt: skip
-        for index, batch in batches:
-            logits = model(**batch).logits
-            probabilities[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    return probabilities
+    batches = inference_batches(
+        encoded,
+        batch_size=batch_size,
+        pad_token_id=pad_token_id(tokenizer),
+        device=device_of(model),
+    )
+    return class_probabilities(model, batches, len(texts))
 
 
 def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
@@ -311,9 +308,13 @@ def bootstrap_difference(
         - compute_metrics(y_true, y_pred_b, labels)[metric]
     )
     scores = bootstrap_scores(
-        y_true, np.stack([y_pred_a, y_pred_b]), labels,
-        metric=metric, n_resamples=n_resamples, seed=seed,
-    )  # fmt: skip
+        y_true,
+        np.stack([y_pred_a, y_pred_b]),
+        labels,
+        metric=metric,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
     return _percentile_interval(scores[0] - scores[1], estimate, f"{metric} difference", confidence)
 
 
@@ -323,9 +324,13 @@ def _percentile_interval(
     tail = (1 - confidence) / 2
     low, high = np.quantile(scores, [tail, 1 - tail])
     return ConfidenceInterval(
-        metric=metric, estimate=float(estimate), low=float(low), high=float(high),
-        confidence=confidence, n_resamples=len(scores),
-    )  # fmt: skip
+        metric=metric,
+        estimate=float(estimate),
+        low=float(low),
+        high=float(high),
+        confidence=confidence,
+        n_resamples=len(scores),
+    )
 
 
 def _check_metric(metric: str) -> None:

@@ -16,8 +16,8 @@ dataset by training four methods on the *same* training sets, drawn from one poo
 
 It also looks inside the encoder: a linear probe on each layer's frozen features (where
 the task's information lives) and a 2-D map of test embeddings before and after
-fine-tuning (what fine-tuning changes). :func:`compare` turns a table of runs into
-verdicts: a winner only where the gap is larger than the seed-to-seed noise.
+fine-tuning (what fine-tuning changes). :func:`tlhelpers.compare_table` turns a table of
+runs into verdicts by the course's one noise rule (:mod:`tlhelpers.verdicts`).
 
 Costs are kept down the way a practitioner would: each text goes through the frozen
 encoder once (every layer in one pass) and the vectors are reused for every training-set
@@ -30,7 +30,7 @@ Example:
     >>> data = tl.load_text_dataset("tweet-sentiment")
     >>> lab = TransferLab(data, name="tweets", config=tl.TrainConfig(max_length=64))
     >>> curves = lab.learning_curves(["frozen features", "tf-idf"], sizes=[8, 64], seeds=3)
-    >>> compare(curves)
+    >>> tl.compare_table(curves)
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, concatenate_datasets
-from scipy import stats
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
@@ -226,7 +225,7 @@ class TransferLab:
 
         Sets are nested: for one seed, the 8-per-class set is inside the 32-per-class set,
         so a learning curve adds data rather than swapping it. A seed draws the same set
-        for every method, so methods can be compared seed by seed (:func:`compare`).
+        for every method, so methods can be compared seed by seed (:func:`tlhelpers.compare`).
         """
         if not 1 <= n_per_class <= self.largest_size:
             raise ValueError(
@@ -453,7 +452,7 @@ class TransferLab:
 
         Example:
             >>> probe = lab.layer_probe(n_per_class=128, seeds=3)
-            >>> compare(probe, among="layer", within=("dataset",))
+            >>> tl.compare_table(probe, among="layer", within=("dataset",))
         """
         if seeds < 1:
             raise ValueError(f"seeds must be at least 1, got {seeds}.")
@@ -531,88 +530,6 @@ def summarise(curves: pd.DataFrame, metric: str = "test_macro_f1") -> pd.DataFra
     table = grouped.agg(["mean", "std", "count"])
     table["std"] = table["std"].fillna(0.0)  # one seed: no spread
     return table
-
-
-def paired_interval(
-    a: Sequence[float], b: Sequence[float], confidence: float = 0.95
-) -> tuple[float, float, float]:
-    """Mean of ``a - b`` over paired seeds and its t confidence interval: (mean, low, high).
-
-    Pairing matters: seed ``s`` draws the same training examples for every method, so
-    the difference per seed removes the luck of the draw that both methods share. With
-    one seed there is no spread to measure and the interval is infinite.
-
-    Example:
-        >>> paired_interval([0.70, 0.72, 0.69], [0.60, 0.64, 0.61])
-        (0.0867, 0.0579, 0.1154)
-    """
-    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if diffs.ndim != 1 or len(diffs) == 0:
-        raise ValueError("paired_interval needs two equally long, non-empty lists of scores.")
-    mean = float(diffs.mean())
-    if len(diffs) < 2:
-        return mean, -math.inf, math.inf
-    half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * diffs.std(ddof=1)
-    half /= math.sqrt(len(diffs))
-    return mean, mean - half, mean + half
-
-
-def compare(
-    table: pd.DataFrame,
-    *,
-    among: str = "method",
-    within: Sequence[str] = ("dataset", "n_per_class"),
-    metric: str = "test_macro_f1",
-    higher_is_better: bool = True,
-    confidence: float = 0.95,
-    min_gap: float = 0.0,
-) -> pd.DataFrame:
-    """Per group: the best of ``among`` by mean ``metric``, and whether it beats the rest.
-
-    In each group (e.g. each dataset and training-set size) the option with the best mean
-    is compared with every other, seed by seed (:func:`paired_interval`). The verdict names
-    the best only when its interval against the runner-up excludes zero; otherwise it is
-    ``"within noise"``, and ``tied`` lists the best and every option it does not clearly
-    beat. A lead smaller than ``min_gap`` is "within noise" however the seeds agree: the
-    seeds share one test set, whose own sampling noise they cannot see.
-
-    Returns:
-        One row per group: best, runner_up, gap (mean of best minus runner-up), low and
-        high (its confidence interval), seeds, tied, verdict.
-
-    Example:
-        >>> compare(curves)                                   # methods, per dataset and size
-        >>> compare(probe, among="layer", within=("dataset",))
-    """
-    needed = {among, metric, "seed", *within}
-    if not needed <= set(table.columns):
-        raise ValueError(f"compare needs columns {sorted(needed)}; got {list(table.columns)}.")
-    sign = 1.0 if higher_is_better else -1.0
-    rows = []
-    for key, group in table.groupby(list(within), sort=False):
-        scores = group.pivot_table(index="seed", columns=among, values=metric)
-        order = (sign * scores.mean()).sort_values(ascending=False).index
-        best, row = (
-            order[0],
-            dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True)),
-        )
-        tied, verdict_interval = [best], None
-        for other in order[1:]:
-            pair = scores[[best, other]].dropna()
-            mean, low, high = paired_interval(sign * pair[best], sign * pair[other], confidence)
-            if verdict_interval is None:
-                verdict_interval = (other, mean, low, high, len(pair))
-            if low <= 0 or mean < min_gap:
-                tied.append(other)
-        if verdict_interval is None:
-            raise ValueError(f"compare needs at least two values of '{among}' per group.")
-        other, mean, low, high = verdict_interval[:4]
-        beaten = low > 0 and mean >= min_gap
-        row.update(best=best, runner_up=other, gap=mean, low=low, high=high,
-                   seeds=verdict_interval[4], tied=", ".join(map(str, tied)),
-                   verdict=str(best) if beaten else "within noise")  # fmt: skip
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(list(within))
 
 
 def silhouette_band(value: float) -> str:

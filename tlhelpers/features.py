@@ -62,9 +62,12 @@ def extract_features(
     outputs: dict[int, np.ndarray] = {}
     with inference_mode(encoder):
         batches = inference_batches(
-            encoded, batch_size=batch_size, pad_token_id=pad_token_id(tokenizer),
-            device=device_of(encoder), progress=progress,
-        )  # fmt: skip
+            encoded,
+            batch_size=batch_size,
+            pad_token_id=pad_token_id(tokenizer),
+            device=device_of(encoder),
+            progress=progress,
+        )
         for index, batch in batches:
             hidden = encoder(**batch, output_hidden_states=True).hidden_states
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)

@@ -17,8 +17,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -46,25 +47,28 @@ def inference_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def inference_batches(
-    input_ids: Sequence[Sequence[int]],
+    input_ids: Sequence[Sequence[int]] | Sequence[torch.Tensor],
     *,
     batch_size: int = 64,
     pad_token_id: int = 0,
     device: str | torch.device = "cpu",
     progress: bool = False,
+    key: str = "input_ids",
 ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
     """Padded batches of token ids, longest first, on ``device``, with their positions.
 
     Args:
-        input_ids: one list of token ids per text (from the tokenizer, truncated).
+        input_ids: one list of token ids per text (from the tokenizer, truncated), or,
+            with ``key="inputs_embeds"``, one tensor of hidden states per text.
         batch_size: texts per batch.
         pad_token_id: the tokenizer's padding id (``tokenizer.pad_token_id``).
         device: where the batch tensors go (the model's device).
         progress: show a progress bar.
+        key: the model's argument the inputs go to (``input_ids`` or ``inputs_embeds``).
 
     Yields:
         ``(index, batch)``: the positions of the batch's texts in ``input_ids`` and a dict
-        with ``input_ids`` and ``attention_mask``, ready for ``model(**batch)``.
+        with ``key`` and ``attention_mask``, ready for ``model(**batch)``.
 
     Example:
         >>> for index, batch in inference_batches([[101, 7592, 102], [101, 102]], batch_size=2):
@@ -79,10 +83,31 @@ def inference_batches(
     if progress:
         batches = iter(progress_bar(sampler, desc="Inference", total=len(sampler)))
     for index in batches:
-        batch = collate([{"input_ids": input_ids[i]} for i in index])
+        batch = collate([{key: input_ids[i]} for i in index])
         yield index, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 def device_of(model: nn.Module) -> torch.device:
     """The device of the model's first parameter (where its inputs must go)."""
     return next(model.parameters()).device
+
+
+def class_probabilities(
+    model: nn.Module, batches: Iterable[tuple[list[int], dict]], rows: int
+) -> np.ndarray:
+    """The softmax of the model's logits for every ``(index, batch)``, each row at its index.
+
+    The one place where logits become probabilities: :func:`tlhelpers.predict_proba` and
+    :func:`tlhelpers.layer_cache.predict_proba_over_cache` both call it.
+
+    Example:
+        >>> batches = inference_batches(encoded, batch_size=64, device=device_of(model))
+        >>> class_probabilities(model, batches, rows=len(encoded)).shape
+        (1000, 3)
+    """
+    probabilities = np.zeros((rows, len(model.config.id2label)), dtype=np.float32)
+    with inference_mode(model):
+        for index, batch in batches:
+            logits = model(**batch).logits
+            probabilities[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return probabilities

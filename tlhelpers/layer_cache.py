@@ -36,8 +36,8 @@ import torch
 from datasets import DatasetDict
 from torch import nn
 
-from .batching import LengthGroupedSampler, PaddingCollator, batch_loader, pad_token_id
-from .inference import device_of, inference_batches, inference_mode
+from .batching import PaddingCollator, batch_loader, pad_token_id
+from .inference import class_probabilities, device_of, inference_batches, inference_mode
 from .models import encoder_layers, encoder_of
 
 # Inside shared_lower_layer_states(): {fingerprint of the frozen lower weights:
@@ -142,9 +142,11 @@ class LowerLayerCache:
         encoder = encoder_of(self.model)
         with inference_mode(self.model), self._run_layers(slice(0, self.cut), embeddings=True):
             batches = inference_batches(
-                missing_keys, batch_size=batch_size, pad_token_id=pad_token_id,
+                missing_keys,
+                batch_size=batch_size,
+                pad_token_id=pad_token_id,
                 device=device_of(encoder),
-            )  # fmt: skip
+            )
             for index, batch in batches:
                 hidden = encoder(**batch).last_hidden_state.float().cpu()
                 for row, i in enumerate(index):
@@ -162,21 +164,34 @@ class LowerLayerCache:
         return digest.hexdigest()
 
     def loaders(
-        self, batch_size: int, *, group_by_length: bool = True, seed: int = 0,
-        pin_memory: bool = False, pad_to_multiple_of: int | None = None,
-    ) -> tuple[torch.utils.data.DataLoader, ...]:  # fmt: skip
+        self,
+        batch_size: int,
+        *,
+        group_by_length: bool = True,
+        seed: int = 0,
+        pin_memory: bool = False,
+        pad_to_multiple_of: int | None = None,
+    ) -> tuple[torch.utils.data.DataLoader, ...]:
         """Training and validation batches of cached states, padded like token batches."""
         out = []
-        for split, shuffle, size in (("train", True, batch_size),
-                                     ("validation", False, 2 * batch_size)):  # fmt: skip
+        for split, shuffle, size in (
+            ("train", True, batch_size),
+            ("validation", False, 2 * batch_size),
+        ):
             pairs = zip(self.states[split], self.labels[split], strict=True)
             items = [{"inputs_embeds": state, "label": label} for state, label in pairs]
-            out.append(batch_loader(
-                items, [len(s) for s in self.states[split]],
-                PaddingCollator(0, pad_to_multiple_of), size,
-                shuffle=shuffle, group_by_length=group_by_length, seed=seed,
-                pin_memory=pin_memory,
-            ))  # fmt: skip
+            out.append(
+                batch_loader(
+                    items,
+                    [len(s) for s in self.states[split]],
+                    PaddingCollator(0, pad_to_multiple_of),
+                    size,
+                    shuffle=shuffle,
+                    group_by_length=group_by_length,
+                    seed=seed,
+                    pin_memory=pin_memory,
+                )
+            )
         return tuple(out)
 
     def top_layers_only(self) -> contextlib.AbstractContextManager:
@@ -232,16 +247,11 @@ def predict_proba_over_cache(
     pad_id = pad_token_id(tokenizer)
     cache = LowerLayerCache(model, None, pad_id, batch_size)  # states only: no training splits
     states = cache.lower_layer_states(encoded["input_ids"], pad_id, batch_size)
-    probabilities = np.zeros((len(states), len(model.config.id2label)), dtype=np.float32)
-    collate = PaddingCollator(0)
-    sampler = LengthGroupedSampler([len(s) for s in states], batch_size, shuffle=False)
-    device = device_of(model)
-    with inference_mode(model), cache.top_layers_only():
-        for index in sampler:
-            batch = collate([{"inputs_embeds": states[i]} for i in index])
-            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
-            probabilities[index] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    return probabilities
+    batches = inference_batches(
+        states, batch_size=batch_size, device=device_of(model), key="inputs_embeds"
+    )
+    with cache.top_layers_only():
+        return class_probabilities(model, batches, len(states))
 
 
 def _owner_of(model: nn.Module, layers: nn.ModuleList) -> tuple[nn.Module, str]:

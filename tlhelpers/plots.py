@@ -19,8 +19,8 @@ from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from .axis_break import is_score_label, mark_axis_break
 from .evaluation import ConfidenceInterval, EvaluationReport, reliability
-from .figure_checks import is_score_label, mark_axis_break
 from .training import History, TrainingResult, learning_rate_schedule
 
 if TYPE_CHECKING:

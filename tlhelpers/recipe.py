@@ -5,7 +5,7 @@ all-in-one cells run. Every step is a public function you can call yourself; thi
 module only puts them in order, the same order every time::
 
     data = tl.load_text_dataset(config.dataset, ...)        # 1. the data, split
-    data["train"] = tl.sample_per_class(...)                 # 2. few-shot sample
+    data["train"] = tl.stratified_sample(..., per_class=n)   # 2. few-shot sample
     tl.set_seed(config.seed)                                  # 3. the new head is random:
     model, tokenizer = tl.load_model(config.model, ...)      #    seed it first
     tl.freeze(model, train_last_layers=...)                   # 4. what learns
@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict
-from sklearn.model_selection import train_test_split
 
 from .config import TrainConfig, set_seed
-from .data import label_names_of, load_text_dataset, sample_per_class
+from .data import label_names_of, load_text_dataset
 from .evaluation import EvaluationReport, evaluate, predict
 from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
+from .sampling import SEED, stratified_sample
 from .training import TrainingResult, train
 
 
@@ -94,29 +93,20 @@ def sample_splits(data: DatasetDict, config: TrainConfig) -> DatasetDict:
     """
     data = DatasetDict(data)  # a new dict: the caller's splits are left as they were
     if config.n_per_class is not None:
-        data["train"] = sample_per_class(data["train"], config.n_per_class, seed=config.seed)
+        data["train"] = stratified_sample(
+            data["train"], per_class=config.n_per_class, seed=config.seed
+        )
     if config.max_validation_examples is not None:
-        data["validation"] = stratified_subset(
-            data["validation"], config.max_validation_examples, seed=config.seed
+        data["validation"] = stratified_sample(
+            data["validation"], size=config.max_validation_examples, seed=config.seed
         )
     return data
 
 
-def stratified_subset(dataset: Dataset, n: int, *, seed: int = 0) -> Dataset:
-    """``n`` examples with the same class proportions as ``dataset`` (all of it if smaller).
-
-    Example:
-        >>> test = stratified_subset(data["test"], 500)
-    """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
-    if n >= len(dataset):
-        return dataset
-    labels = np.asarray(dataset["label"])
-    keep, _ = train_test_split(
-        np.arange(len(labels)), train_size=n, stratify=labels, random_state=seed
-    )
-    return dataset.select(sorted(int(i) for i in keep))
+def stratified_subset(dataset: Dataset, n: int, *, seed: int = SEED) -> Dataset:
+    """Old name of ``stratified_sample(dataset, size=n)``; kept until experiments.py moves to
+    the new name (see RENAMES.md), then removed."""
+    return stratified_sample(dataset, size=n, seed=seed)
 
 
 def load_seeded_model(config: TrainConfig, labels: Sequence[str]):

@@ -19,6 +19,8 @@ non-blocking copies, so the CPU queues the next step while the GPU runs this one
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 import math
 import os
 import signal
@@ -31,16 +33,21 @@ from typing import Any
 import pandas as pd
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration
 from datasets import DatasetDict
 from torch import nn
+from transformers import get_scheduler
 
-from .batching import check_max_length, make_dataloader, pad_token_id, tokenize_dataset
+from .batching import check_max_length, pad_token_id, tokenize_dataset, train_and_validation_loaders
 from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
 from .data import check_labels_seen_in_training
 from .evaluation import compute_metrics
 from .inference import inference_mode
+from .layer_cache import LowerLayerCache
 from .models import encoder_layers, head_of, label_names
+
+logger = logging.getLogger(__name__)
 
 Callback = Callable[[str, "History"], None]
 
@@ -67,7 +74,9 @@ class TrainingResult:
 
     ``best`` is the validation record whose weights the model now holds (None if the run
     stopped before its first validation). ``stop_signal`` is ``"SIGINT"`` or ``"SIGTERM"``
-    when a signal ended the run.
+    when a signal ended the run, and None when it ended otherwise (including a
+    ``KeyboardInterrupt`` raised by a callback). ``class_weights`` are the loss's class
+    weights, if the run had any.
     """
 
     config: TrainConfig
@@ -81,6 +90,7 @@ class TrainingResult:
     stopped_early: bool = False
     interrupted: bool = False
     stop_signal: str | None = None
+    class_weights: list[float] | None = None
 
     def summary(self) -> dict[str, Any]:
         """A flat dict for tables and JSON: size, timing, best validation scores, ending."""
@@ -94,6 +104,8 @@ class TrainingResult:
             out.update({f"val_{k}": self.best[k] for k in ("loss", "accuracy", "macro_f1")})
             out.update(best_epoch=self.best["epoch"], best_step=self.best["step"])
         out.update(stopped_early=self.stopped_early, interrupted=self.interrupted)
+        if self.class_weights is not None:
+            out["class_weights"] = self.class_weights
         return out
 
 
@@ -102,21 +114,17 @@ def learning_rate_schedule(total_steps: int, warmup_steps: int) -> Callable[[int
 
     Warmup matters because the new head starts random: its first gradients are large and
     noisy, and a full learning rate at step 0 would push the pretrained encoder far from
-    what it knows. This is the shape of ``transformers.get_scheduler("linear", ...)``
-    (a test checks they agree), written out because the course plots and explains it.
+    what it knows. This is ``transformers.get_scheduler("linear", ...)``, the schedule
+    :func:`train` steps through, as a plain function of the step (for plotting it).
 
     Example:
         >>> factor = learning_rate_schedule(total_steps=100, warmup_steps=10)
         >>> [round(factor(s), 2) for s in (0, 5, 10, 55, 100)]
         [0.0, 0.5, 1.0, 0.5, 0.0]
     """
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return step / max(1, warmup_steps)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = get_scheduler("linear", optimizer, warmup_steps, total_steps)
+    return scheduler.lr_lambdas[0]
 
 
 def parameter_groups(
@@ -133,12 +141,8 @@ def parameter_groups(
         >>> groups = parameter_groups(model, lr=1e-4, weight_decay=0.01, layer_lr_decay=0.8)
     """
     layers = list(encoder_layers(model))
-    depth_of: dict[int, int] = {}
-    if layer_lr_decay is not None:
-        for depth, layer in enumerate(layers, start=1):
-            for parameter in layer.parameters():
-                depth_of[id(parameter)] = depth
-        head_ids = {id(p) for p in head_of(model).parameters()}
+    depth_of = {id(p): depth for depth, layer in enumerate(layers, 1) for p in layer.parameters()}
+    head_ids = {id(p) for p in head_of(model).parameters()}
     groups: dict[tuple[float, float], list] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
@@ -227,8 +231,9 @@ class StopSignals:
     """Turn Ctrl-C (SIGINT) and SIGTERM into "stop after this step"; a second one stops now.
 
     A run stopped mid-step would leave half-updated weights and no say in what is kept.
-    Inside the block the first signal only sets :attr:`received`; the loop checks it after
-    each step. Outside the main thread (where handlers cannot be installed) nothing changes.
+    Inside the block the first signal only sets :attr:`received` (the signal's name); the
+    loop checks it after each step. Outside the main thread (where handlers cannot be
+    installed) nothing changes.
     """
 
     def __init__(self) -> None:
@@ -239,7 +244,9 @@ class StopSignals:
         if self.received is not None:
             raise KeyboardInterrupt  # the second signal: stop now
         self.received = signal.Signals(signum).name
-        print(f"\n{self.received} received: stopping after this step (send again to stop now).")
+        logger.warning(
+            "%s received: stopping after this step (send again to stop now).", self.received
+        )
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
@@ -252,19 +259,29 @@ class StopSignals:
             signal.signal(signum, handler)
 
 
-def make_accelerator() -> Accelerator:
-    """The Accelerator of a run: device placement and, under torchrun, data parallelism.
+def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
+    """The Accelerator of a run: device, mixed precision and, under torchrun, data parallelism.
 
-    Mixed precision is not Accelerate's job here: the loop uses ``torch.autocast``
-    itself (as nanoGPT does), which keeps it visible and lets each run choose its own.
+    ``mixed_precision="auto"`` is bf16 on a GPU that has it, fp16 on an older GPU, and off
+    on a CPU, where bf16 autocast measured ~20x slower. Accelerate then does what a hand
+    written loop would: autocast around the forward pass, and for fp16 a gradient scaler.
     """
     # Launched by torchrun on a machine without a GPU, Accelerate runs each process alone
     # (every rank trains on all the data) unless told cpu=True: then ranks share the data.
     cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+    if mixed_precision == "auto":
+        on_gpu = torch.cuda.is_available() and not cpu
+        mixed_precision = (
+            "no" if not on_gpu else "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        )
+    if AcceleratorState._shared_state.get("_mixed_precision", mixed_precision) != mixed_precision:
+        # Accelerate keeps one precision per process, but each run here chooses its own:
+        # forget the last run's choice (the processes' group, PartialState, stays).
+        AcceleratorState._reset_state()
     # split_batches: batch_size is the *global* batch, so 1 and N processes train the same
     # way; non_blocking: copies from pinned memory overlap with the GPU's work.
     config = DataLoaderConfiguration(split_batches=True, non_blocking=torch.cuda.is_available())
-    return Accelerator(cpu=cpu, dataloader_config=config)
+    return Accelerator(cpu=cpu, mixed_precision=mixed_precision, dataloader_config=config)
 
 
 def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> DatasetDict:
@@ -299,6 +316,28 @@ def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> Datase
     return tokenize_dataset(splits, tokenizer, max_length)
 
 
+def loss_function(model: nn.Module, class_weights: Sequence[float] | None) -> nn.Module:
+    """Cross-entropy, optionally with one weight per class (``CrossEntropyLoss(weight=...)``).
+
+    Weights above 1 make the mistakes on a class cost more: a rare class (the tweets'
+    "positive") then pulls as hard on the weights as a common one.
+
+    Example:
+        >>> loss_function(model, [1.0, 1.0, 2.3])   # mistakes on "positive" cost 2.3x
+        CrossEntropyLoss()
+    """
+    if class_weights is None:
+        return nn.CrossEntropyLoss()
+    names = label_names(model)
+    weights = torch.as_tensor(class_weights, dtype=torch.float32)
+    if weights.shape != (len(names),) or not bool((weights > 0).all() & weights.isfinite().all()):
+        raise ValueError(
+            f"class_weights needs one positive weight per class, in the order {names}; "
+            f"got {list(class_weights)}."
+        )
+    return nn.CrossEntropyLoss(weight=weights)
+
+
 def _resolve_config(config: TrainConfig | None, settings: dict[str, Any]) -> TrainConfig:
     misplaced = sorted(set(settings) & set(DATA_AND_MODEL_SETTINGS))
     if misplaced:
@@ -318,6 +357,7 @@ def train(
     *,
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
+    class_weights: Sequence[float] | None = None,
     **settings: Any,
 ) -> TrainingResult:
     """Fine-tune ``model`` on ``data["train"]``, validating on ``data["validation"]``.
@@ -332,6 +372,9 @@ def train(
         callbacks: functions ``f(event, history)`` called on ``"step"`` (each logged
             step), ``"eval"`` and ``"end"``, e.g. to draw a live plot.
         progress: show a progress bar.
+        class_weights: one loss weight per class, in the model's label order (None: all
+            1); the validation loss uses them too. Trainer's twin: a ``compute_loss``
+            override with ``CrossEntropyLoss(weight=...)``.
         **settings: any optimisation field of :class:`TrainConfig` (``epochs``, ``lr``,
             ``batch_size``, ``max_length``, ``patience``, ``eval_every``, ``max_steps``,
             ``mixed_precision``, ``cache_frozen_layers``, ``seed`` ...), overriding ``config``.
@@ -347,185 +390,166 @@ def train(
     """
     config = _resolve_config(config, settings)
     tokenized = prepare_data(data, tokenizer, model, config.max_length)
-    num_labels = len(label_names(model))
     set_seed(config.seed)
-    accelerator = make_accelerator()
-    dtype = autocast_dtype(config.mixed_precision, accelerator.device)
-    autocast = torch.autocast(accelerator.device.type, dtype=dtype, enabled=dtype is not None)
-    # fp16 needs loss scaling against underflow; disabled, the scaler passes through.
-    scaler = torch.amp.GradScaler(accelerator.device.type, enabled=dtype == torch.float16)
-
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(dropout_set_to(model, config.dropout))
-        train_loader, eval_loader = _batch_sources(model, tokenizer, tokenized, config,
-                                                   accelerator.device, stack)  # fmt: skip
-        steps_per_epoch = len(train_loader)
-        total_steps = min(steps_per_epoch * config.epochs, config.max_steps or math.inf)
-        # The fused AdamW kernel measured 5x faster than the default per-tensor loop on a
-        # CPU (0.04 s vs 0.21 s a step for MiniLM); Trainer uses it too.
-        optimizer = torch.optim.AdamW(
-            parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay),
-            fused=accelerator.device.type in ("cpu", "cuda"),
-        )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_schedule(
-            total_steps, round(config.warmup_ratio * total_steps)))  # fmt: skip
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    accelerator = make_accelerator(config.mixed_precision)
+    criterion = loss_function(model, class_weights).to(accelerator.device)
+    # With cache_frozen_layers the frozen lower layers run once, here, over every text, and
+    # inside `only_top_layers` (entered below) the model runs its top layers on their output.
+    train_loader, eval_loader, only_top_layers = batch_sources(
+        model, tokenizer, tokenized, config, accelerator.device
+    )
+    steps_per_epoch = len(train_loader)
+    total_steps = min(steps_per_epoch * config.epochs, config.max_steps or math.inf)
+    # Fused AdamW: 5x faster than the per-tensor loop on a CPU (MiniLM); Trainer uses it too.
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay),
+        fused=accelerator.device.type in ("cpu", "cuda"),
+    )
+    warmup_steps = round(config.warmup_ratio * total_steps)
+    scheduler = get_scheduler("linear", optimizer, warmup_steps, total_steps)
+    history, best = History(), BestWeights(config.metric, config.patience)
+    running = RunningTotals(accelerator.device)  # read only when logged: no GPU wait
+    step = 0
+    ending = None  # how the run ended: "finished", "early stop", a signal, or "interrupted"
+    eval_seconds, start = 0.0, time.perf_counter()
+    bar = progress_bar(
+        total=total_steps, desc="Training", enabled=progress and accelerator.is_main_process
+    )
+    with dropout_set_to(model, config.dropout), only_top_layers, StopSignals() as stop, bar:
         model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
             model, optimizer, train_loader, eval_loader, scheduler
         )
-        stop = stack.enter_context(StopSignals())
-        bar = progress_bar(total=total_steps, desc="Training",
-                           enabled=progress and accelerator.is_main_process)  # fmt: skip
-        stack.callback(bar.close)
-
-        history, best = History(), BestWeights(config.metric, config.patience)
-        emit = _emitter(callbacks, history)
-        running = RunningLoss(accelerator.device)  # read only when logged: no GPU wait
-        tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
-        step = examples = 0
-        stopped_early = interrupted = last = False
-        eval_seconds, start = 0.0, time.perf_counter()
+        batches = _epoch_after_epoch(train_loader)
+        model.train()
         try:
-            for epoch in range(config.epochs):
-                if hasattr(train_loader, "set_epoch"):
-                    train_loader.set_epoch(epoch)
-                model.train()
-                for batch in train_loader:
-                    with autocast:
-                        loss = model(**batch).loss  # the model computes its cross-entropy
-                    accelerator.backward(scaler.scale(loss))
-                    if config.max_grad_norm:
-                        scaler.unscale_(optimizer)
-                        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    scaler.step(optimizer)
-                    scaler.update()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
+            while ending is None:
+                batch = next(batches)
+                labels = batch.pop("labels")
+                with accelerator.autocast():
+                    loss = criterion(model(**batch).logits.float(), labels)
+                accelerator.backward(loss)
+                if config.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
 
-                    step += 1
-                    batch_examples = batch["labels"].shape[0] * accelerator.num_processes
-                    examples += batch_examples
-                    running.add(loss, batch_examples)
-                    tokens += batch["attention_mask"].sum()
-                    bar.update(1)
-                    if step % config.log_every == 0 or step == 1:
-                        history.steps.append({
-                            "step": step, "epoch": round(step / steps_per_epoch, 3),
-                            "loss": loss.item(), "lr": scheduler.get_last_lr()[-1],
-                            "seconds": time.perf_counter() - start,
-                        })  # fmt: skip
-                        bar.set_postfix(loss=f"{history.steps[-1]['loss']:.3f}")
-                        emit("step")
-
-                    # Validate once per step at most: at the end of each epoch, every
-                    # eval_every steps, and after the last step.
-                    last = step == total_steps
-                    every = config.eval_every and step % config.eval_every == 0
-                    if step % steps_per_epoch == 0 or last or every:
-                        eval_start = time.perf_counter()
-                        scores = validation_scores(model, eval_loader, accelerator, num_labels,
-                                                   autocast)  # fmt: skip
-                        eval_seconds += time.perf_counter() - eval_start
-                        now = time.perf_counter() - start
-                        history.evals.append({
-                            "step": step, "epoch": round(step / steps_per_epoch, 3),
-                            "train_loss": running.read(), **scores, "seconds": now,
-                            "train_seconds": now - eval_seconds,
-                        })  # fmt: skip
-                        best.update(history.evals[-1], model)
-                        bar.set_postfix(val_macro_f1=f"{scores['macro_f1']:.3f}")
-                        emit("eval")
-                        stopped_early = best.out_of_patience and not last
-                        model.train()
-                    if last or stopped_early or stop.received:
-                        break
-                if last or stopped_early or stop.received:
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
-        interrupted = interrupted or stop.received is not None
-        seconds = time.perf_counter() - start
-        best.restore()
-        model = accelerator.unwrap_model(model)
+                step += 1
+                running.add(loss, len(labels) * accelerator.num_processes, batch["attention_mask"])
+                bar.update(1)
+                at = {"step": step, "epoch": round(step / steps_per_epoch, 3)}
+                if step % config.log_every == 0 or step == 1:
+                    lr = scheduler.get_last_lr()[-1]
+                    seconds = time.perf_counter() - start
+                    history.steps.append({**at, "loss": loss.item(), "lr": lr, "seconds": seconds})
+                    bar.set_postfix(loss=f"{loss.item():.3f}")
+                    _emit(callbacks, "step", history)
+                # Validate at the end of each epoch, every eval_every steps, and at the end.
+                every = config.eval_every and step % config.eval_every == 0
+                if step % steps_per_epoch == 0 or step == total_steps or every:
+                    eval_start = time.perf_counter()
+                    scores = validation_scores(model, eval_loader, accelerator, criterion)
+                    eval_seconds += time.perf_counter() - eval_start
+                    now = time.perf_counter() - start
+                    record = dict(at, train_loss=running.read_loss(), **scores, seconds=now)
+                    history.evals.append(dict(record, train_seconds=now - eval_seconds))
+                    best.update(history.evals[-1], model)
+                    bar.set_postfix(val_macro_f1=f"{scores['macro_f1']:.3f}")
+                    _emit(callbacks, "eval", history)
+                # The one stop condition: the budget is spent, patience ran out, or a signal came.
+                if step == total_steps:
+                    ending = "finished"
+                elif best.out_of_patience:
+                    ending = "early stop"
+                else:
+                    ending = stop.received  # None: no signal, keep going
+        except KeyboardInterrupt:  # a second signal, or a callback's KeyboardInterrupt
+            ending = stop.received or "interrupted"
+    seconds = time.perf_counter() - start
+    best.restore()
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
     model.eval()
+    interrupted = ending not in ("finished", "early stop")
     if interrupted and accelerator.is_main_process:
-        print(_interrupt_message(best.record))
-
+        logger.warning(_interrupt_message(best.record))
     result = TrainingResult(
-        config=config, history=history, best=best.record,
-        train_examples=len(tokenized["train"]), trainable_parameters=trainable,
-        seconds=seconds, examples_per_second=examples / seconds,
-        tokens_per_second=tokens.item() * accelerator.num_processes / seconds,
-        stopped_early=stopped_early, interrupted=interrupted,
-        stop_signal=stop.received or ("SIGINT" if interrupted else None),
-    )  # fmt: skip
-    emit("end")
+        config=config,
+        history=history,
+        best=best.record,
+        train_examples=len(tokenized["train"]),
+        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        seconds=seconds,
+        examples_per_second=running.examples / seconds,
+        tokens_per_second=running.tokens.item() * accelerator.num_processes / seconds,
+        stopped_early=ending == "early stop",
+        interrupted=interrupted,
+        stop_signal=stop.received if interrupted else None,
+        class_weights=None if class_weights is None else [float(w) for w in class_weights],
+    )
+    _emit(callbacks, "end", history)
     return result
 
 
-class RunningLoss:
-    """The training loss averaged over the examples since the last read, summed on the device.
+def batch_sources(model, tokenizer, tokenized: DatasetDict, config: TrainConfig, device):
+    """Training and validation loaders, and the context the model must run them in.
 
-    Adding is a GPU operation only; :meth:`read` is the one place that waits for the GPU,
-    and the loop reads only when it logs or validates.
+    Token batches run in the model as it is (a do-nothing context). With
+    ``config.cache_frozen_layers`` the batches are the cached output of the frozen lower
+    layers (:class:`~tlhelpers.layer_cache.LowerLayerCache`, computed here, once), and the
+    context is :meth:`~tlhelpers.layer_cache.LowerLayerCache.top_layers_only`.
+    """
+    on_gpu = device.type == "cuda"
+    options = dict(
+        batch_size=config.batch_size,
+        group_by_length=config.group_by_length,
+        seed=config.seed,
+        pin_memory=on_gpu,
+        pad_to_multiple_of=8 if on_gpu else None,
+    )
+    if not config.cache_frozen_layers:
+        loaders = train_and_validation_loaders(tokenized, pad_token_id(tokenizer), **options)
+        return (*loaders, contextlib.nullcontext())
+    cache = LowerLayerCache(model.to(device), tokenized, pad_token_id(tokenizer))
+    return (*cache.loaders(**options), cache.top_layers_only())
+
+
+def _epoch_after_epoch(loader) -> Iterator[dict]:
+    """The loader's batches, epoch after epoch, each epoch in another (seeded) order."""
+    for epoch in itertools.count():
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        yield from loader
+
+
+class RunningTotals:
+    """Examples, tokens and the training loss of a run, summed on the device.
+
+    Adding is a GPU operation only; :meth:`read_loss` (the loss averaged over the examples
+    since the last read) is the one place that waits for the GPU, and the loop reads only
+    when it logs or validates.
     """
 
     def __init__(self, device: torch.device):
-        self.total = torch.zeros((), device=device)
-        self.count = 0
+        self.loss = torch.zeros((), device=device)
+        self.tokens = torch.zeros((), dtype=torch.long, device=device)
+        self.examples = self._since_read = 0
 
-    def add(self, loss: torch.Tensor, examples: int) -> None:
-        self.total += loss.detach().float() * examples
-        self.count += examples
+    def add(self, loss: torch.Tensor, examples: int, attention_mask: torch.Tensor) -> None:
+        self.loss += loss.detach().float() * examples
+        self.tokens += attention_mask.sum()
+        self.examples += examples
+        self._since_read += examples
 
-    def read(self) -> float:
-        value = self.total.item() / max(1, self.count)
-        self.total.zero_()
-        self.count = 0
+    def read_loss(self) -> float:
+        value = self.loss.item() / max(1, self._since_read)
+        self.loss.zero_()
+        self._since_read = 0
         return value
 
 
-def autocast_dtype(mixed_precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of a run, or None for full precision.
-
-    ``"auto"`` is bf16 on a GPU that has it, fp16 on an older GPU, and off on a CPU,
-    where bf16 autocast measured ~20x slower.
-    """
-    if mixed_precision == "auto":
-        if device.type != "cuda":
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}[mixed_precision]
-
-
-def _batch_sources(model, tokenizer, tokenized, config: TrainConfig, device, stack):
-    """Training and validation loaders: token batches, or cached lower-layer states."""
-    on_gpu = device.type == "cuda"
-    options = dict(
-        batch_size=config.batch_size, group_by_length=config.group_by_length,
-        seed=config.seed, pin_memory=on_gpu, pad_to_multiple_of=8 if on_gpu else None,
-    )  # fmt: skip
-    if config.cache_frozen_layers:
-        from .layer_cache import LowerLayerCache  # the same loop, another batch source
-
-        model.to(device)
-        cache = LowerLayerCache(model, tokenized, pad_token_id=pad_token_id(tokenizer))
-        stack.enter_context(cache.top_layers_only())
-        return cache.loaders(**options)
-    pad_id = pad_token_id(tokenizer)
-    train_loader = make_dataloader(tokenized["train"], pad_token_id=pad_id, **options)
-    options["batch_size"] = 2 * config.batch_size  # no gradients: twice the batch fits
-    eval_loader = make_dataloader(tokenized["validation"], pad_token_id=pad_id,
-                                  shuffle=False, **options)  # fmt: skip
-    return train_loader, eval_loader
-
-
-def _emitter(callbacks: Sequence[Callback], history: History) -> Callable[[str], None]:
-    def emit(event: str) -> None:
-        for callback in callbacks:
-            callback(event, history)
-
-    return emit
+def _emit(callbacks: Sequence[Callback], event: str, history: History) -> None:
+    for callback in callbacks:
+        callback(event, history)
 
 
 def _interrupt_message(best: dict | None) -> str:
@@ -542,26 +566,24 @@ def _interrupt_message(best: dict | None) -> str:
 
 
 def validation_scores(
-    model: nn.Module,
-    loader,
-    accelerator: Accelerator,
-    num_labels: int,
-    autocast: contextlib.AbstractContextManager | None = None,
+    model: nn.Module, loader, accelerator: Accelerator, criterion: nn.Module | None = None
 ) -> dict[str, float]:
-    """Validation loss, accuracy and macro-F1, gathered from every process.
+    """Validation loss (``criterion``, default cross-entropy), accuracy and macro-F1.
 
-    Logits stay on the device until the end: one transfer per validation, not per batch.
+    Gathered from every process. Logits stay on the device until the end: one transfer
+    per validation, not per batch.
     """
     all_logits, all_labels = [], []
-    autocast = autocast or contextlib.nullcontext()
+    criterion = criterion or nn.CrossEntropyLoss()
     with inference_mode(model):
         for batch in loader:
-            with autocast:
+            labels = batch.pop("labels")
+            with accelerator.autocast():
                 logits = model(**batch).logits
-            logits, labels = accelerator.gather_for_metrics((logits, batch["labels"]))
+            logits, labels = accelerator.gather_for_metrics((logits, labels))
             all_logits.append(logits.float())
             all_labels.append(labels)
         logits, labels = torch.cat(all_logits), torch.cat(all_labels)
-        loss = torch.nn.functional.cross_entropy(logits, labels).item()
+        loss = criterion(logits, labels).item()
         y_pred, y_true = logits.argmax(-1).cpu().numpy(), labels.cpu().numpy()
-    return {"loss": loss, **compute_metrics(y_true, y_pred, num_labels)}
+    return {"loss": loss, **compute_metrics(y_true, y_pred, logits.shape[-1])}

@@ -13,6 +13,10 @@ Run it from the repository root after changing the panel or notebook 05's settin
     python tools/panel_screenshot.py            # writes notebooks/images/tuning_panel.png
     python tools/panel_screenshot.py out.png    # somewhere else
 
+Notebook 05 carries the picture as an attachment of its markdown cell (so that it shows in
+Colab too); after retaking it, ``python tools/colab_cells.py --apply`` copies the new picture
+in (``tests/test_colab.py`` fails until then).
+
 Needs what the browser test needs: Debian's ``/usr/bin/chromium``, Python Playwright and
 JupyterLab (``pip install -e ".[dev]"``).
 """
@@ -30,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_browser import (  # noqa: E402  (the browser test's helpers, one definition)
     CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium_page,
     open_notebook,
     press_train_and_wait,
     run_all_cells,
@@ -64,19 +68,13 @@ def notebook_up_to_the_panel(folder: Path) -> str:
 
 def photograph_panel(output: Path) -> Path:
     """Run the panel in JupyterLab, press Train once, and save the panel's picture."""
-    from playwright.sync_api import sync_playwright
-
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} not found: apt-get install chromium")
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         name = notebook_up_to_the_panel(workdir / "notebooks")
         with running_lab(workdir / "notebooks", workdir, quick=False) as server, \
-                sync_playwright() as playwright:  # fmt: skip
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1800, "height": 1100})
+                chromium_page(width=1800, height=1100) as page:  # fmt: skip
             open_notebook(page, server, f"notebooks/{name}")
             prompts = run_all_cells(page, timeout_s=300)
             if not all(p[1:-2].isdigit() for p in prompts):
@@ -91,7 +89,6 @@ def photograph_panel(output: Path) -> Path:
             panel.scroll_into_view_if_needed()
             raw = workdir / "panel.png"
             panel.screenshot(path=raw)
-            browser.close()
         return shrink(raw, output)
 
 
@@ -110,6 +107,8 @@ def main(argv: list[str]) -> int:
     output = Path(argv[0]) if argv else OUTPUT
     saved = photograph_panel(output)
     print(f"saved {saved} ({saved.stat().st_size / 1024:.0f} KiB)")
+    if saved.resolve() == OUTPUT.resolve():
+        print("now run `python tools/colab_cells.py --apply` to embed it in notebook 05")
     return 0
 
 

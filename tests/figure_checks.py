@@ -1,8 +1,8 @@
-"""Checks that a figure is readable: titles, axis labels, honest score axes, nothing covered.
+"""Test tooling: is a figure readable (titles, axis labels, honest score axes, nothing covered)?
 
 :func:`figure_problems` draws a matplotlib figure and lists, in words, what a reader would
 trip over; an empty list means the figure passes. The course's tests run it on every figure
-function, and the notebooks can run it on their own figures. :func:`mark_axis_break` is the
+function, and the notebook runner on every notebook figure. :func:`mark_axis_break` is the
 one sanctioned way to let a score axis start above 0.
 
 The rules, for every axes that shows data (colorbars and empty axes are skipped):
@@ -34,57 +34,17 @@ Example:
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from tlhelpers.axis_break import AXIS_BREAK_GID, has_axis_break, is_score_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-# The gid of the marker drawn by mark_axis_break; figure_problems looks for it.
-AXIS_BREAK_GID = "tlhelpers-axis-break"
-SCORE_WORDS = re.compile(r"accuracy|f1|score|precision|recall", re.IGNORECASE)
 SAMPLE_PIXELS = 2.0  # spacing of the points sampled along a line when testing legend overlap
-
-
-def is_score_label(label: str) -> bool:
-    """Whether an axis label names a score (accuracy, F1, score, precision or recall).
-
-    Example:
-        >>> is_score_label("validation macro-F1"), is_score_label("cross-entropy loss")
-        (True, False)
-    """
-    return bool(SCORE_WORDS.search(label or ""))
-
-
-def mark_axis_break(ax: Axes, axis: str = "y") -> None:
-    """Draw a break marker (two short slashes) where a zoomed score axis leaves out 0.
-
-    Use it only when a zoom is the point of the figure; say so in the title as well.
-    :func:`figure_problems` accepts a score axis that does not start at 0 when it carries
-    this marker.
-
-    Example:
-        >>> ax.set_ylim(0.5, 1.0)
-        >>> mark_axis_break(ax)   # "//" at the bottom of the y axis
-    """
-    if axis not in ("x", "y"):
-        raise ValueError(f"axis must be 'x' or 'y', not {axis!r}.")
-    size = 0.015
-    for shift in (-size, size):
-        if axis == "y":
-            xs, ys = [-size, size], [0.03 + shift - size, 0.03 + shift + size]
-        else:
-            xs, ys = [0.03 + shift - size, 0.03 + shift + size], [-size, size]
-        ax.plot(xs, ys, transform=ax.transAxes, color="black", linewidth=1.2, clip_on=False,
-                gid=f"{AXIS_BREAK_GID}-{axis}")  # fmt: skip
-
-
-def _has_break(ax: Axes, axis: str) -> bool:
-    gid = f"{AXIS_BREAK_GID}-{axis}"
-    return any(artist.get_gid() == gid for artist in ax.get_children())
 
 
 def _axes_name(ax: Axes, index: int, fig: Figure) -> str:
@@ -284,7 +244,7 @@ def figure_problems(fig: Figure) -> list[str]:
         ):
             if not label.strip() and not _is_categorical(axis) and not _label_shared(ax, letter):
                 found.append(f"{name}: the {letter} axis has no label (what and which unit?)")
-            if is_score_label(label) and not _has_break(ax, letter):
+            if is_score_label(label) and not has_axis_break(ax, letter):
                 scale = ax.get_xscale() if letter == "x" else ax.get_yscale()
                 low = min(ax.get_xlim() if letter == "x" else ax.get_ylim())
                 if scale != "linear":

@@ -1,0 +1,62 @@
+"""A zoomed score axis, marked as such: the break marker the course's figures use.
+
+A score axis (accuracy, F1, precision, recall) starts at 0 so that small gaps are drawn as
+small. When a zoom is the point of a figure, :func:`mark_axis_break` draws a break marker
+("//") where the axis leaves out 0; the course's figure checks (``tests/figure_checks.py``)
+accept a zoomed score axis only when it carries this marker.
+
+Example:
+    >>> ax.set_ylim(0.5, 1.0)
+    >>> mark_axis_break(ax)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+# The gid of the marker drawn by mark_axis_break; the figure checks look for it.
+AXIS_BREAK_GID = "tlhelpers-axis-break"
+SCORE_WORDS = re.compile(r"accuracy|f1|score|precision|recall", re.IGNORECASE)
+
+
+def is_score_label(label: str) -> bool:
+    """Whether an axis label names a score (accuracy, F1, score, precision or recall).
+
+    Example:
+        >>> is_score_label("validation macro-F1"), is_score_label("cross-entropy loss")
+        (True, False)
+    """
+    return bool(SCORE_WORDS.search(label or ""))
+
+
+def mark_axis_break(ax: Axes, axis: str = "y") -> None:
+    """Draw a break marker (two short slashes) where a zoomed score axis leaves out 0.
+
+    Use it only when a zoom is the point of the figure; say so in the title as well.
+    The figure checks accept a score axis that does not start at 0 when it carries
+    this marker.
+
+    Example:
+        >>> ax.set_ylim(0.5, 1.0)
+        >>> mark_axis_break(ax)   # "//" at the bottom of the y axis
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', not {axis!r}.")
+    size = 0.015
+    for shift in (-size, size):
+        if axis == "y":
+            xs, ys = [-size, size], [0.03 + shift - size, 0.03 + shift + size]
+        else:
+            xs, ys = [0.03 + shift - size, 0.03 + shift + size], [-size, size]
+        ax.plot(xs, ys, transform=ax.transAxes, color="black", linewidth=1.2, clip_on=False,
+                gid=f"{AXIS_BREAK_GID}-{axis}")  # fmt: skip
+
+
+def has_axis_break(ax: Axes, axis: str) -> bool:
+    """Whether :func:`mark_axis_break` marked this axis (``"x"`` or ``"y"``) of ``ax``."""
+    gid = f"{AXIS_BREAK_GID}-{axis}"
+    return any(artist.get_gid() == gid for artist in ax.get_children())

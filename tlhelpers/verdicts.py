@@ -1,0 +1,252 @@
+"""Verdicts: the course's one rule for "is this difference real, or noise?".
+
+Two scores differ for two reasons: one method is better, or luck (which examples were
+labelled, the initial weights, which texts landed in the test set). The rule, used for every
+"beats" and "within noise" in the course:
+
+    a difference is **beyond noise** when its 95% *paired* interval excludes 0;
+    otherwise it is **within noise**. There is no extra gap threshold.
+
+*Paired* means both options are measured on the same draws, so the luck they share cancels
+out of the difference:
+
+- :func:`compare`: per-seed scores of two options, where seed ``s`` gave both the same
+  training set (a learning curve, a layer probe). The interval is the paired t-interval of
+  the mean difference, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
+- :func:`compare_predictions`: two models' predictions on one test set. The interval is a
+  paired bootstrap over the test examples (:func:`tlhelpers.bootstrap_difference`).
+- :func:`compare_table`: the best option of each group of a results table against every
+  other, with :func:`compare` (what notebook 07 prints per dataset and training-set size).
+
+Example:
+    >>> verdict = tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe"))
+    >>> print(verdict)
+    tuned beats probe by +0.087 (95% interval +0.058 to +0.115, paired t over 3 seeds)
+    >>> verdict.beyond_noise, verdict.winner
+    (True, 'tuned')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .evaluation import bootstrap_difference
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The paired difference of two options, its interval, and what the rule concludes.
+
+    ``difference`` is A minus B (``names[0]`` minus ``names[1]``), ``low``..``high`` its
+    interval at ``confidence``. ``method`` says how the interval was measured, e.g.
+    ``"paired t over 5 seeds"`` or ``"paired bootstrap over 212 test texts"``.
+    """
+
+    names: tuple[str, str]
+    difference: float
+    low: float
+    high: float
+    confidence: float
+    method: str
+    higher_is_better: bool = True
+    no_spread: bool = False  # every paired difference was identical: a zero-width interval
+
+    @property
+    def beyond_noise(self) -> bool:
+        """True when the interval excludes 0 (the course's one rule)."""
+        return self.low > 0 or self.high < 0
+
+    @property
+    def winner(self) -> str | None:
+        """The better option's name, or None when the difference is within noise."""
+        if not self.beyond_noise:
+            return None
+        a_higher = self.low > 0
+        return self.names[0] if a_higher == self.higher_is_better else self.names[1]
+
+    def __str__(self) -> str:
+        a, b = self.names
+        level = f"{self.confidence:.0%}"
+        note = "; every paired difference identical, so no spread" if self.no_spread else ""
+        if self.winner is None:
+            return (
+                f"{a} vs {b}: within noise ({self.difference:+.3f}, {level} interval "
+                f"{self.low:+.3f} to {self.high:+.3f}, {self.method}{note})"
+            )
+        # Told from the winner's side: "W beats L by +x", with the interval of that advantage.
+        loser = b if self.winner == a else a
+        same_side = (self.winner == a) == self.higher_is_better
+        advantage = (self.low, self.high) if same_side else (-self.high, -self.low)
+        size = abs(self.difference)
+        by = f" by {size:+.3f}" if self.higher_is_better else f": lower by {size:.3f}"
+        return (
+            f"{self.winner} beats {loser}{by} ({level} interval {advantage[0]:+.3f} to "
+            f"{advantage[1]:+.3f}, {self.method}{note})"
+        )
+
+
+def _check(confidence: float, names: Sequence[str]) -> tuple[str, str]:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1 (e.g. 0.95), not {confidence}.")
+    if len(names) != 2:
+        raise ValueError(f"names must name the two options, e.g. ('A', 'B'); got {names!r}.")
+    return str(names[0]), str(names[1])
+
+
+def compare(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    names: Sequence[str] = ("A", "B"),
+    confidence: float = 0.95,
+    higher_is_better: bool = True,
+) -> Verdict:
+    """Paired t-interval of mean(a - b) over seeds, and the verdict of the one noise rule.
+
+    ``a[i]`` and ``b[i]`` must come from the same draw (seed ``i`` trained both on the same
+    examples): the per-seed difference then removes the luck both share. The interval is
+    ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``. Set
+    ``higher_is_better=False`` for scores where lower wins (a loss, a train/test gap).
+
+    Two edge cases are reported rather than hidden:
+
+    - one pair: there is no spread to measure, so the interval is infinite (within noise);
+    - every paired difference identical (standard deviation 0, e.g. two deterministic
+      methods trained on the same examples by every seed): the t-interval has zero width,
+      so any nonzero difference is "beyond noise" by the rule, and the sentence says that
+      the seeds showed no spread at all (``Verdict.no_spread``). Whether that means "always
+      better" or "the seeds never varied the data" is for the reader to check.
+
+    Example:
+        >>> print(tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70]))
+        A vs B: within noise (+0.013, 95% interval -0.144 to +0.171, paired t over 3 seeds)
+    """
+    names = _check(confidence, names)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or len(a) != len(b) or len(a) == 0:
+        raise ValueError(
+            f"compare needs two equally long, non-empty lists of paired scores (one per seed, "
+            f"in the same seed order); got shapes {a.shape} and {b.shape}."
+        )
+    if np.isnan(a).any() or np.isnan(b).any():
+        raise ValueError("compare got a NaN score: drop the seeds a method did not finish.")
+    diffs = a - b
+    mean, n = float(diffs.mean()), len(diffs)
+    method = f"paired t over {n} seed{'s' if n > 1 else ''}"
+    kind = {"names": names, "confidence": confidence, "higher_is_better": higher_is_better}
+    if n == 1:
+        return Verdict(difference=mean, low=-math.inf, high=math.inf,
+                       method=method + ": no spread to measure", **kind)  # fmt: skip
+    if np.allclose(diffs, diffs[0], rtol=0, atol=1e-12):
+        # scipy would divide by a zero (or rounding-error) standard deviation and warn.
+        return Verdict(difference=mean, low=mean, high=mean, method=method, no_spread=True,
+                       **kind)  # fmt: skip
+    interval = stats.ttest_rel(a, b).confidence_interval(confidence)
+    return Verdict(difference=mean, low=float(interval.low), high=float(interval.high),
+                   method=method, **kind)  # fmt: skip
+
+
+def compare_predictions(
+    y_true: Sequence[int],
+    pred_a: Sequence[int],
+    pred_b: Sequence[int],
+    *,
+    names: Sequence[str] = ("A", "B"),
+    labels: Sequence[str] | int | None = None,
+    metric: str = "macro_f1",
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> Verdict:
+    """Two models on one test set: a paired bootstrap interval of score(A) - score(B).
+
+    Both models are scored on the same resampled test sets
+    (:func:`tlhelpers.bootstrap_difference`), so an easy or a hard resample moves both
+    scores together and cancels out of the difference. ``labels`` (label names or their
+    count) defaults to one more than the largest label seen.
+
+    Example:
+        >>> y = [0, 0, 1, 1, 2, 2, 2, 1]
+        >>> verdict = tl.compare_predictions(y, [0, 1, 1, 1, 2, 0, 2, 1], [0, 0, 0, 0, 2, 2, 2, 0])
+        >>> verdict.difference, verdict.low, verdict.high, verdict.winner
+        (0.195, -0.237, 0.533, None)
+    """
+    names = _check(confidence, names)
+    arrays = [np.asarray(x) for x in (y_true, pred_a, pred_b)]
+    if any(x.ndim != 1 for x in arrays):
+        raise ValueError(
+            "compare_predictions takes predicted labels (one integer per text); for class "
+            "probabilities pass probabilities.argmax(axis=1)."
+        )
+    if not len(arrays[0]) == len(arrays[1]) == len(arrays[2]):
+        raise ValueError(
+            f"y_true, pred_a and pred_b must cover the same test texts; got "
+            f"{len(arrays[0])}, {len(arrays[1])} and {len(arrays[2])} labels."
+        )
+    if labels is None:
+        labels = int(max(x.max() for x in arrays)) + 1
+    interval = bootstrap_difference(*arrays, labels, metric=metric, n_resamples=n_resamples,
+                                    confidence=confidence, seed=seed)  # fmt: skip
+    method = f"paired bootstrap over {len(arrays[0]):,} test examples"
+    return Verdict(names=names, difference=interval.estimate, low=interval.low,
+                   high=interval.high, confidence=confidence, method=method)  # fmt: skip
+
+
+def compare_table(
+    table: pd.DataFrame,
+    *,
+    among: str = "method",
+    within: Sequence[str] = ("dataset", "n_per_class"),
+    metric: str = "test_macro_f1",
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Per group of ``within``: the best of ``among`` by mean ``metric``, against the rest.
+
+    ``table`` has one row per option and seed (e.g. a learning curve). In each group the
+    option with the best mean is compared with every other, seed by seed, by
+    :func:`compare`; the verdict names the best only when it beats the runner-up beyond
+    noise, and ``tied`` lists the best and every option it does not beat beyond noise.
+
+    Returns:
+        One row per group: best, runner_up, gap (best minus runner-up), low, high (its
+        interval), seeds, no_spread, tied, verdict (the best's name or "within noise") and
+        sentence (``str`` of the verdict against the runner-up).
+
+    Example:
+        >>> compare_table(curves)                                  # per dataset and size
+        >>> compare_table(probe, among="layer", within=("dataset",))
+    """
+    needed = {among, metric, "seed", *within}
+    if not needed <= set(table.columns):
+        raise ValueError(
+            f"compare_table needs columns {sorted(needed)}; the table has {list(table.columns)}."
+        )
+    sign = 1.0 if higher_is_better else -1.0
+    rows = []
+    for key, group in table.groupby(list(within), sort=False):
+        scores = group.pivot_table(index="seed", columns=among, values=metric)
+        if scores.shape[1] < 2:
+            raise ValueError(f"compare_table needs at least two values of '{among}' per group.")
+        order = (sign * scores.mean()).sort_values(ascending=False).index
+        best, tied, first = order[0], [order[0]], None
+        for other in order[1:]:
+            pair = scores[[best, other]].dropna()
+            verdict = compare(pair[best], pair[other], names=(str(best), str(other)),
+                              confidence=confidence, higher_is_better=higher_is_better)  # fmt: skip
+            first = first or verdict
+            if not verdict.beyond_noise:
+                tied.append(other)
+        row = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update(best=best, runner_up=order[1], gap=first.difference, low=first.low,
+                   high=first.high, seeds=len(scores), no_spread=first.no_spread,
+                   tied=", ".join(map(str, tied)), verdict=first.winner or "within noise",
+                   sentence=str(first))  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(list(within))
