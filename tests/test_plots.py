@@ -119,6 +119,7 @@ def _figures(report, history) -> dict[str, list]:
             plots.plot_curve([1, 2, 3], {"loss": [1.0, 0.7, 0.6]}, "Loss", "epoch", "loss"),
         ],
         "plot_intervals": _interval_figures(report),
+        "plot_verdicts": _verdict_figures(report),
         "plot_loss_curves": [
             plots.plot_loss_curves(
                 {"lr 1e-3": history, "lr 1e-2 (3 seeds)": [history, _one_evaluation()]},
@@ -141,6 +142,40 @@ def _interval_figures(report) -> list:
         "MiniLM - itself": tl.bootstrap_difference(y_true, y_pred, y_pred, 3),
     }
     return [plots.plot_intervals(scores), plots.plot_intervals(gaps, title="Paired differences")]
+
+
+def _verdict_figures(report) -> list:
+    import tlhelpers as tl
+
+    y_true, y_pred = report.class_ids()
+    worse = np.where(np.arange(len(y_true)) % 3 == 0, (y_true + 1) % 3, y_pred)
+    verdicts = [
+        tl.compare_predictions(y_true, y_pred, worse, names=("fine-tuned MiniLM", "TF-IDF")),
+        tl.compare([0.61, 0.66, 0.60], [0.62, 0.60, 0.63], names=("lr 1e-3", "lr 3e-4")),
+        tl.compare([0.50, 0.52, 0.49], [0.60, 0.64, 0.61], names=("lr 1e-4", "lr 1e-3")),
+    ]
+    return [plots.plot_verdicts(verdicts, xlabel="macro-F1 difference"),
+            plots.plot_verdicts(verdicts[:1], title="One paired difference")]  # fmt: skip
+
+
+def test_plot_verdicts_colours_each_verdict_and_centres_zero(report):
+    import tlhelpers as tl
+
+    beats = tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe"))
+    loses = tl.compare([0.50, 0.52, 0.49], [0.60, 0.64, 0.61], names=("small", "large"))
+    tied = tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70], names=("x", "y"))
+    ax = plots.plot_verdicts([beats, loses, tied]).axes[0]
+    low, high = ax.get_xlim()
+    assert low < 0 < high and abs(low + high) < 1e-9  # symmetric around the line at 0
+    bars = sorted(ax.patches, key=lambda bar: -bar.get_y())  # first verdict on top
+    colours = [matplotlib.colors.to_hex(bar.get_facecolor(), keep_alpha=False) for bar in bars]
+    assert colours == [matplotlib.colors.to_hex(c) for c in ("tab:green", "tab:red", "tab:gray")]
+    ticks = [t.get_text() for t in sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1])]
+    assert ticks[0].startswith("tuned − probe\n+0.087 [")
+    assert "A − B" in ax.get_xlabel() and "paired t over 3 seeds" in ax.get_xlabel()
+    assert ax.get_ylabel() != "model"
+    with pytest.raises(ValueError, match="Nothing to draw"):
+        plots.plot_verdicts([])
 
 
 def test_every_figure_function_draws_a_readable_figure(report, history):
@@ -290,6 +325,7 @@ def test_plot_intervals_scores_from_zero_and_differences_around_zero(report):
     ax = plots.plot_intervals(gap, title="Paired differences").axes[0]
     low, high = ax.get_xlim()
     assert low < 0 < high and "difference" in ax.get_xlabel()
+    assert ax.get_ylabel() == "comparison"  # a row is a difference of two models, not a model
     with pytest.raises(ValueError, match="Nothing to draw"):
         plots.plot_intervals({})
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,6 +22,9 @@ from matplotlib.ticker import NullFormatter
 from .axis_break import is_score_label, mark_axis_break
 from .evaluation import ConfidenceInterval, EvaluationReport, reliability
 from .training import History, TrainingResult, learning_rate_schedule
+
+if TYPE_CHECKING:
+    from .verdicts import Verdict
 
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
 # How a metric's column name reads in a legend or on an axis.
@@ -639,8 +643,58 @@ def plot_intervals(
     metric = values[0].metric.removesuffix(" difference")
     what = f"{metric_label(metric)} difference" if difference else metric_label(metric)
     confidence = f"{values[0].confidence:.0%}"
-    ax.set(title=title, ylabel="model",
+    ax.set(title=title, ylabel="comparison" if difference else "model",
            xlabel=xlabel or f"{what} ({confidence} bootstrap interval)")  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def plot_verdicts(
+    verdicts: Sequence[Verdict],
+    title: str = "Paired differences with their 95% intervals",
+    xlabel: str = "score difference",
+) -> Figure:
+    """One bar per comparison: the paired difference A - B and its interval, around a line at 0.
+
+    Draws what :func:`tlhelpers.compare` (over seeds) and :func:`tlhelpers.compare_predictions`
+    (over test examples) return. Each row is named "A − B" from the verdict's names, with the
+    difference and its interval under the name. Green: A higher, beyond noise; red: B higher,
+    beyond noise; grey: the interval contains 0, within noise. Close scores (0.98 vs 0.99)
+    vanish on a 0-1 score axis; their difference does not.
+
+    Example:
+        >>> verdict = tl.compare_predictions(y_true, a, b, names=("MiniLM", "TF-IDF"))
+        >>> plot_verdicts([verdict], xlabel="macro-F1 difference")
+    """
+    if not verdicts:
+        raise ValueError(
+            "Nothing to draw: pass a list of Verdicts (tl.compare, tl.compare_predictions)."
+        )
+    y = np.arange(len(verdicts))[::-1]  # first verdict on top
+    differences = np.array([v.difference for v in verdicts])
+    lows, highs = np.array([v.low for v in verdicts]), np.array([v.high for v in verdicts])
+    finite = np.isfinite(lows) & np.isfinite(highs)  # one seed: no interval to draw
+    reach = max(np.abs(differences).max(), np.abs(lows[finite]).max(initial=0),
+                np.abs(highs[finite]).max(initial=0), 0.005)  # fmt: skip
+    colours = ["tab:green" if v.low > 0 else "tab:red" if v.high < 0 else "tab:gray"
+               for v in verdicts]  # fmt: skip
+    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(verdicts) + 1.6))
+    ax.barh(y, differences, height=0.6, color=colours, alpha=0.75)
+    errors = np.array([np.where(finite, differences - lows, 0),
+                       np.where(finite, highs - differences, 0)])  # fmt: skip
+    ax.errorbar(differences, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_xlim(-1.15 * reach, 1.15 * reach)
+    ax.set_yticks(y, [
+        f"{v.names[0]} − {v.names[1]}\n{v.difference:+.3f} [{v.low:+.3f}, {v.high:+.3f}]"
+        for v in verdicts
+    ])  # fmt: skip
+    methods = {v.method for v in verdicts}
+    how = f"{verdicts[0].confidence:.0%} paired interval"
+    if len(methods) == 1:
+        how += f", {methods.pop()}"
+    ax.set(title=title, ylabel="comparison (A − B)", xlabel=f"{xlabel}, A − B\n({how})")
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 
