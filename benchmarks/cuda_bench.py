@@ -123,7 +123,9 @@ def main() -> None:
     if BF16 and not torch.cuda.is_available():
         print("No CUDA device: the CUDA benchmark runs only on a GPU machine.")
         return
-    tweets = tl.load_text_dataset("tweet-sentiment", seed=42)
+    # Shuffled once: the splits are stored grouped by label, so a plain select(range(n))
+    # would time (and validate on) one class only.
+    tweets = tl.load_text_dataset("tweet-sentiment", seed=42).shuffle(seed=42)
     labels = tl.label_names_of(tweets)
     validation = tweets["validation"].select(range(1000))
     tokenizer = tl.load_tokenizer("minilm")
