@@ -85,8 +85,11 @@ def test_integer_labels_with_and_without_names():
     assert tl.load_text_dataset((texts, labels))["train"].features["label"].names == ["0", "1"]
     named = tl.load_text_dataset((texts, labels), label_names=["no", "yes"])
     assert named["train"].features["label"].names == ["no", "yes"]
-    with pytest.raises(ValueError, match="outside 0..0"):
+    # One name per label value found, in sorted order: 1 name for 0 and 1 is refused.
+    with pytest.raises(ValueError, match=r"label_names gives 1 name \['only'\].*2 values: 0, 1"):
         tl.load_text_dataset((texts, labels), label_names=["only"])
+    ratings = tl.load_text_dataset((texts, [1 + i % 2 for i in range(40)]), label_names=["a", "b"])
+    assert ratings["train"].features["label"].names == ["a", "b"]
 
 
 def test_seeded_splits_are_reproducible_and_disjoint():

@@ -20,16 +20,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+# Only light modules load before main() runs: pandas, torch and transformers are imported
+# by the commands, inside main's handling of Ctrl-C, so that an early Ctrl-C ends with one
+# line rather than a traceback from the middle of an import.
 from .config import CONFLICTING_LABELS, METRICS, MIXED_PRECISION, TrainConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
@@ -143,11 +148,15 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError("No dataset: pass --dataset NAME_OR_FILE (or a --config that has one).")
     check_save_target(args.out)
 
+    import pandas as pd
+
     from .recipe import fine_tune
 
     print(f"Training {config.model} on {config.dataset}; settings changed from the defaults: "
           f"{config.changed() or 'none'}")  # fmt: skip
-    run = fine_tune(config, progress=not args.no_progress)
+    # The load report (rows read, dropped and why) is printed even with --no-progress: it
+    # is a few lines about the data, not a progress bar. run.save keeps it too.
+    run = fine_tune(config, progress=not args.no_progress, verbose=True)
     result = run.result
     if result.interrupted and result.best is None:
         print(f"Stopped by {result.stop_signal} before the first validation: nothing saved.")
@@ -167,6 +176,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     import tlhelpers as tl
 
     from .persistence import load_run_config
@@ -201,6 +212,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     import tlhelpers as tl
 
     texts = list(args.texts)
@@ -209,18 +222,44 @@ def run_predict(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"No file at {args.file} (--file).")
         stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
         with stream:
-            texts.extend(line.rstrip("\n") for line in stream if line.strip())
+            texts.extend(line.rstrip("\n") for line in stream)
     if not texts:
         raise ValueError("Give texts as arguments or with --file.")
+    # A blank line has nothing to classify, but it keeps its row: output row i is always
+    # input line i, so the output can be pasted next to the input.
+    blank = [i for i, text in enumerate(texts) if not text.strip()]
+    filled = [i for i, text in enumerate(texts) if text.strip()]
+    if not filled:
+        raise ValueError(f"All {_plural(len(texts), 'text')} are blank: nothing to classify.")
     model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
-    predictions = tl.predict(model, tokenizer, texts)
+    predictions = tl.predict(model, tokenizer, [texts[i] for i in filled]).set_index(
+        pd.Index(filled)
+    )
+    # Blank rows: the text as given, every other column empty (null in --json).
+    predictions = predictions.reindex(range(len(texts))).astype(object)
+    predictions = predictions.where(predictions.notna(), None).assign(text=texts)
+    if blank:
+        one = len(blank) == 1
+        print(f"{_plural(len(blank), 'blank line')} ({'row' if one else 'rows'} {_rows(blank)}): "
+              f"not classified, {'its row is' if one else 'their rows are'} left empty.",
+              file=sys.stderr)  # fmt: skip
     if args.json:
         for row in predictions.to_dict(orient="records"):
             print(json.dumps(row))
     else:
-        table = predictions[["text", "predicted", "confidence"]]
+        table = predictions[["text", "predicted", "confidence"]].fillna("")
         _print_table("Predictions", table.assign(text=table["text"].str.slice(0, 70)))
     return 0
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _rows(positions: list[int]) -> str:
+    """Row numbers from 1, as an editor shows lines: '2, 5, 9' or '2, 5, 9 ... (12 in all)'."""
+    shown = ", ".join(str(i + 1) for i in positions[:10])
+    return shown + (f" ... ({len(positions)} in all)" if len(positions) > 10 else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,21 +268,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     Example:
         >>> main(["predict", "--model", "runs/x", "Great service!"])
     """
-    args = build_parser().parse_args(argv)
-    handlers = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
     received: list[str] = []
+    started = False
     try:
+        args = build_parser().parse_args(argv)
+        handlers = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
         with _terminate_as_interrupt(received):
+            started = True
             return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {as_flags(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        # Outside the training loop (loading, saving): nothing new was saved, and a save
-        # cut short leaves the folder as it was (saves are atomic).
+        # Outside the training loop (imports, loading, saving): nothing new was saved, and
+        # a save cut short leaves the folder as it was (saves are atomic).
         name = received[-1] if received else "SIGINT"
-        print(f"\nStopped by {name}: nothing was saved.", file=sys.stderr)
+        done = "nothing was saved" if started else "nothing was done"
+        print(f"\nStopped by {name}: {done}.", file=sys.stderr)
         return EXIT_CODES[name]
+
+
+# Errors come from the library, which names settings as Python does (header=None,
+# text_column=...). At the command line the same setting is a flag: --header none.
+_SETTING = r"\b(?P<name>{names})\b"
+_VALUE = r"(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
+
+
+def as_flags(message: str) -> str:
+    """``message`` with the API's spelling of settings replaced by the command-line flags.
+
+    ``name=value`` becomes ``--name-with-dashes value`` (``None`` -> ``none``) for every
+    :class:`TrainConfig` field; a bare field name becomes its flag when it has an
+    underscore (``text_column``) or is the subject of "must" (``lr must be ...``): plain
+    words such as ``model`` or ``header`` also occur as ordinary English in messages.
+
+    Example:
+        >>> as_flags("Pass header=None and text_column=1, label_column=0.")
+        'Pass --header none and --text-column 1, --label-column 0.'
+    """
+    names = sorted(TrainConfig.field_names(), key=len, reverse=True)
+    with_value = re.compile(_SETTING.format(names="|".join(names)) + "=" + _VALUE)
+
+    def flag_with_value(match: re.Match) -> str:
+        flag, value = "--" + match["name"].replace("_", "-"), match["value"]
+        if value in ("True", "False"):  # a switch: --drop-duplicates / --no-drop-duplicates
+            return flag if value == "True" else "--no-" + flag[2:]
+        if value[0] in "'\"" and re.fullmatch(r"[\w.\-]+", value[1:-1]):
+            value = value[1:-1]  # 'drop' -> drop; a value with spaces or \t keeps its quotes
+        return f"{flag} {'none' if value == 'None' else value}"
+
+    def flag(match: re.Match) -> str:
+        return "--" + match["name"].replace("_", "-")
+
+    message = with_value.sub(flag_with_value, message)
+    # "lr must be ..." opening a sentence (a config check) is the setting, underscore or not.
+    subject = _SETTING.format(names="|".join(names)) + r"(?= must\b)"
+    message = re.sub(r"(?:^|(?<=\. )|(?<=: ))" + subject, flag, message)
+    bare = _SETTING.format(names="|".join(n for n in names if "_" in n))
+    return re.sub(r"(?<![-\w])" + bare, flag, message)
 
 
 @contextlib.contextmanager

@@ -14,13 +14,16 @@ import os
 import random
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
-import pandas as pd
-import torch
+from typing import TYPE_CHECKING, Any, TypeVar
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numpy, pandas and torch are imported where they are used, not here: the command line
+# imports this module to build its flags, and a Ctrl-C (or --help) in the first second must
+# not wait for, or land inside, PyTorch's import.
 
 QUICK_ENV_VAR = "TLHELPERS_QUICK"
 # "off" hides tlhelpers' progress bars. `make notebooks` sets it (with the Hugging Face
@@ -79,6 +82,9 @@ def set_seed(seed: int) -> None:
     Example:
         >>> set_seed(0)
     """
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -128,6 +134,9 @@ class TrainConfig:
     )
     text_column: str = _setting("text", "column holding the texts (name, or position in a file)")
     label_column: str = _setting("label", "column holding the labels")
+    label_names: str | None = _setting(
+        None, 'class names, comma-separated, for the sorted label values ("no,yes" for 0 and 1)'
+    )
     header: int | str | None = _setting(
         "infer", "row of a file's column names: infer, a row number, or none (no header row)"
     )
@@ -289,6 +298,8 @@ class TrainConfig:
     @classmethod
     def describe(cls) -> pd.DataFrame:
         """A table of every setting: default, meaning, and its ``TrainingArguments`` twin."""
+        import pandas as pd
+
         rows = [
             {"setting": f.name, "default": f.default, "meaning": f.metadata["help"],
              "TrainingArguments": f.metadata["hf"] or ""}
@@ -346,3 +357,31 @@ def _check_config(c: TrainConfig) -> None:
         fail(f"mixed_precision must be one of {MIXED_PRECISION}, got {c.mixed_precision!r}.")
     if not c.model:
         fail("model must name a catalog model, a Hub id or a folder.")
+    if c.label_names is not None:
+        split_label_names(c.label_names)  # raises if the names are not usable
+
+
+def split_label_names(text: str | None) -> list[str] | None:
+    """``label_names`` as a list: ``"not disaster,disaster"`` -> ``["not disaster", "disaster"]``.
+
+    The setting is one string so that the command line, the JSON file and the code view
+    all show it the same way; names are separated by commas and trimmed.
+
+    Example:
+        >>> split_label_names("not disaster, disaster")
+        ['not disaster', 'disaster']
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(
+            f"label_names must be one string of comma-separated names, such as "
+            f"'not disaster,disaster', got {text!r}."
+        )
+    names = [name.strip() for name in text.split(",")]
+    if len(names) < 2 or not all(names) or len(set(names)) != len(names):
+        raise ValueError(
+            f"label_names must give at least two different, non-empty names separated by "
+            f"commas (e.g. 'not disaster,disaster'), got {text!r}."
+        )
+    return names

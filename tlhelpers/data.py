@@ -304,7 +304,10 @@ def load_text_dataset(
             ``(texts, labels)``.
         text_column, label_column: the columns holding texts and labels, by name, or by
             position (0 = first column; with ``header=None`` columns are numbered 0, 1, ...).
-        label_names: the class names in order; needed only to name integer labels.
+        label_names: one name per label value found, for the values in sorted order
+            (integers in numeric order: ``["not disaster", "disaster"]`` names 0 and 1);
+            for text labels, the order of the classes. A count that does not match the
+            values found is refused, as is data with a single label value.
         validation_size, test_size: fractions of the data held out (stratified by label).
         n_per_class: keep at most this many *training* examples per class (few-shot runs);
             validation and test stay untouched so results remain comparable.
@@ -425,7 +428,10 @@ def _load_text_dataset(
             f"({_describe_dropped(report)})."
         )
 
-    labels, names = _label_ids(frame["label"], label_names or table.label_names, report)
+    _check_two_classes(frame, report, where, table.label_column)
+    labels, names = _label_ids(
+        frame["label"], label_names or table.label_names, report, table.label_column
+    )
     frame["label"] = labels
     if table.presplit:
         splits = _use_given_splits(frame, validation_size, test_size, seed, names)
@@ -747,44 +753,68 @@ def _label_texts(labels: pd.Series, report: LoadReport) -> pd.Series:
     return pd.Series(texts, index=labels.index, dtype=object)
 
 
+def _check_two_classes(frame: pd.DataFrame, report: LoadReport, where: str, column) -> None:
+    """Refuse data whose rows all have one label: there is nothing to tell apart.
+
+    Said here, about the data, rather than later by the model ("a classifier needs at
+    least 2 labels"), where it would read like a problem with the model.
+    """
+    values = frame["label"].unique()
+    if len(values) == 1:
+        dropped = f" after dropping {_describe_dropped(report)}" if report.dropped else ""
+        raise ValueError(
+            f"{where}: every row has the same label, {values[0]!r} (label_column={column!r}, "
+            f"{_plural(len(frame), 'row')} kept{dropped}): a classifier needs at least two "
+            "classes. Check that label_column names the column of the labels, or add "
+            "examples of the other classes."
+        )
+
+
 def _label_ids(
-    labels: pd.Series, label_names: Sequence[str] | None, report: LoadReport
+    labels: pd.Series, label_names: Sequence[str] | None, report: LoadReport, column: Any
 ) -> tuple[list[int], list[str]]:
     """Class ids for label texts, and the class names; the mapping goes into the report.
 
-    Integer labels are ids already (0, 1, ...; named by ``label_names`` if given). Other
-    labels are named by themselves and numbered in ``label_names`` order, or sorted.
+    Integer labels are numbered in numeric order (0, 1, ... keep their numbers as ids) and
+    named by ``label_names`` if given, in that same order. Other labels are named by
+    themselves and numbered in ``label_names`` order, or sorted. ``label_names`` must
+    give exactly one name per label value found: a name with no examples would be a
+    class the model could never learn.
     """
     values = sorted(set(labels))
     integers = all(_INTEGER.fullmatch(v) for v in values)
+    if integers:
+        values = sorted(values, key=int)
     if label_names is not None:
         names = [str(n) for n in label_names]
-        if integers:
-            bad = [v for v in values if not 0 <= int(v) < len(names)]
-            if bad:
-                raise ValueError(
-                    f"Integer labels {sorted(bad, key=int)[:10]} are outside "
-                    f"0..{len(names) - 1} for label_names {names}."
-                )
-            mapping = {v: int(v) for v in values}
-        else:
+        if not integers:
             unknown = sorted(set(values) - set(names))
             if unknown:
                 raise ValueError(
                     f"Labels {unknown[:10]} are not in label_names {names}. "
                     "Fix the data or add them to label_names."
                 )
+        if len(names) != len(values):
+            shown = ", ".join(values[:10]) + (" ..." if len(values) > 10 else "")
+            raise ValueError(
+                f"label_names gives {_plural(len(names), 'name')} {names}, but "
+                f"label_column={column!r} holds {_plural(len(values), 'value')}: {shown}. "
+                "Give one name per value, in the order of the sorted values."
+            )
+        if integers:
+            mapping = {v: i for i, v in enumerate(values)}
+            if [int(v) for v in values] != list(range(len(values))):
+                report.notes.append(f"integer labels {values[0]}..{values[-1]} named in order")
+        else:
             mapping = {v: names.index(v) for v in values}
     elif integers:
-        numbers = sorted(int(v) for v in values)
-        if numbers == list(range(len(numbers))):
-            names = [str(i) for i in numbers]  # 0..k-1: each label is its own id
-        else:  # e.g. ratings 1..5 or -1/0/1: ids in numeric order, named by the label
-            names = [str(i) for i in numbers]
+        names = list(values)  # named by their numbers
+        if [int(v) for v in values] != list(range(len(values))):
+            # e.g. ratings 1..5 or -1/0/1: ids in numeric order, named by the label
             report.notes.append(
                 f"integer labels {names[0]}..{names[-1]} get ids 0..{len(names) - 1}"
             )
-        mapping = {v: names.index(v) for v in values}
+        mapping = {v: i for i, v in enumerate(values)}
     else:
         names = values
         mapping = {v: i for i, v in enumerate(names)}
@@ -878,6 +908,42 @@ def check_labels_seen_in_training(train_labels, other_labels, names: Sequence[st
             "training: the model could never learn them. Add training examples for them or "
             "drop those rows."
         )
+
+
+def check_every_class_trained(data: DatasetDict, *, hint: str = "") -> None:
+    """Raise unless every class of the ``ClassLabel`` has at least one training example.
+
+    A class with no training example trains silently and is then never predicted: the
+    model cannot learn what it never saw. The message names each such class and the
+    splits where it does appear. ``hint`` is added to say what may have removed it.
+
+    Example:
+        >>> check_every_class_trained(load_text_dataset("bbc-news"))
+    """
+    if "train" not in data or not isinstance(data["train"].features.get("label"), ClassLabel):
+        return  # nothing to check against: train() says what it needs
+    names = data["train"].features["label"].names
+    counts = {
+        split: np.bincount(np.asarray(data[split]["label"], dtype=int), minlength=len(names))
+        for split in data
+        if "label" in data[split].column_names
+    }
+    missing = [i for i in range(len(names)) if counts["train"][i] == 0]
+    if not missing:
+        return
+    where = []
+    for i in missing[:5]:
+        seen = [f"{split} ({n[i]:,})" for split, n in counts.items() if split != "train" and n[i]]
+        found = f"only in {' and '.join(seen)}" if seen else "in no split at all"
+        where.append(f"{names[i]!r} (found {found})")
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    one = len(missing) == 1
+    raise ValueError(
+        f"{'Class' if one else 'Classes'} {'; '.join(where)}{more} "
+        f"{'has' if one else 'have'} no examples in the train split: the model could never "
+        f"learn to predict {'it' if one else 'them'}.{hint} Add training examples, or "
+        "remove the class from the data (and from its label names)."
+    )
 
 
 def sample_per_class(dataset: Dataset, n_per_class: int, *, seed: int = SEED) -> Dataset:

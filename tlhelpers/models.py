@@ -331,17 +331,23 @@ def load_model(
     kwargs = {}
     if dtype is not None:
         kwargs["dtype"] = dtype
+    # Only transformers' own loading is wrapped in the "cannot load model" message: a
+    # problem with the labels (one class, duplicates) is about the data and says so.
     try:
         with _quiet_transformers():
             config = AutoConfig.from_pretrained(resolved)
-            trained = _trained_label_names(config)
-            if labels is None and num_labels is None and trained:
-                labels = trained  # a fine-tuned classifier: keep the classes it learned
-            label_names = _normalise_labels(labels, num_labels)
-            _check_label_order(str(name), trained, label_names)
-            config.num_labels = len(label_names)
-            config.id2label = dict(enumerate(label_names))
-            config.label2id = {label: i for i, label in enumerate(label_names)}
+    except (OSError, ValueError) as error:
+        raise _load_error(str(name), error) from error
+    trained = _trained_label_names(config)
+    if labels is None and num_labels is None and trained:
+        labels = trained  # a fine-tuned classifier: keep the classes it learned
+    label_names = _normalise_labels(labels, num_labels)
+    _check_label_order(str(name), trained, label_names)
+    config.num_labels = len(label_names)
+    config.id2label = dict(enumerate(label_names))
+    config.label2id = {label: i for i, label in enumerate(label_names)}
+    try:
+        with _quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(
                 resolved,
                 config=config,

@@ -52,7 +52,7 @@ import socket
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,7 @@ def save_model(
     *,
     training: Any = None,
     metrics: Any = None,
+    load_report: Any = None,
     overwrite: bool = True,
 ) -> Path:
     """Save a fine-tuned model, its tokenizer and what produced it, atomically.
@@ -100,6 +101,8 @@ def save_model(
         folder: where to save; created if needed.
         training: a :class:`TrainingResult` (or any JSON-able dict) to record how it was trained.
         metrics: an :class:`EvaluationReport` (or dict) to record how well it does.
+        load_report: the :class:`tlhelpers.LoadReport` of the training data, to record what
+            was read and dropped (saved as ``load_report`` in ``tlhelpers.json``).
         overwrite: replace an earlier save in ``folder``. A folder that holds anything
             other than a saved model is never overwritten.
 
@@ -130,6 +133,10 @@ def save_model(
             "training": _jsonable(training) if training is not None else None,
             "metrics": _jsonable(metrics) if metrics is not None else None,
         }
+        if load_report is not None:
+            # Its fields (counts, dropped rows by reason, label mapping) and the printed text.
+            info["load_report"] = {**_jsonable(asdict(load_report)),
+                                   "summary": load_report.summary()}  # fmt: skip
         if training is not None and hasattr(training, "history"):
             info["history"] = {"steps": training.history.steps, "evals": training.history.evals}
         (staging / INFO_FILE).write_text(json.dumps(_jsonable(info), indent=2))

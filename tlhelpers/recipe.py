@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 from datasets import Dataset, DatasetDict
 
-from .config import TrainConfig, set_seed
-from .data import label_names_of, load_text_dataset
+from .config import TrainConfig, set_seed, split_label_names
+from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
 from .evaluation import EvaluationReport, evaluate, predict
 from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
 from .sampling import SEED, stratified_sample
@@ -41,6 +41,8 @@ class Run:
     data: DatasetDict
     result: TrainingResult
     report: EvaluationReport | None
+    #: What loading the data did (rows read, dropped and why); None when data= was given.
+    load_report: LoadReport | None = None
 
     def predict(self, texts: Sequence[str]) -> pd.DataFrame:
         """Classify new texts at the length the model was trained with."""
@@ -51,7 +53,8 @@ class Run:
         from .persistence import save_model
 
         return save_model(self.model, self.tokenizer, folder, training=self.result,
-                          metrics=self.report, **kwargs)  # fmt: skip
+                          metrics=self.report, load_report=self.load_report,
+                          **kwargs)  # fmt: skip
 
     def row(self) -> dict[str, Any]:
         """The run as one table row: the settings that differ from the defaults, the scores."""
@@ -61,24 +64,31 @@ class Run:
         return row
 
 
-def load_data(config: TrainConfig, *, verbose: bool = True) -> DatasetDict:
+def load_data(
+    config: TrainConfig, *, verbose: bool = True, return_report: bool = False
+) -> DatasetDict | tuple[DatasetDict, LoadReport]:
     """The dataset of ``config``: read, split, sampled and with validation capped as it says.
+
+    With ``return_report=True``, also the :class:`LoadReport` of the load: ``data, report``.
 
     Example:
         >>> data = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
     """
     if config.dataset is None:
         raise ValueError("The configuration names no dataset: set dataset=... (or pass data=).")
-    data = load_text_dataset(
+    data, report = load_text_dataset(
         config.dataset, text_column=_column(config.text_column),
-        label_column=_column(config.label_column), validation_size=config.validation_size,
+        label_column=_column(config.label_column),
+        label_names=split_label_names(config.label_names),
+        validation_size=config.validation_size,
         test_size=config.test_size, max_examples=config.max_examples, seed=config.seed,
         header=config.header, sep={"tab": "\t", "\\t": "\t"}.get(config.sep, config.sep),
         quoting=config.quoting, encoding=config.encoding,
         drop_duplicates=config.drop_duplicates, conflicting_labels=config.conflicting_labels,
-        verbose=verbose,
+        verbose=verbose, return_report=True,
     )  # fmt: skip
-    return sample_splits(data, config)
+    data = sample_splits(data, config)
+    return (data, report) if return_report else data
 
 
 def _column(name: str | int) -> str | int:
@@ -142,6 +152,7 @@ def fine_tune(
     data: DatasetDict | None = None,
     callbacks: Sequence[Callable] = (),
     progress: bool = True,
+    verbose: bool | None = None,
     evaluate_test: bool = True,
 ) -> Run:
     """Run the whole recipe that ``config`` describes and return the :class:`Run`.
@@ -151,6 +162,7 @@ def fine_tune(
         data: a DatasetDict to use instead of loading ``config.dataset`` (sampling and the
             validation cap still apply).
         callbacks, progress: passed to :func:`tlhelpers.train`.
+        verbose: print the data's load report (default: when ``progress`` is on).
         evaluate_test: score the trained model on the test split.
 
     Example:
@@ -159,7 +171,22 @@ def fine_tune(
         {'accuracy': 0.68, 'macro_f1': 0.67}
         >>> run.save("runs/tweets")
     """
-    data = load_data(config, verbose=progress) if data is None else sample_splits(data, config)
+    load_report = None
+    if data is None:
+        verbose = progress if verbose is None else verbose
+        data, load_report = load_data(config, verbose=verbose, return_report=True)
+    else:
+        given = split_label_names(config.label_names)
+        if given is not None and given != label_names_of(data):
+            raise ValueError(
+                f"label_names={config.label_names!r}, but the data given has the classes "
+                f"{label_names_of(data)}: name them when loading the data, or leave "
+                "label_names out."
+            )
+        data = sample_splits(data, config)
+    # Before the model loads: a class with no training example would train silently and
+    # never be predicted.
+    check_every_class_trained(data, hint=_sampling_hint(config) if load_report else "")
     model, tokenizer = load_seeded_model(config, label_names_of(data))
     result = train(model, tokenizer, data, config, callbacks=callbacks, progress=progress)
     report = None
@@ -167,4 +194,13 @@ def fine_tune(
     if evaluate_test and "test" in data and not result.interrupted:
         report = evaluate(model, tokenizer, data["test"], max_length=config.max_length)
     return Run(config=config, model=model, tokenizer=tokenizer, data=data, result=result,
-               report=report)  # fmt: skip
+               report=report, load_report=load_report)  # fmt: skip
+
+
+def _sampling_hint(config: TrainConfig) -> str:
+    """How the split that left a class out of training was made: the settings to change."""
+    cut = f"max_examples={config.max_examples}, " if config.max_examples is not None else ""
+    return (
+        f" The data was split with {cut}validation_size={config.validation_size} and "
+        f"test_size={config.test_size}: a class this rare can miss the train split."
+    )

@@ -41,7 +41,7 @@ from transformers import get_scheduler
 
 from .batching import check_max_length, pad_token_id, tokenize_dataset, train_and_validation_loaders
 from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
-from .data import check_labels_seen_in_training
+from .data import check_every_class_trained
 from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
@@ -308,7 +308,9 @@ def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> Datase
             f"{len(names)} labels {names}. Load the model with labels=data['train'].features"
             "['label'].names, or call tlhelpers.replace_head(model, names)."
         )
-    check_labels_seen_in_training(data["train"]["label"], data["validation"]["label"], names)
+    # Every class, not only those in validation: one seen only in test, or nowhere, would
+    # train silently and never be predicted.
+    check_every_class_trained(data)
     check_max_length(max_length, tokenizer, model)
     splits = DatasetDict(train=data["train"], validation=data["validation"])
     if "input_ids" in data["train"].column_names:
