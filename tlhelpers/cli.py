@@ -2,14 +2,17 @@
 
 ``train`` has one flag per :class:`tlhelpers.TrainConfig` field, generated from the
 fields themselves, so every setting of a run is reachable from the command line and the
-help text is the config's own. A saved model folder keeps its ``training_config.json``;
-``train --config FOLDER/training_config.json --out OTHER`` repeats that run exactly.
+help text is the config's own. A saved model folder keeps its run record,
+``training_config.json``; ``train --config FOLDER/training_config.json --out OTHER``
+repeats a run on a file or a named dataset exactly (a run on in-memory data is refused).
+``evaluate --dataset FILE`` reads FILE with its own flags, never the training file's.
 
 Examples::
 
     python -m tlhelpers train --dataset tweet-sentiment --epochs 1 --out runs/x
     python -m tlhelpers train --config runs/x/training_config.json --lr 3e-5 --out runs/y
     python -m tlhelpers evaluate --model runs/x            # same dataset and split as training
+    python -m tlhelpers evaluate --model runs/x --dataset other.csv --split all
     python -m tlhelpers predict --model runs/x "What a great flight" "Lost my bag again"
 
 Exit codes: 0 done, 2 bad arguments or data, 130 stopped by Ctrl-C, 143 stopped by SIGTERM.
