@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -64,7 +65,13 @@ def test_save_load_pipeline_give_the_same_predictions(tweets, tweet_model, tmp_p
     assert [r["label"] for r in classify(texts, truncation=True)] == ours
     info = tl.load_training_info(tmp_path / "tweets")
     assert info["history"]["evals"] and info["training"]["best_step"] == result.best["step"]
-    assert tl.persistence.load_run_config(tmp_path / "tweets") == result.config
+    # tl.train was handed the tweets in memory: the record says so (issue #16), with the
+    # settings it trained with, and names no dataset that it could be mistaken for.
+    record = json.loads((tmp_path / "tweets" / "training_config.json").read_text())
+    assert record["data"]["source"] == "in-memory" and record["data"]["rows"]["train"] == 960
+    assert record["training"] == result.config.settings("training")
+    with pytest.raises(ValueError, match="in-memory data"):
+        tl.persistence.load_run_config(tmp_path / "tweets")
 
 
 def test_interrupted_minilm_training_keeps_its_best_weights(tweets):

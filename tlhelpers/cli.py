@@ -2,14 +2,17 @@
 
 ``train`` has one flag per :class:`tlhelpers.TrainConfig` field, generated from the
 fields themselves, so every setting of a run is reachable from the command line and the
-help text is the config's own. A saved model folder keeps its ``training_config.json``;
-``train --config FOLDER/training_config.json --out OTHER`` repeats that run exactly.
+help text is the config's own. A saved model folder keeps its run record,
+``training_config.json``; ``train --config FOLDER/training_config.json --out OTHER``
+repeats a run on a file or a named dataset exactly (a run on in-memory data is refused).
+``evaluate --dataset FILE`` reads FILE with its own flags, never the training file's.
 
 Examples::
 
     python -m tlhelpers train --dataset tweet-sentiment --epochs 1 --out runs/x
     python -m tlhelpers train --config runs/x/training_config.json --lr 3e-5 --out runs/y
     python -m tlhelpers evaluate --model runs/x            # same dataset and split as training
+    python -m tlhelpers evaluate --model runs/x --dataset other.csv --split all
     python -m tlhelpers predict --model runs/x "What a great flight" "Lost my bag again"
 
 Exit codes: 0 done, 2 bad arguments or data, 130 stopped by Ctrl-C, 143 stopped by SIGTERM.
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+# What `evaluate --dataset FILE` reads the file with (TrainConfig's data fields of that name).
+EVALUATE_READ_OPTIONS = ("text_column", "label_column", "label_names", "header", "sep",
+                         "quoting", "encoding")  # fmt: skip
 ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
 
 
@@ -95,9 +101,28 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     Example:
         >>> config_from_args(build_parser().parse_args(["train", "--out", "x", "--lr", "1e-4"]))
     """
-    base = TrainConfig.load(args.config) if getattr(args, "config", None) else TrainConfig()
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-    return base.replace(**given)
+    if not getattr(args, "config", None):
+        return TrainConfig(**given)
+    values = _read_json(args.config)
+    from .record import is_run_record, settings_to_replay
+
+    if not is_run_record(values):  # a file written by TrainConfig.save
+        return TrainConfig.load(args.config).replace(**given)
+    # A run on in-memory data (or a ready-made model) cannot be repeated from its record,
+    # unless --dataset (--model) names what to use instead.
+    recorded = settings_to_replay(values, where=args.config, other_data="dataset" in given,
+                                  other_model="model" in given)  # fmt: skip
+    return TrainConfig.from_dict({**recorded, **given})
+
+
+def _read_json(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No run configuration at {path}.") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}.") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,10 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="measure a saved model on a dataset split")
     evaluate.add_argument("--model", required=True, help="folder written by `train`")
     evaluate.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
-    evaluate.add_argument("--dataset", help="another dataset (default: the training one)")
-    evaluate.add_argument("--text-column", help="column of the texts (with --dataset)")
-    evaluate.add_argument("--label-column", help="column of the labels (with --dataset)")
-    evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    evaluate.add_argument(
+        "--dataset", help="another dataset, read with the flags below (default: the training one)"
+    )
+    # The same flags as train's, read as train reads them; with --dataset they describe that
+    # file, never the training file (whose header or separator may be another).
+    reading = evaluate.add_argument_group("reading --dataset (as in train; not inherited)")
+    for name in EVALUATE_READ_OPTIONS:
+        f = {f.name: f for f in fields(TrainConfig)}[name]
+        reading.add_argument("--" + name.replace("_", "-"), dest=name, default=argparse.SUPPRESS,
+                             type=_value_parser(str(f.type)), metavar=name.upper(),
+                             help=f"{f.metadata['help']} (default: {f.default})")  # fmt: skip
+    evaluate.add_argument(
+        "--split", default="test", choices=["train", "validation", "test", "all"],
+        help="the split to score; all: every row of the data, not split (default: test)",
+    )  # fmt: skip
     evaluate.add_argument("--show-errors", type=int, default=5, help="most confident mistakes")
 
     predict = commands.add_parser("predict", help="classify new texts with a saved model")
@@ -183,21 +219,36 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .persistence import load_run_config
     from .recipe import load_data
 
+    reading = {name: getattr(args, name) for name in EVALUATE_READ_OPTIONS if hasattr(args, name)}
+    if reading and not args.dataset:
+        flags = ", ".join("--" + name.replace("_", "-") for name in reading)
+        raise ValueError(f"{flags} describe how to read --dataset FILE; pass --dataset too.")
     model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
-    config = load_run_config(args.model) or TrainConfig(dataset=None)
     if args.dataset:
-        config = config.replace(
-            dataset=args.dataset, text_column=args.text_column or "text",
-            label_column=args.label_column or "label", n_per_class=None,
-        )  # fmt: skip
-    if config.dataset is None:
-        raise ValueError(
-            "--dataset is required: the model folder records no dataset (no training_config.json)."
-        )
-    data = load_data(config)
-    report = tl.evaluate(model, tokenizer, data[args.split], max_length=config.max_length)
+        # Another dataset: read with its own options (defaults + flags), not the training
+        # file's. Every row is kept with --split all, repeated texts included.
+        config = TrainConfig(dataset=args.dataset, **reading)
+        if args.split == "all":
+            config = config.replace(drop_duplicates=False)
+    else:
+        # The training data, read and split as the run record says (refused for a run on
+        # in-memory data, whose record names no file).
+        config = load_run_config(args.model)
+        if config is None:
+            raise ValueError(
+                "--dataset is required: the model folder records no dataset "
+                "(no training_config.json)."
+            )
+    data = load_data(config, split=args.split != "all")
+    scored = data[args.split]
+    where = "every row" if args.split == "all" else f"the {args.split} split"
+    print(f"Scoring {where} of {config.dataset}: {_plural(len(scored), 'row')}.")
+    # Labels are matched to the model's classes by name; evaluate() names any it lacks.
+    # Texts are cut at the trained length: the record's, or the saved tokenizer's (None).
+    max_length = None if args.dataset else config.max_length
+    report = tl.evaluate(model, tokenizer, scored, max_length=max_length)
     _print_table(
-        f"{args.split} metrics ({config.dataset}, n={len(data[args.split])})",
+        f"{args.split} metrics ({config.dataset}, n={len(scored)})",
         pd.DataFrame([report.summary()], index=[args.split]),
     )
     _print_table("Per class", report.per_class)

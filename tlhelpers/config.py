@@ -97,9 +97,25 @@ def set_seed(seed: int) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _setting(default: Any, help: str, hf: str | None = None) -> Any:
-    """A :class:`TrainConfig` field with its help text and its ``TrainingArguments`` twin."""
-    return field(default=default, metadata={"help": help, "hf": hf})
+# What a field chooses, kept in its metadata: "data" (what is read and how it is split and
+# sampled), "model" (what is loaded and what of it learns) or "training" (the loop). The
+# saved run record groups fields by it, and train() refuses "data" and "model" fields.
+GROUPS = ("data", "model", "training")
+
+
+def _setting(default: Any, help: str, hf: str | None = None, *, group: str = "training") -> Any:
+    """A :class:`TrainConfig` field: its help text, ``TrainingArguments`` twin and group."""
+    return field(default=default, metadata={"help": help, "hf": hf, "group": group})
+
+
+def _data(default: Any, help: str) -> Any:
+    """A field that chooses the data (read by ``fine_tune``, refused by ``train``)."""
+    return _setting(default, help, group="data")
+
+
+def _model(default: Any, help: str) -> Any:
+    """A field that chooses the model (read by ``fine_tune``, refused by ``train``)."""
+    return _setting(default, help, group="model")
 
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
@@ -118,9 +134,11 @@ class TrainConfig:
     Field names follow Hugging Face ``TrainingArguments`` where a twin exists; each field's
     ``metadata`` holds its help text and that twin (``TrainConfig.describe()`` lists them).
 
-    The data fields (``dataset`` ... ``max_validation_examples``) and the model fields
-    (``model``, ``pretrained``, ``train_last_layers``) are used by ``fine_tune``;
-    :func:`tlhelpers.train` takes an already loaded model and data and uses the rest.
+    Each field's ``metadata["group"]`` says what it chooses: ``"data"`` (``dataset`` ...
+    ``max_validation_examples``), ``"model"`` (``model``, ``pretrained``,
+    ``train_last_layers``) or ``"training"`` (the rest). ``fine_tune`` uses them all;
+    :func:`tlhelpers.train` takes an already loaded model and data, uses the training
+    fields and refuses data or model fields it could not honour.
 
     Example:
         >>> config = TrainConfig(dataset="tweet-sentiment", lr=1e-4, epochs=1, n_per_class=300)
@@ -129,39 +147,37 @@ class TrainConfig:
     """
 
     # The data ------------------------------------------------------------------------
-    dataset: str | None = _setting(
+    dataset: str | None = _data(
         "tweet-sentiment", "built-in name (tweet-sentiment, bbc-news), Hub id or data file"
     )
-    text_column: str = _setting("text", "column holding the texts (name, or position in a file)")
-    label_column: str = _setting("label", "column holding the labels")
-    label_names: str | None = _setting(
+    text_column: str = _data("text", "column holding the texts (name, or position in a file)")
+    label_column: str = _data("label", "column holding the labels")
+    label_names: str | None = _data(
         None, 'class names, comma-separated, for the sorted label values ("no,yes" for 0 and 1)'
     )
-    header: int | str | None = _setting(
+    header: int | str | None = _data(
         "infer", "row of a file's column names: infer, a row number, or none (no header row)"
     )
-    sep: str | None = _setting(None, "field separator of a file (default: by its type; tab or \\t)")
-    quoting: str | None = _setting(
-        None, "quote processing: minimal or none (default: none for tabs)"
-    )
-    encoding: str | None = _setting(None, "a file's text encoding (default utf-8), e.g. latin-1")
-    drop_duplicates: bool = _setting(True, "drop repeated texts before splitting")
-    conflicting_labels: str = _setting(
+    sep: str | None = _data(None, "field separator of a file (default: by its type; tab or \\t)")
+    quoting: str | None = _data(None, "quote processing: minimal or none (default: none for tabs)")
+    encoding: str | None = _data(None, "a file's text encoding (default utf-8), e.g. latin-1")
+    drop_duplicates: bool = _data(True, "drop repeated texts before splitting")
+    conflicting_labels: str = _data(
         "drop", "texts that appear with different labels: drop, first or error"
     )
-    validation_size: float = _setting(0.1, "fraction of the data held out for validation")
-    test_size: float = _setting(0.1, "fraction of the data held out for the test")
-    max_examples: int | None = _setting(None, "subsample the whole dataset first (stratified)")
-    n_per_class: int | None = _setting(None, "few-shot: keep this many training texts per class")
-    max_validation_examples: int | None = _setting(
+    validation_size: float = _data(0.1, "fraction of the data held out for validation")
+    test_size: float = _data(0.1, "fraction of the data held out for the test")
+    max_examples: int | None = _data(None, "subsample the whole dataset first (stratified)")
+    n_per_class: int | None = _data(None, "few-shot: keep this many training texts per class")
+    max_validation_examples: int | None = _data(
         None, "validate on at most this many texts (stratified), to save time"
     )
     # The model -----------------------------------------------------------------------
-    model: str = _setting("minilm", "catalog name, Hub id or a saved model folder")
-    pretrained: bool = _setting(
+    model: str = _model("minilm", "catalog name, Hub id or a saved model folder")
+    pretrained: bool = _model(
         True, "start from pretrained weights; false: the same architecture, random weights"
     )
-    train_last_layers: int | None = _setting(
+    train_last_layers: int | None = _model(
         None, "train only the top N encoder layers and the head (0: head only; none: all)"
     )
     # The optimisation ----------------------------------------------------------------
@@ -237,6 +253,27 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
+    def group_of(cls, name: str) -> str:
+        """What a field chooses: ``"data"``, ``"model"`` or ``"training"`` (its metadata).
+
+        Example:
+            >>> TrainConfig.group_of("n_per_class"), TrainConfig.group_of("lr")
+            ('data', 'training')
+        """
+        return {f.name: f.metadata["group"] for f in fields(cls)}[name]
+
+    def settings(self, group: str) -> dict[str, Any]:
+        """The fields of one group (``"data"``, ``"model"`` or ``"training"``) and their values.
+
+        Example:
+            >>> TrainConfig().settings("model")
+            {'model': 'minilm', 'pretrained': True, 'train_last_layers': None}
+        """
+        if group not in GROUPS:
+            raise ValueError(f"group must be one of {GROUPS}, got {group!r}.")
+        return {k: v for k, v in self.to_dict().items() if self.group_of(k) == group}
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build a config from :meth:`to_dict`'s output; unknown names are refused.
 
@@ -254,7 +291,11 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainConfig:
-        """Read settings written by :meth:`save` (or by ``save_model``)."""
+        """Read settings written by :meth:`save`, or the run record ``save_model`` writes.
+
+        A run record of in-memory data is refused: there is no file to read that data
+        from again (see :mod:`tlhelpers.record`).
+        """
         path = Path(path)
         try:
             values = json.loads(path.read_text())
@@ -264,6 +305,10 @@ class TrainConfig:
             raise ValueError(f"{path} is not valid JSON: {error}.") from None
         if not isinstance(values, dict):
             raise ValueError(f"{path} must hold a JSON object of settings.")
+        from .record import is_run_record, settings_to_replay
+
+        if is_run_record(values):
+            values = settings_to_replay(values, where=str(path))
         return cls.from_dict(values)
 
     def changed(self) -> dict[str, Any]:
@@ -308,10 +353,11 @@ class TrainConfig:
         return pd.DataFrame(rows).set_index("setting")
 
 
-# The fields above "epochs" choose the data and the model: fine_tune() applies them before
-# training, so train(), handed a ready model and data, refuses them rather than ignore them.
-_NAMES = TrainConfig.field_names()
-DATA_AND_MODEL_SETTINGS = tuple(_NAMES[: _NAMES.index("epochs")])
+# fine_tune() applies the data and model fields before training; train(), handed a ready
+# model and data, refuses them rather than ignore them. The group is each field's metadata.
+DATA_AND_MODEL_SETTINGS = tuple(
+    f.name for f in fields(TrainConfig) if f.metadata["group"] in ("data", "model")
+)
 
 
 def _check_config(c: TrainConfig) -> None:

@@ -261,6 +261,7 @@ def load_text_dataset(
     quoting: int | str | None = ..., encoding: str | None = ...,
     read_options: Mapping[str, Any] | None = ..., drop_duplicates: bool | None = ...,
     conflicting_labels: Conflicts = ..., verbose: bool = ..., return_report: Literal[False] = ...,
+    split: bool = ...,
 ) -> DatasetDict: ...  # fmt: skip
 @overload
 def load_text_dataset(
@@ -271,6 +272,7 @@ def load_text_dataset(
     quoting: int | str | None = ..., encoding: str | None = ...,
     read_options: Mapping[str, Any] | None = ..., drop_duplicates: bool | None = ...,
     conflicting_labels: Conflicts = ..., verbose: bool = ..., return_report: Literal[True],
+    split: bool = ...,
 ) -> tuple[DatasetDict, LoadReport]: ...  # fmt: skip
 
 
@@ -294,6 +296,7 @@ def load_text_dataset(
     conflicting_labels: Conflicts = "drop",
     verbose: bool = True,
     return_report: bool = False,
+    split: bool = True,
 ) -> DatasetDict | tuple[DatasetDict, LoadReport]:
     """Load labelled texts from any source as train/validation/test splits.
 
@@ -336,6 +339,8 @@ def load_text_dataset(
             keep the ``"first"`` label, or raise an ``"error"``.
         verbose: print the short report of what was read and dropped.
         return_report: also return the :class:`LoadReport`: ``data, report = ...``.
+        split: ``False`` keeps every row (after cleaning) in one split named ``"all"``,
+            with no train/validation/test split and no sampling: to score a whole file.
 
     Returns:
         A ``DatasetDict`` with ``train``/``validation``/``test``, each with a ``text``
@@ -366,7 +371,7 @@ def load_text_dataset(
     with _no_progress_bars():
         data, report = _load_text_dataset(
             source, text_column, label_column, label_names, validation_size, test_size,
-            n_per_class, max_examples, seed, options, cleaning,
+            n_per_class, max_examples, seed, options, cleaning, split,
         )  # fmt: skip
     if verbose:
         print(report.summary())
@@ -387,7 +392,7 @@ def _no_progress_bars():
 
 def _load_text_dataset(
     source, text_column, label_column, label_names, validation_size, test_size,
-    n_per_class, max_examples, seed, options: FileOptions, cleaning: dict,
+    n_per_class, max_examples, seed, options: FileOptions, cleaning: dict, split: bool = True,
 ) -> tuple[DatasetDict, LoadReport]:  # fmt: skip
     _check_fraction("validation_size", validation_size)
     _check_fraction("test_size", test_size)
@@ -433,7 +438,11 @@ def _load_text_dataset(
         frame["label"], label_names or table.label_names, report, table.label_column
     )
     frame["label"] = labels
-    if table.presplit:
+    if not split:
+        if n_per_class is not None or max_examples is not None:
+            raise ValueError("n_per_class and max_examples sample splits; split=False has none.")
+        splits = {"all": frame}
+    elif table.presplit:
         splits = _use_given_splits(frame, validation_size, test_size, seed, names)
     else:
         if max_examples is not None and max_examples < len(frame):
@@ -447,16 +456,16 @@ def _load_text_dataset(
         before = len(data["train"])
         data["train"] = stratified_sample(data["train"], per_class=n_per_class, seed=seed)
         report.left_out["n_per_class"] = before - len(data["train"])
-    report.split_sizes = {split: len(data[split]) for split in SPLITS}
-    for split in SPLITS:
-        if len(data[split]) == 0:
+    report.split_sizes = {name: len(part) for name, part in data.items()}
+    for name, part in data.items():
+        if len(part) == 0:
             dropped = f", after dropping {_describe_dropped(report)}" if report.dropped else ""
             raise ValueError(
-                f"The {split} split is empty ({len(frame)} examples in all{dropped}). "
+                f"The {name} split is empty ({len(frame)} examples in all{dropped}). "
                 "Provide more data or change validation_size / test_size."
             )
     counts = np.bincount(
-        np.concatenate([np.asarray(data[s]["label"], dtype=int) for s in SPLITS]),
+        np.concatenate([np.asarray(part["label"], dtype=int) for part in data.values()]),
         minlength=len(names),
     )
     report.label_counts = dict(zip(names, counts.tolist(), strict=True))

@@ -1,9 +1,10 @@
 """Keep a fine-tuned model: save it as a standard Hugging Face folder, load it back.
 
 The folder holds ``model.safetensors`` (the weights), ``config.json`` (architecture and
-label names), the tokenizer files, ``training_config.json`` (the
-:class:`tlhelpers.TrainConfig` of the run, which ``python -m tlhelpers train --config``
-repeats) and ``tlhelpers.json`` (history and metrics). The tokenizer is saved with
+label names), the tokenizer files, ``training_config.json`` (the run record: the data and
+model the run used and its training settings, see :mod:`tlhelpers.record`; ``python -m
+tlhelpers train --config`` repeats a run on a file or a named dataset) and
+``tlhelpers.json`` (history, metrics, and the data and model again). The tokenizer is saved with
 ``model_max_length`` set to the length the model was trained with, so predictions from
 the folder (ours or ``pipeline``'s) truncate as training did. Any Hugging Face tool can
 read it, e.g. ``transformers.pipeline("text-classification", model=folder)``.
@@ -62,6 +63,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from .models import _quiet_transformers, label_names, replace_head
+from .record import run_record
 
 INFO_FILE = "tlhelpers.json"
 CONFIG_FILE = "training_config.json"
@@ -123,7 +125,9 @@ def save_model(
             model.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
         if run_config is not None:
-            run_config.save(staging / CONFIG_FILE)
+            # The run record: the data and model the run used, and its training settings.
+            record = run_record(training)
+            (staging / CONFIG_FILE).write_text(json.dumps(_jsonable(record), indent=2) + "\n")
             _record_max_length(staging, run_config.max_length)
         info = {
             "format": "tlhelpers-model/1",
@@ -133,6 +137,8 @@ def save_model(
             "training": _jsonable(training) if training is not None else None,
             "metrics": _jsonable(metrics) if metrics is not None else None,
         }
+        if run_config is not None:
+            info["data"], info["model"] = record["data"], record["model"]
         if load_report is not None:
             # Its fields (counts, dropped rows by reason, label mapping) and the printed text.
             info["load_report"] = {**_jsonable(asdict(load_report)),
@@ -206,6 +212,9 @@ def _record_max_length(folder: Path, max_length: int) -> None:
 
 def load_run_config(folder: str | os.PathLike):
     """The :class:`tlhelpers.TrainConfig` a saved model was trained with (None if unknown).
+
+    A model trained on in-memory data is refused with a ``ValueError``: its record says
+    how big the data was and its hash, but not where to read it again.
 
     Example:
         >>> load_run_config("runs/tweets").lr

@@ -27,6 +27,7 @@ from .config import TrainConfig, set_seed, split_label_names
 from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
 from .evaluation import EvaluationReport, evaluate, predict
 from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
+from .record import data_from_config, data_in_memory, model_from_config
 from .sampling import SEED, stratified_sample
 from .training import TrainingResult, train
 
@@ -65,11 +66,13 @@ class Run:
 
 
 def load_data(
-    config: TrainConfig, *, verbose: bool = True, return_report: bool = False
+    config: TrainConfig, *, verbose: bool = True, return_report: bool = False, split: bool = True
 ) -> DatasetDict | tuple[DatasetDict, LoadReport]:
     """The dataset of ``config``: read, split, sampled and with validation capped as it says.
 
     With ``return_report=True``, also the :class:`LoadReport` of the load: ``data, report``.
+    With ``split=False``, every kept row in one split ``"all"`` (nothing sampled), to score
+    a whole file.
 
     Example:
         >>> data = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
@@ -85,9 +88,10 @@ def load_data(
         header=config.header, sep={"tab": "\t", "\\t": "\t"}.get(config.sep, config.sep),
         quoting=config.quoting, encoding=config.encoding,
         drop_duplicates=config.drop_duplicates, conflicting_labels=config.conflicting_labels,
-        verbose=verbose, return_report=True,
+        verbose=verbose, return_report=True, split=split,
     )  # fmt: skip
-    data = sample_splits(data, config)
+    if split:
+        data = sample_splits(data, config)
     return (data, report) if return_report else data
 
 
@@ -188,7 +192,16 @@ def fine_tune(
     # never be predicted.
     check_every_class_trained(data, hint=_sampling_hint(config) if load_report else "")
     model, tokenizer = load_seeded_model(config, label_names_of(data))
-    result = train(model, tokenizer, data, config, callbacks=callbacks, progress=progress)
+    # train() is handed the data and model ready-made, so it gets the training fields only;
+    # the result then records the whole config and where the data and model came from.
+    training = TrainConfig(**config.settings("training"))
+    result = train(model, tokenizer, data, training, callbacks=callbacks, progress=progress)
+    result.config = config
+    sampling = {name: getattr(config, name) for name in ("n_per_class", "max_validation_examples")}
+    result.data_used = (
+        data_from_config(config, data) if load_report else data_in_memory(data, **sampling)
+    )
+    result.model_used = model_from_config(config, model)
     report = None
     # A stopped run skips the test: whoever stopped it wants it to end now.
     if evaluate_test and "test" in data and not result.interrupted:

@@ -46,6 +46,7 @@ from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
 from .models import encoder_layers, head_of, label_names
+from .record import data_in_memory, model_in_memory
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ class TrainingResult:
     when a signal ended the run, and None when it ended otherwise (including a
     ``KeyboardInterrupt`` raised by a callback). ``class_weights`` are the loss's class
     weights, if the run had any.
+
+    ``data_used`` and ``model_used`` describe what the run was handed (see
+    :mod:`tlhelpers.record`): ``train`` records in-memory data by its size and hash and the
+    model by its own config; ``fine_tune`` records the dataset and model it loaded by name.
+    ``save_model`` writes them, never ``config``'s data and model fields, into the record.
     """
 
     config: TrainConfig
@@ -91,6 +97,8 @@ class TrainingResult:
     interrupted: bool = False
     stop_signal: str | None = None
     class_weights: list[float] | None = None
+    data_used: dict[str, Any] | None = None
+    model_used: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """A flat dict for tables and JSON: size, timing, best validation scores, ending."""
@@ -340,15 +348,42 @@ def loss_function(model: nn.Module, class_weights: Sequence[float] | None) -> nn
     return nn.CrossEntropyLoss(weight=weights)
 
 
+# What to do instead of handing train() a data or model setting it cannot honour.
+_INSTEAD = {
+    "n_per_class": "sample the training split first: "
+    "data['train'] = tl.stratified_sample(data['train'], per_class=n)",
+    "max_validation_examples": "sample the validation split first: "
+    "data['validation'] = tl.stratified_sample(data['validation'], size=n)",
+    "model": "load the model you want with tl.load_model(...) and pass it",
+    "pretrained": "pass a model built with tl.random_model(...)",
+    "train_last_layers": "freeze the model first: tl.freeze(model, train_last_layers=n)",
+}
+_LOAD_INSTEAD = "load the data with those options: tl.load_text_dataset(...)"
+
+
 def _resolve_config(config: TrainConfig | None, settings: dict[str, Any]) -> TrainConfig:
-    misplaced = sorted(set(settings) & set(DATA_AND_MODEL_SETTINGS))
-    if misplaced:
+    """``config`` with ``settings`` applied; data and model settings are refused.
+
+    train() is handed a ready model and data, so a data or model field (a keyword, or a
+    value other than the default inside ``config``) would be ignored, and then recorded
+    as if it had happened. Which fields those are is each field's metadata group.
+    """
+    default = TrainConfig()
+    given = {name: settings[name] for name in DATA_AND_MODEL_SETTINGS if name in settings}
+    for name in DATA_AND_MODEL_SETTINGS:
+        value = getattr(config, name, None) if config is not None else None
+        if config is not None and name not in given and value != getattr(default, name):
+            given[name] = value
+    if given:
+        listed = ", ".join(f"{name}={value!r}" for name, value in given.items())
+        instead = sorted({_INSTEAD.get(name, _LOAD_INSTEAD) for name in given})
         raise ValueError(
-            f"{misplaced} choose the data or the model, which train() is handed ready-made. "
-            "Prepare them yourself (tl.sample_per_class, tl.freeze, ...) or describe the "
-            "whole run with tl.TrainConfig and call tl.fine_tune(config)."
+            f"train() cannot honour {listed}: it trains the model and data it is handed, "
+            f"so these data/model settings would be ignored. Either {'; '.join(instead)}; "
+            "or describe the whole run in a TrainConfig and call tl.fine_tune(config), "
+            "which loads, samples and freezes as it says."
         )
-    return (config or TrainConfig()).replace(**settings)
+    return (config or default).replace(**settings)
 
 
 def train(
@@ -370,7 +405,9 @@ def train(
     Args:
         model, tokenizer: from :func:`tlhelpers.load_model`.
         data: a DatasetDict with ``train`` and ``validation`` (raw text or tokenized).
-        config: a :class:`tlhelpers.TrainConfig`; its optimisation fields are used.
+        config: a :class:`tlhelpers.TrainConfig`; its training fields are used. Its data
+            and model fields must keep their defaults (else a ``ValueError`` says what to
+            call instead): the data and model are the ones handed over.
         callbacks: functions ``f(event, history)`` called on ``"step"`` (each logged
             step), ``"eval"`` and ``"end"``, e.g. to draw a live plot.
         progress: show a progress bar.
@@ -487,6 +524,9 @@ def train(
         interrupted=interrupted,
         stop_signal=stop.received if interrupted else None,
         class_weights=None if class_weights is None else [float(w) for w in class_weights],
+        # What the run was handed, for the saved record (fine_tune names its sources).
+        data_used=data_in_memory(data),
+        model_used=model_in_memory(model),
     )
     _emit(callbacks, "end", history)
     return result

@@ -1,0 +1,199 @@
+"""What a saved run records: the data it trained on, the model it started from, its settings.
+
+A model folder's ``training_config.json`` is the *run record*. It is written from what the
+run used, never from a default that could be mistaken for a fact: a run on a DataFrame
+does not claim it read "tweet-sentiment", and a model handed to ``tl.train`` is not
+recorded as "minilm". The record has three parts, one per group of
+:class:`tlhelpers.TrainConfig` fields (the group is each field's ``metadata["group"]``)::
+
+    {
+      "format": "tlhelpers-run/1",
+      "data": {"source": "file", "dataset": "runs.tsv", "path": "/home/me/runs.tsv",
+               "text_column": "1", "label_column": "0", "header": null, ...,
+               "rows": {"train": 240, "validation": 30, "test": 30}, "sha256": "3f1c..."},
+      "model": {"source": "folder", "model": "runs/base", "pretrained": true,
+                "train_last_layers": null, "name_or_path": "runs/base",
+                "architecture": "BertForSequenceClassification", "labels": ["neg", "pos"]},
+      "training": {"epochs": 3, "lr": 5e-05, "batch_size": 32, ...}
+    }
+
+The data's ``source`` is ``"built-in"``, ``"file"`` or ``"hub"`` when it was read from a
+name or a path (the record then holds every reading option, so ``python -m tlhelpers
+train --config FILE`` reads it again the same way), or ``"in-memory"`` when it was handed
+over as a DatasetDict (to ``tl.train`` or ``fine_tune(data=...)``): then only its row
+count per split and a sha256 of its texts and labels are known, and a replay is refused.
+
+Example:
+    >>> run.save("runs/x")
+    >>> json.loads(Path("runs/x/training_config.json").read_text())["data"]["source"]
+    'file'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import TrainConfig
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+
+FORMAT = "tlhelpers-run/1"
+IN_MEMORY = "in-memory"
+# Sources a run can be read from again: a replay loads them by name or path.
+REPLAYABLE_DATA = ("built-in", "file", "hub")
+REPLAYABLE_MODELS = ("catalog", "folder", "hub")
+
+
+# --------------------------------------------------------------------------------------
+# Writing: what the run used
+# --------------------------------------------------------------------------------------
+
+
+def content_hash(data: DatasetDict) -> str:
+    """sha256 of every split's texts (or token ids), labels and class names, in order.
+
+    Two runs with the same hash trained on the same examples, whatever they were read from.
+
+    Example:
+        >>> content_hash(data)[:12]
+        '3f1c0b9e27aa'
+    """
+    digest = hashlib.sha256()
+    for split in sorted(data):
+        dataset = data[split]
+        column = "text" if "text" in dataset.column_names else "input_ids"
+        labels = dataset["label"] if "label" in dataset.column_names else [None] * len(dataset)
+        names = getattr(dataset.features.get("label"), "names", None)
+        digest.update(json.dumps([split, names]).encode())
+        for text, label in zip(dataset[column], labels, strict=True):
+            digest.update(json.dumps([text, label], ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def rows_per_split(data: DatasetDict) -> dict[str, int]:
+    """``{"train": 240, "validation": 30, ...}``: how many examples each split has."""
+    return {split: len(data[split]) for split in data}
+
+
+def data_in_memory(data: DatasetDict, **applied: Any) -> dict[str, Any]:
+    """The record of data handed over in memory: its size, its hash, the settings applied.
+
+    Example:
+        >>> data_in_memory(data)
+        {'source': 'in-memory', 'rows': {'train': 240, ...}, 'sha256': '3f1c...'}
+    """
+    return {"source": IN_MEMORY, **applied, "rows": rows_per_split(data),
+            "sha256": content_hash(data)}  # fmt: skip
+
+
+def data_from_config(config: TrainConfig, data: DatasetDict) -> dict[str, Any]:
+    """The record of data read from ``config.dataset``: its name or path and every option.
+
+    ``data`` is what was read (after sampling): its sizes and hash let a replay be checked.
+    """
+    from .data import BUILTIN_DATASETS
+
+    name = config.dataset
+    path = Path(name)
+    source = "built-in" if name in BUILTIN_DATASETS else "file" if path.exists() else "hub"
+    record: dict[str, Any] = {"source": source, **config.settings("data")}
+    if source == "file":
+        # As given (a replay from the same folder reads it again), and where it was.
+        record["path"] = str(path.resolve())
+    return {**record, "rows": rows_per_split(data), "sha256": content_hash(data)}
+
+
+def model_in_memory(model) -> dict[str, Any]:
+    """The record of a model handed over ready-made: what its own config says it is."""
+    config = model.config
+    return {
+        "source": IN_MEMORY,
+        "name_or_path": getattr(config, "name_or_path", None) or None,
+        "architecture": type(model).__name__,
+        "model_type": getattr(config, "model_type", None),
+        "labels": [config.id2label[i] for i in range(len(config.id2label))],
+    }
+
+
+def model_from_config(config: TrainConfig, model) -> dict[str, Any]:
+    """The record of the model ``config.model`` named, as loaded (and frozen) for the run."""
+    from .models import CATALOG
+
+    name = config.model
+    source = "catalog" if name in CATALOG else "folder" if Path(name).is_dir() else "hub"
+    described = model_in_memory(model)
+    del described["source"]
+    return {"source": source, **config.settings("model"), **described}
+
+
+def run_record(result) -> dict[str, Any]:
+    """The run record of a :class:`tlhelpers.TrainingResult` (what ``save_model`` writes).
+
+    Only the training fields come from ``result.config``; the data and the model come
+    from what the run was handed (``result.data_used``, ``result.model_used``).
+    """
+    unknown = {"source": "unknown"}
+    return {
+        "format": FORMAT,
+        "data": getattr(result, "data_used", None) or unknown,
+        "model": getattr(result, "model_used", None) or unknown,
+        "training": result.config.settings("training"),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Reading: the settings to run it again
+# --------------------------------------------------------------------------------------
+
+
+def is_run_record(values: dict[str, Any]) -> bool:
+    """True for a run record (False for a plain ``TrainConfig.save`` file)."""
+    return str(values.get("format", "")).startswith("tlhelpers-run/")
+
+
+def describe_data(record: dict[str, Any]) -> str:
+    """A run record's data in words, for messages: ``'in-memory data (train 240, ...)'``."""
+    if record.get("source") in REPLAYABLE_DATA:
+        return f"{record['source']} data {record.get('dataset')!r}"
+    rows = ", ".join(f"{split} {n:,}" for split, n in (record.get("rows") or {}).items())
+    digest = str(record.get("sha256") or "")[:12]
+    return f"{record.get('source', 'unknown')} data ({rows or 'size unknown'}; sha256 {digest}...)"
+
+
+def settings_to_replay(
+    record: dict[str, Any],
+    *,
+    where: str = "the run record",
+    other_data: bool = False,
+    other_model: bool = False,
+) -> dict[str, Any]:
+    """The :class:`TrainConfig` fields of a run record, to train the same way again.
+
+    A record of in-memory data (or of a model handed over ready-made) is refused, since
+    nothing says where to read it again, unless ``other_data`` (``other_model``) says the
+    caller names new data (a new model) itself.
+
+    Example:
+        >>> TrainConfig.from_dict(settings_to_replay(record))
+    """
+    data, model = record.get("data") or {}, record.get("model") or {}
+    if data.get("source") not in REPLAYABLE_DATA and not other_data:
+        raise ValueError(
+            f"{where} records a run on {describe_data(data)}: there is no file or dataset "
+            "name to read that data again, so the run cannot be repeated from it. Name the "
+            "data yourself with dataset=... (a file, a built-in name or a Hub id)."
+        )
+    if model.get("source") not in REPLAYABLE_MODELS and not other_model:
+        raise ValueError(
+            f"{where} records a model handed over in memory ({model.get('name_or_path')}), "
+            "not one loaded by name: name the model to start from with model=...."
+        )
+    names = set(TrainConfig.field_names())
+    values = {k: v for k, v in record.get("training", {}).items() if k in names}
+    for part in (data, model):
+        values.update({k: v for k, v in part.items() if k in names})
+    return values
