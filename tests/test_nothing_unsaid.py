@@ -172,13 +172,16 @@ def test_the_load_report_is_printed_without_progress_bars_and_saved(quiet_run):
 def test_ctrl_c_while_importing_ends_in_one_line_and_exit_130(command, tmp_path):
     """SIGINT while PyTorch is being imported (seen with ``-X importtime``, whose lines
     appear as each module finishes): one line, exit 130, no traceback."""
+    # A missing file: a signal that comes after the imports meets a quick error (exit 2),
+    # never a long training run.
+    missing = str(tmp_path / "missing.csv")
     args = {
-        "train": ["train", "--dataset", "tweet-sentiment", "--out", str(tmp_path / "out")],
+        "train": ["train", "--dataset", missing, "--out", str(tmp_path / "out")],
         "evaluate": ["evaluate", "--model", str(tmp_path / "nothing")],
         "predict": ["predict", "--model", str(tmp_path / "nothing"), "some text"],
     }[command]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    for _attempt in range(3):
+    for _attempt in range(5):
         process = subprocess.Popen(
             [sys.executable, "-X", "importtime", "-m", "tlhelpers", *args], cwd=ROOT, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -194,11 +197,13 @@ def test_ctrl_c_while_importing_ends_in_one_line_and_exit_130(command, tmp_path)
         assert "Traceback" not in log, log[-3000:]
         if process.returncode == -signal.SIGINT and not stdout:
             continue  # the signal beat Python's own handler at start-up: nothing to test
+        if process.returncode == 2 and "error: No f" in log:
+            continue  # on a loaded machine the imports ended before the signal: try again
         messages = [line for line in log.splitlines() if line and "import time:" not in line]
         assert process.returncode == 130, log[-3000:]
         assert messages[-1] == "Stopped by SIGINT: nothing was saved.", messages
         return
-    pytest.fail("three SIGINTs in a row landed before Python could handle them")
+    pytest.fail("five SIGINTs in a row landed before Python could handle them or after the imports")
 
 
 # 6. predict --file - keeps blank lines -------------------------------------------------
