@@ -224,6 +224,41 @@ def test_read_flags_without_a_dataset_are_refused(folder, tsv_run, capsys):
     assert "--header describe how to read --dataset FILE" in capsys.readouterr().err
 
 
+def test_evaluate_scores_a_file_of_one_class(folder, tsv_run, tmp_path, capsys):
+    # Training needs two classes; scoring a file of complaints only is a normal evaluation.
+    other = pd.read_csv(folder / "other.csv")
+    other[other["label"] == "negative"].to_csv(tmp_path / "negative.csv", index=False)
+    assert cli.main(["evaluate", "--model", str(folder / "RUN"), "--dataset",
+                     str(tmp_path / "negative.csv"), "--split", "all"]) == 0  # fmt: skip
+    assert "Scoring every row of" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="at least two classes"):
+        tl.load_text_dataset(tmp_path / "negative.csv")  # the training path still refuses
+
+
+def test_evaluate_all_on_a_run_that_sampled_scores_every_row(
+    folder, tiny_model_folder, tmp_path, capsys
+):
+    # The record's --max-examples and duplicate dropping are training choices: --split all
+    # scores every row of the recorded file anyway.
+    rows = (folder / "runs.tsv").read_text()
+    (tmp_path / "runs.tsv").write_text(rows + rows.splitlines(keepends=True)[0])  # a repeat
+    assert cli.main(["train", "--dataset", str(tmp_path / "runs.tsv"), "--header", "none",
+                     "--text-column", "1", "--label-column", "0", "--max-examples", "60",
+                     "--out", str(tmp_path / "RUN"), "--model", tiny_model_folder,
+                     "--epochs", "1", "--batch-size", "16", "--max-length", "16",
+                     "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(["evaluate", "--model", str(tmp_path / "RUN"), "--split", "all"]) == 0
+    assert "121 rows." in capsys.readouterr().out
+
+
+def test_a_config_file_that_is_not_an_object_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert cli.main(["train", "--config", str(tmp_path / "list.json"), "--out",
+                     str(tmp_path / "out")]) == 2  # fmt: skip
+    assert "holds a JSON list, not a run configuration" in capsys.readouterr().err
+
+
 def test_a_built_in_run_records_its_name_and_replays(tiny_model_folder, tmp_path):
     flags = ["--model", tiny_model_folder, "--epochs", "1", "--batch-size", "16",
              "--max-length", "16", "--lr", "3e-3", "--no-progress"]  # fmt: skip

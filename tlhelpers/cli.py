@@ -116,13 +116,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict({**recorded, **given})
 
 
-def _read_json(path: str) -> Any:
+def _read_json(path: str) -> dict[str, Any]:
     try:
-        return json.loads(Path(path).read_text())
+        values = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"No run configuration at {path}.") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}.") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"{path} holds a JSON {type(values).__name__}, not a run configuration "
+            "(an object of settings, as a saved training_config.json)."
+        )
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +222,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     import tlhelpers as tl
 
+    from .data import _plural
     from .persistence import load_run_config
     from .recipe import load_data
 
@@ -228,8 +235,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         # Another dataset: read with its own options (defaults + flags), not the training
         # file's. Every row is kept with --split all, repeated texts included.
         config = TrainConfig(dataset=args.dataset, **reading)
-        if args.split == "all":
-            config = config.replace(drop_duplicates=False)
     else:
         # The training data, read and split as the run record says (refused for a run on
         # in-memory data, whose record names no file).
@@ -239,6 +244,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 "--dataset is required: the model folder records no dataset "
                 "(no training_config.json)."
             )
+    if args.split == "all":  # every row is scored, repeated texts included
+        config = config.replace(drop_duplicates=False)
     data = load_data(config, split=args.split != "all")
     scored = data[args.split]
     where = "every row" if args.split == "all" else f"the {args.split} split"
@@ -266,6 +273,8 @@ def run_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     import tlhelpers as tl
+
+    from .data import _plural
 
     texts = list(args.texts)
     if args.file:
@@ -301,10 +310,6 @@ def run_predict(args: argparse.Namespace) -> int:
         table = predictions[["text", "predicted", "confidence"]].fillna("")
         _print_table("Predictions", table.assign(text=table["text"].str.slice(0, 70)))
     return 0
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _rows(positions: list[int]) -> str:

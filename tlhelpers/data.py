@@ -433,7 +433,8 @@ def _load_text_dataset(
             f"({_describe_dropped(report)})."
         )
 
-    _check_two_classes(frame, report, where, table.label_column)
+    if split:  # a classifier is trained on it; scoring a file of one class is fine
+        _check_two_classes(frame, report, where, table.label_column)
     labels, names = _label_ids(
         frame["label"], label_names or table.label_names, report, table.label_column
     )

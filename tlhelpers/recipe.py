@@ -9,7 +9,8 @@ module only puts them in order, the same order every time::
     tl.set_seed(config.seed)                                  # 3. the new head is random:
     model, tokenizer = tl.load_model(config.model, ...)      #    seed it first
     tl.freeze(model, train_last_layers=...)                   # 4. what learns
-    result = tl.train(model, tokenizer, data, config)         # 5. the loop
+    training = tl.TrainConfig(**config.settings("training"))  # 5. the loop, given
+    result = tl.train(model, tokenizer, data, training)       #    the training fields only
     report = tl.evaluate(model, tokenizer, data["test"])     # 6. the test score
 """
 
@@ -84,7 +85,8 @@ def load_data(
         label_column=_column(config.label_column),
         label_names=split_label_names(config.label_names),
         validation_size=config.validation_size,
-        test_size=config.test_size, max_examples=config.max_examples, seed=config.seed,
+        test_size=config.test_size, seed=config.seed,
+        max_examples=config.max_examples if split else None,  # all: every row, nothing sampled
         header=config.header, sep={"tab": "\t", "\\t": "\t"}.get(config.sep, config.sep),
         quoting=config.quoting, encoding=config.encoding,
         drop_duplicates=config.drop_duplicates, conflicting_labels=config.conflicting_labels,
