@@ -200,8 +200,9 @@ def fine_tune(
     result = train(model, tokenizer, data, training, callbacks=callbacks, progress=progress)
     result.config = config
     sampling = {name: getattr(config, name) for name in ("n_per_class", "max_validation_examples")}
+    seen = {key: result.data_used[key] for key in ("rows", "sha256")}  # train() hashed `data`
     result.data_used = (
-        data_from_config(config, data) if load_report else data_in_memory(data, **sampling)
+        data_from_config(config, seen) if load_report else data_in_memory(seen, **sampling)
     )
     result.model_used = model_from_config(config, model)
     report = None

@@ -79,21 +79,31 @@ def rows_per_split(data: DatasetDict) -> dict[str, int]:
     return {split: len(data[split]) for split in data}
 
 
-def data_in_memory(data: DatasetDict, **applied: Any) -> dict[str, Any]:
-    """The record of data handed over in memory: its size, its hash, the settings applied.
+def fingerprint(data: DatasetDict) -> dict[str, Any]:
+    """What a record says the data was: its rows per split and its content hash.
 
     Example:
-        >>> data_in_memory(data)
+        >>> fingerprint(data)
+        {'rows': {'train': 240, ...}, 'sha256': '3f1c...'}
+    """
+    return {"rows": rows_per_split(data), "sha256": content_hash(data)}
+
+
+def data_in_memory(seen: dict[str, Any], **applied: Any) -> dict[str, Any]:
+    """The record of data handed over in memory: its :func:`fingerprint`, the settings applied.
+
+    Example:
+        >>> data_in_memory(fingerprint(data))
         {'source': 'in-memory', 'rows': {'train': 240, ...}, 'sha256': '3f1c...'}
     """
-    return {"source": IN_MEMORY, **applied, "rows": rows_per_split(data),
-            "sha256": content_hash(data)}  # fmt: skip
+    return {"source": IN_MEMORY, **applied, **seen}
 
 
-def data_from_config(config: TrainConfig, data: DatasetDict) -> dict[str, Any]:
+def data_from_config(config: TrainConfig, seen: dict[str, Any]) -> dict[str, Any]:
     """The record of data read from ``config.dataset``: its name or path and every option.
 
-    ``data`` is what was read (after sampling): its sizes and hash let a replay be checked.
+    ``seen`` is the :func:`fingerprint` of what was read (after sampling): its sizes and
+    hash say exactly which rows the run trained and validated on.
     """
     from .data import BUILTIN_DATASETS
 
@@ -104,7 +114,7 @@ def data_from_config(config: TrainConfig, data: DatasetDict) -> dict[str, Any]:
     if source == "file":
         # As given (a replay from the same folder reads it again), and where it was.
         record["path"] = str(path.resolve())
-    return {**record, "rows": rows_per_split(data), "sha256": content_hash(data)}
+    return {**record, **seen}
 
 
 def model_in_memory(model) -> dict[str, Any]:

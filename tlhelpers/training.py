@@ -46,7 +46,7 @@ from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
 from .models import encoder_layers, head_of, label_names
-from .record import data_in_memory, model_in_memory
+from .record import data_in_memory, fingerprint, model_in_memory
 
 logger = logging.getLogger(__name__)
 
@@ -370,10 +370,10 @@ def _resolve_config(config: TrainConfig | None, settings: dict[str, Any]) -> Tra
     """
     default = TrainConfig()
     given = {name: settings[name] for name in DATA_AND_MODEL_SETTINGS if name in settings}
-    for name in DATA_AND_MODEL_SETTINGS:
-        value = getattr(config, name, None) if config is not None else None
-        if config is not None and name not in given and value != getattr(default, name):
-            given[name] = value
+    if config is not None:
+        for name in DATA_AND_MODEL_SETTINGS:
+            if name not in given and getattr(config, name) != getattr(default, name):
+                given[name] = getattr(config, name)
     if given:
         listed = ", ".join(f"{name}={value!r}" for name, value in given.items())
         instead = sorted({_INSTEAD.get(name, _LOAD_INSTEAD) for name in given})
@@ -525,7 +525,7 @@ def train(
         stop_signal=stop.received if interrupted else None,
         class_weights=None if class_weights is None else [float(w) for w in class_weights],
         # What the run was handed, for the saved record (fine_tune names its sources).
-        data_used=data_in_memory(data),
+        data_used=data_in_memory(fingerprint(data)),
         model_used=model_in_memory(model),
     )
     _emit(callbacks, "end", history)
