@@ -9,6 +9,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+pytest_plugins = ["slow_gate"]  # tests marked slow run only when asked for (see slow_gate.py)
+
 
 @pytest.fixture(scope="session")
 def tokenizer():

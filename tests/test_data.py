@@ -130,10 +130,24 @@ def test_label_in_test_never_seen_in_training(monkeypatch):
         tl.load_text_dataset("someone/some-dataset")
 
 
-def test_unknown_name_offline_names_the_builtins(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ValueError, match="tweet-sentiment, bbc-news"):
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "online"])
+def test_unknown_name_names_the_builtins_and_why_it_failed(monkeypatch, offline):
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import: setting the environment variable
+    # now would change nothing, so the test sets the constant the library reads.
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
+
+    def no_network(name):  # what load_dataset raises when the Hub cannot be reached
+        raise ConnectionError(f"cannot reach the Hub for {name}")
+
+    monkeypatch.setattr(tldata.datasets, "load_dataset", no_network)
+    with pytest.raises(ValueError, match="tweet-sentiment, bbc-news") as raised:
         tl.load_text_dataset("no-such-user/no-such-dataset-xyz")
+    message = str(raised.value)
+    assert ("HF_HUB_OFFLINE=1 is set" in message) is offline
+    assert ("could not be downloaded" in message) is not offline
+    assert "ConnectionError: cannot reach the Hub" in message
 
 
 def test_n_per_class_keeps_evaluation_splits():

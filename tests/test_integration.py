@@ -35,7 +35,11 @@ def test_one_epoch_beats_the_majority_class_on_tweets(tweets, tweet_model):
     floor = majority_baseline(tweets["train"], tweets["test"])
     assert report.accuracy > floor["accuracy"] + 0.05
     assert report.macro_f1 > floor["macro_f1"] + 0.2
-    assert result.examples_per_second > 0 and result.history.evals
+    # The speed is one epoch's training examples over the run's seconds, and the run validated.
+    assert result.examples_per_second * result.seconds == pytest.approx(len(tweets["train"]))
+    assert result.train_examples == len(tweets["train"]) and result.history.evals
+    best = max(result.history.evals, key=lambda e: e["macro_f1"])  # the first of the best
+    assert result.best["step"] == best["step"] and result.best["macro_f1"] == best["macro_f1"]
 
 
 def test_one_epoch_beats_the_majority_class_on_bbc_news():

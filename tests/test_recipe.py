@@ -137,9 +137,26 @@ def test_train_refuses_data_settings_it_would_ignore(tiny_model, tokenizer, toy_
 
 
 def test_describe_lists_every_setting_with_its_trainer_twin():
+    import dataclasses
+    import inspect
+
+    import transformers
+
     table = tl.TrainConfig.describe()
-    assert list(table.index) == tl.TrainConfig.field_names()
-    assert table.loc["lr", "TrainingArguments"] == "learning_rate"
+    assert list(table.index) == [f.name for f in dataclasses.fields(tl.TrainConfig)]
+    assert table.loc["lr", "default"] == tl.TrainConfig().lr
+    twins = {setting: twin for setting, twin in table["TrainingArguments"].items() if twin}
+    assert {"lr", "epochs", "batch_size", "seed", "patience", "eval_every"} <= set(twins)
+    assert twins["lr"] == "learning_rate" and twins["epochs"] == "num_train_epochs"
+    # Every name a twin cites exists in transformers 5: a TrainingArguments field, or the
+    # parameter of the callback that does the job (Trainer has no patience argument).
+    arguments = {f.name for f in dataclasses.fields(transformers.TrainingArguments)}
+    for setting, twin in twins.items():
+        for callback, parameter in re.findall(r"(\w+Callback)\((\w+)\)", twin):
+            assert parameter in inspect.signature(getattr(transformers, callback)).parameters
+        cited = re.sub(r"\w+Callback\(\w+\)|\(.*?\)|=\"\w+\"", "", twin)
+        for name in re.findall(r"[a-z_][a-z0-9_]*", cited):
+            assert name in arguments, f"{setting}: {name!r} is not a TrainingArguments field"
 
 
 def test_file_reading_options_reach_the_loader_from_the_command_line(tmp_path):

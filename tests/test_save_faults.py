@@ -193,11 +193,8 @@ def test_kill_9_at_random_moments_of_a_save_loop(saver, weights, atomic):
 
 
 @pytest.mark.slow
-def test_kill_9_at_many_random_moments(saver, weights, atomic, request):
+def test_kill_9_at_many_random_moments(saver, weights, atomic):
     # `make test` runs every test; this one only when asked for, as it takes ~40 s.
-    asked = "slow" in (request.config.getoption("markexpr") or "")
-    if not (asked or os.environ.get("TLHELPERS_SLOW")):
-        pytest.skip("200 kills take ~40 s: run with -m slow (or TLHELPERS_SLOW=1)")
     kill_at_random_moments(saver, weights, atomic, kills=201, seed=SEED + 1)
 
 
