@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import Dataset
-from sklearn.metrics import precision_recall_fscore_support
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .batching import check_max_length, model_max_length, pad_token_id
 from .data import check_texts
@@ -75,8 +75,7 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
     frame = pd.DataFrame({"text": check_texts(texts)})
     frame["predicted"] = [names[i] for i in probabilities.argmax(axis=1)]
     frame["confidence"] = probabilities.max(axis=1)
-    for i, name in enumerate(names):
-        frame[name] = probabilities[:, i]
+    frame[names] = probabilities  # one column per class
     return frame
 
 
@@ -91,7 +90,7 @@ def confusion_counts(
                [1, 1]])
     """
     y_true, y_pred, n = _check_label_ids(y_true, y_pred, labels)
-    return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
+    return confusion_matrix(y_true, y_pred, labels=np.arange(n))
 
 
 def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
@@ -101,6 +100,9 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
     shape ``(resamples, n, n)``); the scores then have those axes. A class's F1 is
     ``2·TP / (2·TP + FP + FN)``, and 0 when the class is neither in the data nor predicted
     (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``).
+
+    sklearn scores one confusion at a time; the bootstrap scores thousands of resamples at
+    once through this function, and every other score uses it too so that all agree exactly.
 
     Example:
         >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
@@ -262,13 +264,7 @@ def bootstrap_interval(
         0.719 [0.333, 1.000]
         >>> low, high = interval
     """
-    _check_metric(metric)
-    _check_confidence(confidence)
-    estimate = compute_metrics(y_true, y_pred, labels)[metric]
-    scores = bootstrap_scores(
-        y_true, y_pred, labels, metric=metric, n_resamples=n_resamples, seed=seed
-    )
-    return _percentile_interval(scores, estimate, metric, confidence)
+    return _bootstrap(y_true, [y_pred], labels, metric, n_resamples, confidence, seed)
 
 
 def bootstrap_difference(
@@ -295,52 +291,45 @@ def bootstrap_difference(
         >>> print(difference, "within noise" if difference.contains(0) else "beyond noise")
         0.195 [-0.237, 0.533] within noise
     """
-    _check_metric(metric)
-    _check_confidence(confidence)
-    y_pred_a, y_pred_b = np.asarray(y_pred_a), np.asarray(y_pred_b)
-    if y_pred_a.shape != y_pred_b.shape:
-        raise ValueError(
-            f"Both models must predict the same test set: got {len(y_pred_a)} and "
-            f"{len(y_pred_b)} predictions."
-        )
-    estimate = (
-        compute_metrics(y_true, y_pred_a, labels)[metric]
-        - compute_metrics(y_true, y_pred_b, labels)[metric]
-    )
-    scores = bootstrap_scores(
-        y_true,
-        np.stack([y_pred_a, y_pred_b]),
-        labels,
-        metric=metric,
-        n_resamples=n_resamples,
-        seed=seed,
-    )
-    return _percentile_interval(scores[0] - scores[1], estimate, f"{metric} difference", confidence)
+    return _bootstrap(y_true, [y_pred_a, y_pred_b], labels, metric, n_resamples, confidence, seed)
 
 
-def _percentile_interval(
-    scores: np.ndarray, estimate: float, metric: str, confidence: float
+def _bootstrap(
+    y_true: Sequence[int],
+    predictions: list[Sequence[int]],
+    labels: Sequence[str] | int,
+    metric: str,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
 ) -> ConfidenceInterval:
+    """Percentile interval of one model's score, or of score(A) - score(B) for two models."""
+    _check_metric(metric)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
+    predictions = [np.asarray(p) for p in predictions]
+    if predictions[0].shape != predictions[-1].shape:
+        raise ValueError(
+            f"Both models must predict the same test set: got {len(predictions[0])} and "
+            f"{len(predictions[-1])} predictions."
+        )
+    estimates = [compute_metrics(y_true, p, labels)[metric] for p in predictions]
+    scores = bootstrap_scores(
+        y_true, np.stack(predictions), labels, metric=metric, n_resamples=n_resamples, seed=seed
+    )
+    if len(predictions) == 2:  # paired: the difference on each of the same resamples
+        metric = f"{metric} difference"
+        estimates, scores = [estimates[0] - estimates[1]], [scores[0] - scores[1]]
     tail = (1 - confidence) / 2
-    low, high = np.quantile(scores, [tail, 1 - tail])
+    low, high = np.quantile(scores[0], [tail, 1 - tail])
     return ConfidenceInterval(
-        metric=metric,
-        estimate=float(estimate),
-        low=float(low),
-        high=float(high),
-        confidence=confidence,
-        n_resamples=len(scores),
+        metric, float(estimates[0]), float(low), float(high), confidence, len(scores[0])
     )
 
 
 def _check_metric(metric: str) -> None:
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
 
 
 def _check_label_ids(
@@ -454,8 +443,7 @@ def report_from_predictions(
             "correct": y_true == y_pred,
         }
     )
-    for i, name in enumerate(names):
-        predictions[name] = probabilities[:, i]
+    predictions[names] = probabilities  # one column per class
     return EvaluationReport(
         **compute_metrics(y_true, y_pred, names),
         per_class=per_class,
@@ -485,11 +473,10 @@ def evaluate(model, tokenizer, dataset: Dataset, **kwargs) -> EvaluationReport:
     model_names = label_names(model)
     feature = dataset.features["label"]
     data_names = list(getattr(feature, "names", model_names))
-    unknown = sorted(set(data_names) - set(model_names))
-    used = {data_names[i] for i in set(dataset["label"])}
-    if unknown and used & set(unknown):
+    unknown = sorted({data_names[i] for i in set(dataset["label"])} - set(model_names))
+    if unknown:
         raise ValueError(
-            f"Labels {sorted(used & set(unknown))} appear in the data but the model was never "
+            f"Labels {unknown} appear in the data but the model was never "
             f"trained on them; it knows {model_names}."
         )
     # Map the dataset's label ids onto the model's (same names, maybe another order).

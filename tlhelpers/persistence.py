@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -133,16 +134,19 @@ def save_model(
             "format": "tlhelpers-model/1",
             "labels": label_names(model),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": _versions(),
-            "training": _jsonable(training) if training is not None else None,
-            "metrics": _jsonable(metrics) if metrics is not None else None,
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+            },
+            "training": _jsonable(training),
+            "metrics": _jsonable(metrics),
         }
         if run_config is not None:
             info["data"], info["model"] = record["data"], record["model"]
         if load_report is not None:
-            # Its fields (counts, dropped rows by reason, label mapping) and the printed text.
-            info["load_report"] = {**_jsonable(asdict(load_report)),
-                                   "summary": load_report.summary()}  # fmt: skip
+            fields = asdict(load_report)  # counts, dropped rows by reason, label mapping
+            info["load_report"] = {**_jsonable(fields), "summary": load_report.summary()}
         if training is not None and hasattr(training, "history"):
             info["history"] = {"steps": training.history.steps, "evals": training.history.evals}
         (staging / INFO_FILE).write_text(json.dumps(_jsonable(info), indent=2))
@@ -246,33 +250,24 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
     _fsync(folder.parent)
 
 
-@lru_cache(maxsize=1)
-def _renameat2():
-    """The C library's ``renameat2`` (Linux, glibc >= 2.28), or None where it is missing."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return None
-    # int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-    #               unsigned int flags);
-    integer, path = ctypes.c_int, ctypes.c_char_p
-    function.argtypes = [integer, path, integer, path, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
 def _exchange_paths(a: Path, b: Path) -> bool:
     """Swap two existing paths in one atomic step. False if this system cannot.
 
-    Linux only (``renameat2(..., RENAME_EXCHANGE)``); ext4, xfs, btrfs and tmpfs support it.
+    Linux only: glibc's (>= 2.28) ``renameat2(..., RENAME_EXCHANGE)``, which ext4, xfs,
+    btrfs and tmpfs support.
     """
-    function = _renameat2()
-    if function is None:
+    if not sys.platform.startswith("linux"):
         return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    # int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+    #               unsigned int flags);
+    integer, path = ctypes.c_int, ctypes.c_char_p
+    renameat2.argtypes = [integer, path, integer, path, ctypes.c_uint]
     at_fdcwd, rename_exchange = -100, 2  # constants from <fcntl.h> and <linux/fs.h>
-    if function(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
         return True
     code = ctypes.get_errno()
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
@@ -435,13 +430,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(
         json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
     )
-
-
-def _versions() -> dict[str, str]:
-    import transformers
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
