@@ -133,10 +133,7 @@ def compute_metrics(
     the bootstrap intervals and the lab all score with this function's definition
     (:func:`scores_from_confusion`). (Trainer's twin: ``compute_metrics``; the same values
     as sklearn's ``accuracy_score`` and ``f1_score(average="macro", zero_division=0)``.)
-
-    Args:
-        y_true, y_pred: class ids.
-        labels: the label names, or how many classes there are.
+    ``labels`` are the label names, or how many classes there are.
 
     Example:
         >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
@@ -249,13 +246,8 @@ def bootstrap_interval(
     The test set is one sample of the tweets the model will meet; resampling it shows how
     far the score would wander on another such sample. A gap between two models smaller
     than this spread is noise (compare two models with :func:`bootstrap_difference`).
-    Hugging Face's twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
-
-    Args:
-        y_true, y_pred: class ids of the test set and one model's predictions.
-        labels: the label names, or how many classes there are.
-        metric: ``"macro_f1"`` or ``"accuracy"``.
-        confidence: the share of resampled scores inside the interval.
+    ``confidence`` is the share of resampled scores inside the interval. Hugging Face's
+    twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
 
     Example:
         >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
@@ -422,9 +414,8 @@ def report_from_predictions(
     names = list(names)
     y_true = np.asarray(y_true)
     y_pred = probabilities.argmax(axis=1)
-    labels = list(range(len(names)))
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
+        y_true, y_pred, labels=np.arange(len(names)), zero_division=0
     )
     per_class = pd.DataFrame(
         {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=names

@@ -423,8 +423,6 @@ def replace_head(
     ``label2id`` together.
 
     Args:
-        model: a ``...ForSequenceClassification`` model.
-        labels: the new class names, or their count.
         hidden_units: ``None`` for a linear head (the usual choice); a number for a small
             MLP head (Linear -> GELU -> Dropout -> Linear). An MLP head reloads with
             ``tlhelpers.load_saved_model`` but not with ``transformers.pipeline``.
