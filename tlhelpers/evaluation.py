@@ -99,10 +99,8 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
     ``counts`` may carry leading axes (e.g. one confusion matrix per bootstrap resample,
     shape ``(resamples, n, n)``); the scores then have those axes. A class's F1 is
     ``2·TP / (2·TP + FP + FN)``, and 0 when the class is neither in the data nor predicted
-    (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``).
-
-    sklearn scores one confusion at a time; the bootstrap scores thousands of resamples at
-    once through this function, and every other score uses it too so that all agree exactly.
+    (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``, which scores one
+    matrix at a time: the bootstrap scores thousands at once here, and so all scores agree).
 
     Example:
         >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
@@ -110,9 +108,7 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
     """
     counts = np.asarray(counts, dtype=float)
     true_positives = np.diagonal(counts, axis1=-2, axis2=-1)
-    per_true_class = counts.sum(axis=-1)  # TP + FN
-    per_predicted_class = counts.sum(axis=-2)  # TP + FP
-    denominator = per_true_class + per_predicted_class  # = 2·TP + FP + FN
+    denominator = counts.sum(axis=-1) + counts.sum(axis=-2)  # (TP + FN) + (TP + FP)
     f1 = np.divide(
         2 * true_positives, denominator, out=np.zeros_like(denominator), where=denominator > 0
     )
@@ -202,15 +198,13 @@ def bootstrap_scores(
         >>> bootstrap_scores(y_true, y_pred, 3, n_resamples=5).round(3)
         array([0.886, 0.517, 0.75 , 0.685, 1.   ])
     """
-    _check_metric(metric)
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be at least 1 (1000 is usual); got {n_resamples}.")
-    y_true = np.asarray(y_true)
     predictions = np.asarray(y_pred)
-    single = predictions.ndim == 1
-    predictions = np.atleast_2d(predictions)
     codes = []
-    for model_predictions in predictions:
+    for model_predictions in np.atleast_2d(predictions):
         model_true, model_pred, n = _check_label_ids(y_true, model_predictions, labels)
         codes.append(model_true * n + model_pred)
     codes = np.stack(codes)  # (models, examples): each example's confusion cell
@@ -228,7 +222,7 @@ def bootstrap_scores(
                 (model_codes[indices] + offsets).ravel(), minlength=chunk * n * n
             ).reshape(chunk, n, n)
             scores[m, start : start + chunk] = scores_from_confusion(counts)[metric]
-    return scores[0] if single else scores
+    return scores[0] if predictions.ndim == 1 else scores
 
 
 def bootstrap_interval(
@@ -296,7 +290,6 @@ def _bootstrap(
     seed: int,
 ) -> ConfidenceInterval:
     """Percentile interval of one model's score, or of score(A) - score(B) for two models."""
-    _check_metric(metric)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
     predictions = [np.asarray(p) for p in predictions]
@@ -305,10 +298,10 @@ def _bootstrap(
             f"Both models must predict the same test set: got {len(predictions[0])} and "
             f"{len(predictions[-1])} predictions."
         )
-    estimates = [compute_metrics(y_true, p, labels)[metric] for p in predictions]
     scores = bootstrap_scores(
         y_true, np.stack(predictions), labels, metric=metric, n_resamples=n_resamples, seed=seed
     )
+    estimates = [compute_metrics(y_true, p, labels)[metric] for p in predictions]
     if len(predictions) == 2:  # paired: the difference on each of the same resamples
         metric = f"{metric} difference"
         estimates, scores = [estimates[0] - estimates[1]], [scores[0] - scores[1]]
@@ -317,11 +310,6 @@ def _bootstrap(
     return ConfidenceInterval(
         metric, float(estimates[0]), float(low), float(high), confidence, len(scores[0])
     )
-
-
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
 
 
 def _check_label_ids(
@@ -375,10 +363,8 @@ class EvaluationReport:
     def class_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """The true and the predicted class ids (index into ``label_names``), in data order."""
         to_id = {name: i for i, name in enumerate(self.label_names)}
-        return (
-            self.predictions["label"].map(to_id).to_numpy(),
-            self.predictions["predicted"].map(to_id).to_numpy(),
-        )
+        label, predicted = self.predictions["label"], self.predictions["predicted"]
+        return label.map(to_id).to_numpy(), predicted.map(to_id).to_numpy()
 
     def interval(self, metric: str = "macro_f1", **settings) -> ConfidenceInterval:
         """Bootstrap confidence interval of this report's score (see :func:`bootstrap_interval`).
@@ -401,10 +387,7 @@ class EvaluationReport:
 
 
 def report_from_predictions(
-    texts: Sequence[str],
-    y_true: Sequence[int],
-    probabilities: np.ndarray,
-    names: Sequence[str],
+    texts: Sequence[str], y_true: Sequence[int], probabilities: np.ndarray, names: Sequence[str]
 ) -> EvaluationReport:
     """Build an :class:`EvaluationReport` from any model's probabilities (e.g. a baseline).
 
@@ -462,8 +445,7 @@ def evaluate(model, tokenizer, dataset: Dataset, **kwargs) -> EvaluationReport:
             f"evaluate() needs 'text' and 'label' columns; got {dataset.column_names}."
         )
     model_names = label_names(model)
-    feature = dataset.features["label"]
-    data_names = list(getattr(feature, "names", model_names))
+    data_names = list(getattr(dataset.features["label"], "names", model_names))
     unknown = sorted({data_names[i] for i in set(dataset["label"])} - set(model_names))
     if unknown:
         raise ValueError(
@@ -511,7 +493,5 @@ def reliability(
                 }
             )
     table = pd.DataFrame(rows)
-    ece = float(
-        (table["count"] * (table["accuracy"] - table["confidence"]).abs()).sum() / len(confidence)
-    )
-    return table, ece
+    gaps = (table["accuracy"] - table["confidence"]).abs()
+    return table, float((table["count"] * gaps).sum() / len(confidence))

@@ -50,11 +50,7 @@ class CatalogEntry:
 
 
 # roberta-base's vocabulary and positions (its tokenizer differs from BERT's).
-_ROBERTA_BASE = (
-    ("vocab_size", 50265),
-    ("max_position_embeddings", 514),
-    ("type_vocab_size", 1),
-)
+_ROBERTA_BASE = (("vocab_size", 50265), ("max_position_embeddings", 514), ("type_vocab_size", 1))
 
 CATALOG: dict[str, CatalogEntry] = {
     entry.name: entry
