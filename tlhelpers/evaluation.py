@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import Dataset
-from sklearn.metrics import precision_recall_fscore_support
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .batching import check_max_length, model_max_length, pad_token_id
 from .data import check_texts
@@ -75,8 +75,7 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
     frame = pd.DataFrame({"text": check_texts(texts)})
     frame["predicted"] = [names[i] for i in probabilities.argmax(axis=1)]
     frame["confidence"] = probabilities.max(axis=1)
-    for i, name in enumerate(names):
-        frame[name] = probabilities[:, i]
+    frame[names] = probabilities  # one column per class
     return frame
 
 
@@ -91,7 +90,7 @@ def confusion_counts(
                [1, 1]])
     """
     y_true, y_pred, n = _check_label_ids(y_true, y_pred, labels)
-    return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
+    return confusion_matrix(y_true, y_pred, labels=np.arange(n))
 
 
 def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,7 +99,8 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
     ``counts`` may carry leading axes (e.g. one confusion matrix per bootstrap resample,
     shape ``(resamples, n, n)``); the scores then have those axes. A class's F1 is
     ``2·TP / (2·TP + FP + FN)``, and 0 when the class is neither in the data nor predicted
-    (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``).
+    (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``, which scores one
+    matrix at a time: the bootstrap scores thousands at once here, and so all scores agree).
 
     Example:
         >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
@@ -108,9 +108,7 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
     """
     counts = np.asarray(counts, dtype=float)
     true_positives = np.diagonal(counts, axis1=-2, axis2=-1)
-    per_true_class = counts.sum(axis=-1)  # TP + FN
-    per_predicted_class = counts.sum(axis=-2)  # TP + FP
-    denominator = per_true_class + per_predicted_class  # = 2·TP + FP + FN
+    denominator = counts.sum(axis=-1) + counts.sum(axis=-2)  # (TP + FN) + (TP + FP)
     f1 = np.divide(
         2 * true_positives, denominator, out=np.zeros_like(denominator), where=denominator > 0
     )
@@ -131,10 +129,7 @@ def compute_metrics(
     the bootstrap intervals and the lab all score with this function's definition
     (:func:`scores_from_confusion`). (Trainer's twin: ``compute_metrics``; the same values
     as sklearn's ``accuracy_score`` and ``f1_score(average="macro", zero_division=0)``.)
-
-    Args:
-        y_true, y_pred: class ids.
-        labels: the label names, or how many classes there are.
+    ``labels`` are the label names, or how many classes there are.
 
     Example:
         >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
@@ -203,15 +198,13 @@ def bootstrap_scores(
         >>> bootstrap_scores(y_true, y_pred, 3, n_resamples=5).round(3)
         array([0.886, 0.517, 0.75 , 0.685, 1.   ])
     """
-    _check_metric(metric)
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be at least 1 (1000 is usual); got {n_resamples}.")
-    y_true = np.asarray(y_true)
     predictions = np.asarray(y_pred)
-    single = predictions.ndim == 1
-    predictions = np.atleast_2d(predictions)
     codes = []
-    for model_predictions in predictions:
+    for model_predictions in np.atleast_2d(predictions):
         model_true, model_pred, n = _check_label_ids(y_true, model_predictions, labels)
         codes.append(model_true * n + model_pred)
     codes = np.stack(codes)  # (models, examples): each example's confusion cell
@@ -229,7 +222,7 @@ def bootstrap_scores(
                 (model_codes[indices] + offsets).ravel(), minlength=chunk * n * n
             ).reshape(chunk, n, n)
             scores[m, start : start + chunk] = scores_from_confusion(counts)[metric]
-    return scores[0] if single else scores
+    return scores[0] if predictions.ndim == 1 else scores
 
 
 def bootstrap_interval(
@@ -247,13 +240,8 @@ def bootstrap_interval(
     The test set is one sample of the tweets the model will meet; resampling it shows how
     far the score would wander on another such sample. A gap between two models smaller
     than this spread is noise (compare two models with :func:`bootstrap_difference`).
-    Hugging Face's twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
-
-    Args:
-        y_true, y_pred: class ids of the test set and one model's predictions.
-        labels: the label names, or how many classes there are.
-        metric: ``"macro_f1"`` or ``"accuracy"``.
-        confidence: the share of resampled scores inside the interval.
+    ``confidence`` is the share of resampled scores inside the interval. Hugging Face's
+    twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
 
     Example:
         >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
@@ -262,13 +250,7 @@ def bootstrap_interval(
         0.719 [0.333, 1.000]
         >>> low, high = interval
     """
-    _check_metric(metric)
-    _check_confidence(confidence)
-    estimate = compute_metrics(y_true, y_pred, labels)[metric]
-    scores = bootstrap_scores(
-        y_true, y_pred, labels, metric=metric, n_resamples=n_resamples, seed=seed
-    )
-    return _percentile_interval(scores, estimate, metric, confidence)
+    return _bootstrap(y_true, [y_pred], labels, metric, n_resamples, confidence, seed)
 
 
 def bootstrap_difference(
@@ -295,52 +277,39 @@ def bootstrap_difference(
         >>> print(difference, "within noise" if difference.contains(0) else "beyond noise")
         0.195 [-0.237, 0.533] within noise
     """
-    _check_metric(metric)
-    _check_confidence(confidence)
-    y_pred_a, y_pred_b = np.asarray(y_pred_a), np.asarray(y_pred_b)
-    if y_pred_a.shape != y_pred_b.shape:
-        raise ValueError(
-            f"Both models must predict the same test set: got {len(y_pred_a)} and "
-            f"{len(y_pred_b)} predictions."
-        )
-    estimate = (
-        compute_metrics(y_true, y_pred_a, labels)[metric]
-        - compute_metrics(y_true, y_pred_b, labels)[metric]
-    )
-    scores = bootstrap_scores(
-        y_true,
-        np.stack([y_pred_a, y_pred_b]),
-        labels,
-        metric=metric,
-        n_resamples=n_resamples,
-        seed=seed,
-    )
-    return _percentile_interval(scores[0] - scores[1], estimate, f"{metric} difference", confidence)
+    return _bootstrap(y_true, [y_pred_a, y_pred_b], labels, metric, n_resamples, confidence, seed)
 
 
-def _percentile_interval(
-    scores: np.ndarray, estimate: float, metric: str, confidence: float
+def _bootstrap(
+    y_true: Sequence[int],
+    predictions: list[Sequence[int]],
+    labels: Sequence[str] | int,
+    metric: str,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
 ) -> ConfidenceInterval:
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(scores, [tail, 1 - tail])
-    return ConfidenceInterval(
-        metric=metric,
-        estimate=float(estimate),
-        low=float(low),
-        high=float(high),
-        confidence=confidence,
-        n_resamples=len(scores),
-    )
-
-
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
-
-
-def _check_confidence(confidence: float) -> None:
+    """Percentile interval of one model's score, or of score(A) - score(B) for two models."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
+    predictions = [np.asarray(p) for p in predictions]
+    if predictions[0].shape != predictions[-1].shape:
+        raise ValueError(
+            f"Both models must predict the same test set: got {len(predictions[0])} and "
+            f"{len(predictions[-1])} predictions."
+        )
+    scores = bootstrap_scores(
+        y_true, np.stack(predictions), labels, metric=metric, n_resamples=n_resamples, seed=seed
+    )
+    estimates = [compute_metrics(y_true, p, labels)[metric] for p in predictions]
+    if len(predictions) == 2:  # paired: the difference on each of the same resamples
+        metric = f"{metric} difference"
+        estimates, scores = [estimates[0] - estimates[1]], [scores[0] - scores[1]]
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(scores[0], [tail, 1 - tail])
+    return ConfidenceInterval(
+        metric, float(estimates[0]), float(low), float(high), confidence, len(scores[0])
+    )
 
 
 def _check_label_ids(
@@ -394,10 +363,8 @@ class EvaluationReport:
     def class_ids(self) -> tuple[np.ndarray, np.ndarray]:
         """The true and the predicted class ids (index into ``label_names``), in data order."""
         to_id = {name: i for i, name in enumerate(self.label_names)}
-        return (
-            self.predictions["label"].map(to_id).to_numpy(),
-            self.predictions["predicted"].map(to_id).to_numpy(),
-        )
+        label, predicted = self.predictions["label"], self.predictions["predicted"]
+        return label.map(to_id).to_numpy(), predicted.map(to_id).to_numpy()
 
     def interval(self, metric: str = "macro_f1", **settings) -> ConfidenceInterval:
         """Bootstrap confidence interval of this report's score (see :func:`bootstrap_interval`).
@@ -420,10 +387,7 @@ class EvaluationReport:
 
 
 def report_from_predictions(
-    texts: Sequence[str],
-    y_true: Sequence[int],
-    probabilities: np.ndarray,
-    names: Sequence[str],
+    texts: Sequence[str], y_true: Sequence[int], probabilities: np.ndarray, names: Sequence[str]
 ) -> EvaluationReport:
     """Build an :class:`EvaluationReport` from any model's probabilities (e.g. a baseline).
 
@@ -433,9 +397,8 @@ def report_from_predictions(
     names = list(names)
     y_true = np.asarray(y_true)
     y_pred = probabilities.argmax(axis=1)
-    labels = list(range(len(names)))
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
+        y_true, y_pred, labels=np.arange(len(names)), zero_division=0
     )
     per_class = pd.DataFrame(
         {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=names
@@ -454,8 +417,7 @@ def report_from_predictions(
             "correct": y_true == y_pred,
         }
     )
-    for i, name in enumerate(names):
-        predictions[name] = probabilities[:, i]
+    predictions[names] = probabilities  # one column per class
     return EvaluationReport(
         **compute_metrics(y_true, y_pred, names),
         per_class=per_class,
@@ -483,13 +445,11 @@ def evaluate(model, tokenizer, dataset: Dataset, **kwargs) -> EvaluationReport:
             f"evaluate() needs 'text' and 'label' columns; got {dataset.column_names}."
         )
     model_names = label_names(model)
-    feature = dataset.features["label"]
-    data_names = list(getattr(feature, "names", model_names))
-    unknown = sorted(set(data_names) - set(model_names))
-    used = {data_names[i] for i in set(dataset["label"])}
-    if unknown and used & set(unknown):
+    data_names = list(getattr(dataset.features["label"], "names", model_names))
+    unknown = sorted({data_names[i] for i in set(dataset["label"])} - set(model_names))
+    if unknown:
         raise ValueError(
-            f"Labels {sorted(used & set(unknown))} appear in the data but the model was never "
+            f"Labels {unknown} appear in the data but the model was never "
             f"trained on them; it knows {model_names}."
         )
     # Map the dataset's label ids onto the model's (same names, maybe another order).
@@ -533,7 +493,5 @@ def reliability(
                 }
             )
     table = pd.DataFrame(rows)
-    ece = float(
-        (table["count"] * (table["accuracy"] - table["confidence"]).abs()).sum() / len(confidence)
-    )
-    return table, ece
+    gaps = (table["accuracy"] - table["confidence"]).abs()
+    return table, float((table["count"] * gaps).sum() / len(confidence))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -50,11 +50,7 @@ class CatalogEntry:
 
 
 # roberta-base's vocabulary and positions (its tokenizer differs from BERT's).
-_ROBERTA_BASE = (
-    ("vocab_size", 50265),
-    ("max_position_embeddings", 514),
-    ("type_vocab_size", 1),
-)
+_ROBERTA_BASE = (("vocab_size", 50265), ("max_position_embeddings", 514), ("type_vocab_size", 1))
 
 CATALOG: dict[str, CatalogEntry] = {
     entry.name: entry
@@ -207,14 +203,9 @@ def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn
     if name in CATALOG:
         config = CATALOG[name].architecture(num_labels=len(names))
     else:
-        try:
-            with _quiet_transformers():
-                config = AutoConfig.from_pretrained(resolve_model_name(name))
-        except (OSError, ValueError) as error:
-            raise _load_error(str(name), error) from error
-        config.num_labels = len(names)
-    config.id2label = dict(enumerate(names))
-    config.label2id = {label: i for i, label in enumerate(names)}
+        with _loading(name):
+            config = AutoConfig.from_pretrained(resolve_model_name(name))
+    _name_classes(config, names)
     return AutoModelForSequenceClassification.from_config(config)
 
 
@@ -228,23 +219,22 @@ def catalog() -> pd.DataFrame:
     Example:
         >>> catalog()[["hub_id", "parameters_millions", "offline"]]
     """
-    rows = [
-        {
-            "name": e.name,
-            "hub_id": e.hub_id,
-            "parameters_millions": e.parameters_millions,
-            "layers": e.layers,
-            "hidden_size": e.hidden_size,
-            "offline": is_available_offline(e.name),
-            "language": e.language,
-            "cased": e.cased,
-            "licence": e.licence,
-            "trained_on": e.trained_on,
-            "note": e.note,
-        }
-        for e in CATALOG.values()
-    ]
-    return pd.DataFrame(rows).set_index("name")
+    # Size and availability first, the card's facts next, the note last (model_type and
+    # config only build the architecture).
+    columns = ["hub_id", "parameters_millions", "layers", "hidden_size", "offline"]
+    columns += ["language", "cased", "licence", "trained_on", "note"]
+    rows = [{**asdict(e), "offline": is_available_offline(e.name)} for e in CATALOG.values()]
+    return pd.DataFrame(rows).set_index("name")[columns]
+
+
+@contextlib.contextmanager
+def _loading(name: str | os.PathLike):
+    """Run transformers' loading quietly; its failure becomes one message naming ``name``."""
+    try:
+        with _quiet_transformers():
+            yield
+    except (OSError, ValueError) as error:
+        raise _load_error(str(name), error) from error
 
 
 @contextlib.contextmanager
@@ -270,11 +260,10 @@ def _quiet_transformers():
 def _load_error(name: str, error: Exception) -> ValueError:
     from huggingface_hub import constants
 
-    offline = constants.HF_HUB_OFFLINE
     where = (
         "offline (HF_HUB_OFFLINE=1) and it is not in the local cache"
-        if offline
-        else ("it could not be downloaded from the Hugging Face Hub")
+        if constants.HF_HUB_OFFLINE
+        else "it could not be downloaded from the Hugging Face Hub"
     )
     return ValueError(
         f"Cannot load model '{name}': it is not a catalog name, not a local folder, and {where}. "
@@ -290,12 +279,8 @@ def load_tokenizer(name: str | os.PathLike = "minilm"):
     Example:
         >>> tokenizer = load_tokenizer("minilm")
     """
-    resolved = resolve_model_name(name)
-    try:
-        with _quiet_transformers():
-            return AutoTokenizer.from_pretrained(resolved)
-    except (OSError, ValueError) as error:
-        raise _load_error(str(name), error) from error
+    with _loading(name):
+        return AutoTokenizer.from_pretrained(resolve_model_name(name))
 
 
 def load_model(
@@ -309,7 +294,8 @@ def load_model(
 
     Args:
         name: a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a local folder.
-        labels: the class names (``["negative", "neutral", "positive"]``) or their count.
+        labels: the class names (``["negative", "neutral", "positive"]``) or their count;
+            left out for a fine-tuned classifier, the classes it learned.
         num_labels: optional check: must agree with ``labels`` if both are given.
         dtype: optional weight dtype (e.g. ``torch.float16`` on a GPU); default float32.
 
@@ -328,37 +314,33 @@ def load_model(
         from .persistence import check_saved_model  # here: persistence imports models
 
         check_saved_model(resolved)
-    kwargs = {}
-    if dtype is not None:
-        kwargs["dtype"] = dtype
     # Only transformers' own loading is wrapped in the "cannot load model" message: a
     # problem with the labels (one class, duplicates) is about the data and says so.
-    try:
-        with _quiet_transformers():
-            config = AutoConfig.from_pretrained(resolved)
-    except (OSError, ValueError) as error:
-        raise _load_error(str(name), error) from error
+    with _loading(name):
+        config = AutoConfig.from_pretrained(resolved)
     trained = _trained_label_names(config)
     if labels is None and num_labels is None and trained:
         labels = trained  # a fine-tuned classifier: keep the classes it learned
-    label_names = _normalise_labels(labels, num_labels)
-    _check_label_order(str(name), trained, label_names)
-    config.num_labels = len(label_names)
-    config.id2label = dict(enumerate(label_names))
-    config.label2id = {label: i for i, label in enumerate(label_names)}
-    try:
-        with _quiet_transformers():
-            model = AutoModelForSequenceClassification.from_pretrained(
-                resolved,
-                config=config,
-                # The checkpoint's own head (if any) has another size: start a fresh one.
-                ignore_mismatched_sizes=True,
-                **kwargs,
-            )
-            tokenizer = AutoTokenizer.from_pretrained(resolved)
-    except (OSError, ValueError) as error:
-        raise _load_error(str(name), error) from error
+    names = _normalise_labels(labels, num_labels)
+    _check_label_order(str(name), trained, names)
+    _name_classes(config, names)
+    with _loading(name):
+        model = AutoModelForSequenceClassification.from_pretrained(
+            resolved,
+            config=config,
+            # The checkpoint's own head (if any) has another size: start a fresh one.
+            ignore_mismatched_sizes=True,
+            **({} if dtype is None else {"dtype": dtype}),
+        )
+        tokenizer = AutoTokenizer.from_pretrained(resolved)
     return model, tokenizer
+
+
+def _name_classes(config, names: list[str]) -> None:
+    """Size a config's head for ``names`` and name its outputs (before the model is built)."""
+    config.num_labels = len(names)
+    config.id2label = dict(enumerate(names))
+    config.label2id = {label: i for i, label in enumerate(names)}
 
 
 def _trained_label_names(config) -> list[str] | None:
@@ -389,8 +371,7 @@ def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None
             "Say which classes the model predicts: labels=['negative', 'neutral', 'positive'] "
             "(or labels=data['train'].features['label'].names)."
         )
-    if labels is None:
-        labels = num_labels
+    labels = num_labels if labels is None else labels
     if isinstance(labels, int):
         names = [f"LABEL_{i}" for i in range(labels)]
     else:
@@ -421,19 +402,6 @@ def head_of(model: nn.Module) -> nn.Module:
     raise ValueError(f"Cannot find the classification head of {type(model).__name__}.")
 
 
-def _head_name(model: nn.Module) -> str:
-    head = head_of(model)
-    return next(name for name, module in model.named_children() if module is head)
-
-
-def head_input_size(model: nn.Module) -> int:
-    """Width of the vector the head reads (the encoder's hidden size: 384 for MiniLM)."""
-    head = head_of(model)
-    # BERT's head is a Linear; RoBERTa's is a small module whose first Linear reads hidden_size.
-    first_linear = next(m for m in head.modules() if isinstance(m, nn.Linear))
-    return first_linear.in_features
-
-
 def replace_head(
     model: nn.Module,
     labels: Sequence[str] | int,
@@ -451,8 +419,6 @@ def replace_head(
     ``label2id`` together.
 
     Args:
-        model: a ``...ForSequenceClassification`` model.
-        labels: the new class names, or their count.
         hidden_units: ``None`` for a linear head (the usual choice); a number for a small
             MLP head (Linear -> GELU -> Dropout -> Linear). An MLP head reloads with
             ``tlhelpers.load_saved_model`` but not with ``transformers.pipeline``.
@@ -466,7 +432,9 @@ def replace_head(
     if seed is not None:
         torch.manual_seed(seed)
     old_head = head_of(model)
-    width = head_input_size(model)
+    # BERT's head is a Linear; RoBERTa's is a small module whose first Linear reads the
+    # encoder's hidden size (384 for MiniLM).
+    width = next(m for m in old_head.modules() if isinstance(m, nn.Linear)).in_features
     if hidden_units is None:
         new_head = nn.Linear(width, len(names))
     else:
@@ -483,7 +451,8 @@ def replace_head(
     param = next(old_head.parameters())
     new_head.to(device=param.device, dtype=param.dtype)
     if isinstance(old_head, nn.Linear) or hidden_units is not None:
-        setattr(model, _head_name(model), new_head)
+        head_name = next(name for name, module in model.named_children() if module is old_head)
+        setattr(model, head_name, new_head)
     else:
         # Architectures like RoBERTa have a composite head (dense -> out_proj): replace its
         # output projection only, so its forward() still works.
@@ -538,8 +507,7 @@ def encoder_layers(model: nn.Module) -> nn.ModuleList:
     Found as the longest ``ModuleList`` inside the encoder, which covers BERT, RoBERTa,
     DistilBERT, ELECTRA and similar architectures.
     """
-    base = encoder_of(model)
-    lists = [m for m in base.modules() if isinstance(m, nn.ModuleList)]
+    lists = [m for m in encoder_of(model).modules() if isinstance(m, nn.ModuleList)]
     if not lists:
         raise ValueError(f"Cannot find the transformer layers of {type(model).__name__}.")
     return max(lists, key=len)
@@ -562,18 +530,13 @@ def freeze(model: nn.Module, *, train_last_layers: int = 0) -> nn.Module:
             f"got {train_last_layers}."
         )
     base = encoder_of(model)
-    for parameter in base.parameters():
-        parameter.requires_grad = False
+    base.requires_grad_(False)
     for layer in list(layers)[len(layers) - train_last_layers :]:
-        for parameter in layer.parameters():
-            parameter.requires_grad = True
+        layer.requires_grad_(True)
     # The pooler sits between the last layer and the head; it learns with the head.
-    pooler = getattr(base, "pooler", None)
-    if pooler is not None:
-        for parameter in pooler.parameters():
-            parameter.requires_grad = True
-    for parameter in head_of(model).parameters():
-        parameter.requires_grad = True
+    if getattr(base, "pooler", None) is not None:
+        base.pooler.requires_grad_(True)
+    head_of(model).requires_grad_(True)
     return model
 
 
@@ -583,9 +546,7 @@ def unfreeze(model: nn.Module) -> nn.Module:
     Example:
         >>> unfreeze(model)
     """
-    for parameter in model.parameters():
-        parameter.requires_grad = True
-    return model
+    return model.requires_grad_(True)
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:

@@ -1,13 +1,10 @@
 """Keep a fine-tuned model: save it as a standard Hugging Face folder, load it back.
 
 The folder holds ``model.safetensors`` (the weights), ``config.json`` (architecture and
-label names), the tokenizer files, ``training_config.json`` (the run record: the data and
-model the run used and its training settings, see :mod:`tlhelpers.record`; ``python -m
-tlhelpers train --config`` repeats a run on a file or a named dataset) and
-``tlhelpers.json`` (history, metrics, and the data and model again). The tokenizer is saved with
-``model_max_length`` set to the length the model was trained with, so predictions from
-the folder (ours or ``pipeline``'s) truncate as training did. Any Hugging Face tool can
-read it, e.g. ``transformers.pipeline("text-classification", model=folder)``.
+label names), the tokenizer files (truncating at the length the model was trained with),
+``training_config.json`` (the run record, see :mod:`tlhelpers.record`; ``python -m tlhelpers
+train --config`` repeats the run) and ``tlhelpers.json`` (history, metrics, data and model).
+Any Hugging Face tool reads it: ``transformers.pipeline("text-classification", model=folder)``.
 
 **Why safetensors, never pickle.** ``torch.save(model.state_dict(), "model.pt")`` writes a
 *pickle*: loading one can run any code hidden in the file, it holds no label names or
@@ -15,28 +12,24 @@ tokenizer, and it needs the exact Python class to rebuild the model. safetensors
 tensors and loads safely. So :func:`load_saved_model` refuses a folder whose weights are only
 pickled (``pytorch_model.bin``, ``*.pt``, ``*.pkl``...) unless you pass ``allow_pickle=True``.
 
-**Why saves are atomic, and how.** Training can take hours; a save that is killed halfway
-(Ctrl-C, a full disk, a notebook kernel restart, ``kill -9``) must never cost you the model
-you already had. Writing files one by one into ``runs/tweets`` cannot promise that: a kill
-after ``config.json`` but before ``model.safetensors`` leaves a folder that is neither the
-old model nor the new one. So a save never writes into the target folder:
+**Why saves are atomic, and how.** A save killed halfway (Ctrl-C, a full disk, a kernel
+restart, ``kill -9``) must never cost you the model you already had, so a save never writes
+into the target folder:
 
-1. Everything is written into a hidden sibling ``runs/.tweets.saving-HOST-PID-TIME``
-   and flushed to disk (``fsync``), so the new copy is complete before anyone can see it.
-2. The finished copy takes the target's place in *one* step. On Linux, ``renameat2`` with
-   ``RENAME_EXCHANGE`` swaps the two folders atomically: at every instant ``runs/tweets`` is
-   either the complete old model or the complete new one. Then the old copy (now under the
-   hidden name) is deleted.
-3. Where that system call is missing (macOS, Windows, some network file systems) we fall
-   back on two renames: old -> ``runs/.tweets.old-HOST-PID-TIME``, new -> ``runs/tweets``.
-   Between the two, ``runs/tweets`` does not exist. If the process dies exactly there,
-   :func:`recover_interrupted_save` (which every save and load runs first) renames the
-   ``.old-`` copy back. A ``.old-`` folder is therefore only ever a complete model: when
-   it is no longer needed it is renamed to ``.trash-`` before it is deleted.
+1. Everything is written into a hidden sibling ``runs/.tweets.saving-HOST-PID-TIME`` and
+   flushed to disk (``fsync``), so the new copy is complete before anyone can see it.
+2. On Linux, ``renameat2`` with ``RENAME_EXCHANGE`` swaps it with ``runs/tweets`` in one
+   step: at every instant ``runs/tweets`` is the complete old model or the complete new one.
+   The old copy (now under the hidden name) is deleted.
+3. Elsewhere (macOS, Windows, some network file systems) two renames: old ->
+   ``runs/.tweets.old-HOST-PID-TIME``, new -> ``runs/tweets``. If the process dies between
+   them, :func:`recover_interrupted_save` (which every save and load runs first) renames the
+   ``.old-`` copy back. So a ``.old-`` folder is only ever a complete model: when no longer
+   needed it is renamed to ``.trash-`` before it is deleted.
 
-The writer's host name and process id are part of every hidden name. That is how a later
-save or load knows a leftover is *provably* stale (its writer is gone) and may be removed,
-without ever touching a save that another live process is still writing.
+The writer's host name and process id in every hidden name tell a later save or load that a
+leftover is *provably* stale (its writer is gone) and may be removed, without ever touching a
+save that another live process is still writing.
 """
 
 from __future__ import annotations
@@ -59,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -99,8 +93,6 @@ def save_model(
     afterwards holds either the complete previous model or the complete new one.
 
     Args:
-        model, tokenizer: the fine-tuned model and its tokenizer.
-        folder: where to save; created if needed.
         training: a :class:`TrainingResult` (or any JSON-able dict) to record how it was trained.
         metrics: an :class:`EvaluationReport` (or dict) to record how well it does.
         load_report: the :class:`tlhelpers.LoadReport` of the training data, to record what
@@ -133,16 +125,19 @@ def save_model(
             "format": "tlhelpers-model/1",
             "labels": label_names(model),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": _versions(),
-            "training": _jsonable(training) if training is not None else None,
-            "metrics": _jsonable(metrics) if metrics is not None else None,
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+            },
+            "training": _jsonable(training),
+            "metrics": _jsonable(metrics),
         }
         if run_config is not None:
             info["data"], info["model"] = record["data"], record["model"]
         if load_report is not None:
-            # Its fields (counts, dropped rows by reason, label mapping) and the printed text.
-            info["load_report"] = {**_jsonable(asdict(load_report)),
-                                   "summary": load_report.summary()}  # fmt: skip
+            fields = asdict(load_report)  # counts, dropped rows by reason, label mapping
+            info["load_report"] = {**_jsonable(fields), "summary": load_report.summary()}
         if training is not None and hasattr(training, "history"):
             info["history"] = {"steps": training.history.steps, "evals": training.history.evals}
         (staging / INFO_FILE).write_text(json.dumps(_jsonable(info), indent=2))
@@ -164,7 +159,8 @@ def _finish_files(staging: Path) -> None:
     your umask (typically 0644 / 0755). ``fsync`` matters for power cuts, not for ``kill``:
     without it the rename could reach the disk before the data it points to.
     """
-    umask = _current_umask()
+    umask = os.umask(0o022)  # the only portable way to read the umask: set it, set it back
+    os.umask(umask)
     for root, dirs, files in os.walk(staging):
         for name in dirs:
             os.chmod(os.path.join(root, name), 0o777 & ~umask)
@@ -246,33 +242,24 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
     _fsync(folder.parent)
 
 
-@lru_cache(maxsize=1)
-def _renameat2():
-    """The C library's ``renameat2`` (Linux, glibc >= 2.28), or None where it is missing."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return None
-    # int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-    #               unsigned int flags);
-    integer, path = ctypes.c_int, ctypes.c_char_p
-    function.argtypes = [integer, path, integer, path, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
 def _exchange_paths(a: Path, b: Path) -> bool:
     """Swap two existing paths in one atomic step. False if this system cannot.
 
-    Linux only (``renameat2(..., RENAME_EXCHANGE)``); ext4, xfs, btrfs and tmpfs support it.
+    Linux only: glibc's (>= 2.28) ``renameat2(..., RENAME_EXCHANGE)``, which ext4, xfs,
+    btrfs and tmpfs support.
     """
-    function = _renameat2()
-    if function is None:
+    if not sys.platform.startswith("linux"):
         return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    # int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+    #               unsigned int flags);
+    integer, path = ctypes.c_int, ctypes.c_char_p
+    renameat2.argtypes = [integer, path, integer, path, ctypes.c_uint]
     at_fdcwd, rename_exchange = -100, 2  # constants from <fcntl.h> and <linux/fs.h>
-    if function(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
         return True
     code = ctypes.get_errno()
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
@@ -412,13 +399,6 @@ def _real_path(folder: Path) -> Path:
     return folder.resolve() if folder.is_symlink() else folder
 
 
-def _current_umask() -> int:
-    # The only portable way to read the umask is to set it and set it back.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _fsync(path: str | os.PathLike) -> None:
     if os.path.isdir(path) and os.name == "nt":
         return  # Windows cannot open folders to flush them
@@ -435,13 +415,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(
         json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
     )
-
-
-def _versions() -> dict[str, str]:
-    import transformers
-
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -490,7 +463,6 @@ def load_saved_model(
     """Load a model saved with :func:`save_model` (or any HF classification folder).
 
     Args:
-        folder: the saved folder.
         device: optional device to move the model to (``"cuda"``, ``"cpu"`` ...).
         allow_pickle: also load weights stored only as a pickle (``pytorch_model.bin``).
             Even then torch unpickles with ``weights_only=True``, which refuses anything but
@@ -542,10 +514,8 @@ def load_training_info(folder: str | os.PathLike) -> dict:
 def _weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
     """(safetensors files, pickle files) in ``folder``."""
     files = sorted(p for p in folder.iterdir() if p.is_file())
-    return (
-        [p for p in files if p.suffix == ".safetensors"],
-        [p for p in files if p.suffix in PICKLE_SUFFIXES],
-    )
+    safe = [p for p in files if p.suffix == ".safetensors"]
+    return safe, [p for p in files if p.suffix in PICKLE_SUFFIXES]
 
 
 def _read_weights(files: list[Path]) -> dict[str, torch.Tensor]:
