@@ -19,99 +19,21 @@ imported from its module the first time it is used (PEP 562's module ``__getattr
 a script that only needs ``tl.is_quick()`` or ``--help`` does not wait for PyTorch.
 """
 
-# The imports under TYPE_CHECKING are for editors only (names load lazily at run time).
+# The imports under TYPE_CHECKING are read, never run.
 # ruff: noqa: F401
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# Where each public name lives: the one list of the package's API.
-_NAMES_BY_MODULE = {
-    "axis_break": ["mark_axis_break"],
-    "batching": [
-        "make_dataloader",
-        "suggest_max_length",
-        "token_length_stats",
-        "token_lengths",
-        "tokenize_dataset",
-    ],
-    "config": ["TrainConfig", "describe_mode", "is_quick", "pick", "set_seed"],
-    "data": [
-        "BUILTIN_DATASETS",
-        "LoadReport",
-        "check_texts",
-        "label_names_of",
-        "load_text_dataset",
-    ],
-    "evaluation": [
-        "ConfidenceInterval",
-        "EvaluationReport",
-        "bootstrap_difference",
-        "bootstrap_interval",
-        "bootstrap_scores",
-        "compute_metrics",
-        "evaluate",
-        "predict",
-        "predict_proba",
-        "reliability",
-    ],
-    "models": [
-        "CATALOG",
-        "catalog",
-        "count_parameters",
-        "encoder_of",
-        "freeze",
-        "label_names",
-        "load_model",
-        "load_tokenizer",
-        "random_model",
-        "replace_head",
-        "set_dropout",
-        "unfreeze",
-    ],
-    "sampling": ["SEED", "stratified_indices", "stratified_sample"],
-    "persistence": [
-        "check_saved_model",
-        "load_saved_model",
-        "load_training_info",
-        "recover_interrupted_save",
-        "save_model",
-    ],
-    "recipe": ["Run", "fine_tune"],
-    "training": ["History", "TrainingResult", "learning_rate_schedule", "train"],
-    "verdicts": ["Verdict", "compare", "compare_predictions", "compare_table"],
-}
-_MODULE_OF = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
-# Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
-_SUBMODULES = {
-    *_NAMES_BY_MODULE,
-    *("baselines", "cli", "experiments", "features", "files", "inference", "lab_plots"),
-    *("layer_cache", "noise", "plots", "widgets"),
-}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULE_OF:
-        value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module 'tlhelpers' has no attribute {name!r}")
-    globals()[name] = value  # the next lookup is a plain attribute, not this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, *_SUBMODULES})
-
-
-if TYPE_CHECKING:  # what editors and type checkers read; at run time names load lazily
+# The one list of the public API: editors and type checkers read these imports, and
+# _public_names() reads them at run time to know where each name lives (nothing is imported).
+if TYPE_CHECKING:
     from .axis_break import mark_axis_break
     from .batching import (
         make_dataloader,
@@ -165,3 +87,40 @@ if TYPE_CHECKING:  # what editors and type checkers read; at run time names load
     from .sampling import SEED, stratified_indices, stratified_sample
     from .training import History, TrainingResult, learning_rate_schedule, train
     from .verdicts import Verdict, compare, compare_predictions, compare_table
+
+
+def _public_names() -> dict[str, str]:
+    """Each public name and its module, as the ``TYPE_CHECKING`` imports above list them."""
+    source = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in source.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {alias.name: node.module for node in block.body for alias in node.names}
+
+
+_MODULE_OF = _public_names()
+# Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
+_SUBMODULES = {
+    *_MODULE_OF.values(),
+    *("baselines", "cli", "experiments", "features", "files", "inference", "lab_plots"),
+    *("layer_cache", "noise", "plots", "widgets"),
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'tlhelpers' has no attribute {name!r}")
+    globals()[name] = value  # the next lookup is a plain attribute, not this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})

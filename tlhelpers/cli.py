@@ -26,23 +26,30 @@ import json
 import re
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import MISSING, fields
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Only light modules load before main() runs: pandas, torch and transformers are imported
 # by the commands, inside main's handling of Ctrl-C, so that an early Ctrl-C ends with one
 # line rather than a traceback from the middle of an import.
-from .config import CONFLICTING_LABELS, METRICS, MIXED_PRECISION, TrainConfig
+from .config import CHOICES, TrainConfig, read_settings_file
 
 if TYPE_CHECKING:
     import pandas as pd
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 # What `evaluate --dataset FILE` reads the file with (TrainConfig's data fields of that name).
-EVALUATE_READ_OPTIONS = ("text_column", "label_column", "label_names", "header", "sep",
-                         "quoting", "encoding")  # fmt: skip
+READ_OPTIONS = (
+    "text_column",
+    "label_column",
+    "label_names",
+    "header",
+    "sep",
+    "quoting",
+    "encoding",
+)
 ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
 
 
@@ -67,31 +74,34 @@ def _value_parser(kind: str):
     return parse
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
+def add_config_flags(
+    parser: argparse.ArgumentParser,
+    title: str = "run settings (tlhelpers.TrainConfig fields)",
+    names: Collection[str] | None = None,
+) -> None:
     """One flag per :class:`TrainConfig` field (``lr`` -> ``--lr``, ``n_per_class`` ->
     ``--n-per-class``), with the field's help, default and ``TrainingArguments`` twin.
 
     Flags that are not given are absent from the parsed arguments, so the defaults live
-    in one place: the config (or the ``--config`` file).
+    in one place: the config (or the ``--config`` file). ``names`` picks some fields only.
     """
-    group = parser.add_argument_group("run settings (tlhelpers.TrainConfig fields)")
+    group = parser.add_argument_group(title)
     for f in fields(TrainConfig):
+        if names is not None and f.name not in names:
+            continue
         kind = str(f.type)
         twin = f" [TrainingArguments: {f.metadata['hf']}]" if f.metadata["hf"] else ""
-        default = f.default if f.default is not MISSING else None
         options: dict[str, Any] = {
             "default": argparse.SUPPRESS,
-            "help": f"{f.metadata['help']} (default: {default}){twin}",
+            "help": f"{f.metadata['help']} (default: {f.default}){twin}",
         }
         if kind == "bool":
             options["action"] = argparse.BooleanOptionalAction
         else:
             options["type"] = _value_parser(kind)
             options["metavar"] = f.name.upper()
-        choices = {"metric": METRICS, "mixed_precision": MIXED_PRECISION,
-                   "conflicting_labels": CONFLICTING_LABELS}.get(f.name)  # fmt: skip
-        if choices:
-            options["choices"] = choices
+        if f.name in CHOICES:
+            options["choices"] = CHOICES[f.name]
         group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, **options)
 
 
@@ -104,31 +114,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     if not getattr(args, "config", None):
         return TrainConfig(**given)
-    values = _read_json(args.config)
     from .record import is_run_record, settings_to_replay
 
-    if not is_run_record(values):  # a file written by TrainConfig.save
-        return TrainConfig.load(args.config).replace(**given)
-    # A run on in-memory data (or a ready-made model) cannot be repeated from its record,
-    # unless --dataset (--model) names what to use instead.
-    recorded = settings_to_replay(values, where=args.config, other_data="dataset" in given,
-                                  other_model="model" in given)  # fmt: skip
-    return TrainConfig.from_dict({**recorded, **given})
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    try:
-        values = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"No run configuration at {path}.") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}.") from None
-    if not isinstance(values, dict):
-        raise ValueError(
-            f"{path} holds a JSON {type(values).__name__}, not a run configuration "
-            "(an object of settings, as a saved training_config.json)."
-        )
-    return values
+    values = read_settings_file(args.config)
+    if is_run_record(values):
+        # A run on in-memory data (or a ready-made model) cannot be repeated from its
+        # record, unless --dataset (--model) names what to use instead.
+        other = {"other_data": "dataset" in given, "other_model": "model" in given}
+        values = settings_to_replay(values, where=args.config, **other)
+    return TrainConfig.from_dict({**values, **given})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,10 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
+    defaults_shown = argparse.ArgumentDefaultsHelpFormatter
     train = commands.add_parser(
-        "train", help="fine-tune a pretrained model and save it",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )  # fmt: skip
+        "train", help="fine-tune a pretrained model and save it", formatter_class=defaults_shown
+    )
     train.add_argument("--out", required=True, help="folder to save the fine-tuned model in")
     train.add_argument("--config", help="a training_config.json to start from (flags override)")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -155,16 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The same flags as train's, read as train reads them; with --dataset they describe that
     # file, never the training file (whose header or separator may be another).
-    reading = evaluate.add_argument_group("reading --dataset (as in train; not inherited)")
-    for name in EVALUATE_READ_OPTIONS:
-        f = {f.name: f for f in fields(TrainConfig)}[name]
-        reading.add_argument("--" + name.replace("_", "-"), dest=name, default=argparse.SUPPRESS,
-                             type=_value_parser(str(f.type)), metavar=name.upper(),
-                             help=f"{f.metadata['help']} (default: {f.default})")  # fmt: skip
+    add_config_flags(evaluate, "reading --dataset (as in train; not inherited)", READ_OPTIONS)
     evaluate.add_argument(
-        "--split", default="test", choices=["train", "validation", "test", "all"],
+        "--split",
+        default="test",
+        choices=["train", "validation", "test", "all"],
         help="the split to score; all: every row of the data, not split (default: test)",
-    )  # fmt: skip
+    )
     evaluate.add_argument("--show-errors", type=int, default=5, help="most confident mistakes")
 
     predict = commands.add_parser("predict", help="classify new texts with a saved model")
@@ -194,8 +185,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     from .recipe import fine_tune
 
-    print(f"Training {config.model} on {config.dataset}; settings changed from the defaults: "
-          f"{config.changed() or 'none'}")  # fmt: skip
+    print(
+        f"Training {config.model} on {config.dataset}; settings changed from the defaults: "
+        f"{config.changed() or 'none'}"
+    )
     # The load report (rows read, dropped and why) is printed even with --no-progress: it
     # is a few lines about the data, not a progress bar. run.save keeps it too.
     run = fine_tune(config, progress=not args.no_progress, verbose=True)
@@ -209,11 +202,13 @@ def run_train(args: argparse.Namespace) -> int:
         _print_table("Test metrics", pd.DataFrame([run.report.summary()], index=["test"]))
         _print_table("Test per class", run.report.per_class)
     if result.interrupted:
-        print(f"\nStopped by {result.stop_signal}: saved the best validated weights "
-              f"(step {result.best['step']}) to {args.out}")  # fmt: skip
+        print(
+            f"\nStopped by {result.stop_signal}: saved the best validated weights "
+            f"(step {result.best['step']}) to {args.out}"
+        )
         return EXIT_CODES.get(result.stop_signal or "", 130)
-    print(f"\nTrained in {result.seconds:.0f} s ({result.examples_per_second:.1f} examples/s). "
-          f"Saved to {args.out}")  # fmt: skip
+    speed = f"{result.examples_per_second:.1f} examples/s"
+    print(f"\nTrained in {result.seconds:.0f} s ({speed}). Saved to {args.out}")
     return 0
 
 
@@ -226,7 +221,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .persistence import load_run_config
     from .recipe import load_data
 
-    reading = {name: getattr(args, name) for name in EVALUATE_READ_OPTIONS if hasattr(args, name)}
+    reading = {name: getattr(args, name) for name in READ_OPTIONS if hasattr(args, name)}
     if reading and not args.dataset:
         flags = ", ".join("--" + name.replace("_", "-") for name in reading)
         raise ValueError(f"{flags} describe how to read --dataset FILE; pass --dataset too.")
@@ -299,10 +294,9 @@ def run_predict(args: argparse.Namespace) -> int:
     predictions = predictions.reindex(range(len(texts))).astype(object)
     predictions = predictions.where(predictions.notna(), None).assign(text=texts)
     if blank:
-        one = len(blank) == 1
-        print(f"{_plural(len(blank), 'blank line')} ({'row' if one else 'rows'} {_rows(blank)}): "
-              f"not classified, {'its row is' if one else 'their rows are'} left empty.",
-              file=sys.stderr)  # fmt: skip
+        rows, left = ("row", "its row is") if len(blank) == 1 else ("rows", "their rows are")
+        where = f"{_plural(len(blank), 'blank line')} ({rows} {_rows(blank)})"
+        print(f"{where}: not classified, {left} left empty.", file=sys.stderr)
     if args.json:
         for row in predictions.to_dict(orient="records"):
             print(json.dumps(row))

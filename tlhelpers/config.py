@@ -13,6 +13,7 @@ import json
 import os
 import random
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,19 +109,19 @@ def _setting(default: Any, help: str, hf: str | None = None, *, group: str = "tr
     return field(default=default, metadata={"help": help, "hf": hf, "group": group})
 
 
-def _data(default: Any, help: str) -> Any:
-    """A field that chooses the data (read by ``fine_tune``, refused by ``train``)."""
-    return _setting(default, help, group="data")
-
-
-def _model(default: Any, help: str) -> Any:
-    """A field that chooses the model (read by ``fine_tune``, refused by ``train``)."""
-    return _setting(default, help, group="model")
-
+# Fields that choose the data or the model: read by fine_tune, refused by train.
+_data = partial(_setting, group="data")
+_model = partial(_setting, group="model")
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 METRICS = ("macro_f1", "accuracy", "loss")
 CONFLICTING_LABELS = ("drop", "first", "error")
+# The settings that take one of a few words (the command line offers them as choices).
+CHOICES = {
+    "conflicting_labels": CONFLICTING_LABELS,
+    "metric": METRICS,
+    "mixed_precision": MIXED_PRECISION,
+}
 
 
 @dataclass(frozen=True)
@@ -132,13 +133,9 @@ class TrainConfig:
     the tuning panel shows it as code, and a saved model folder keeps it as
     ``training_config.json`` so ``python -m tlhelpers train --config FILE`` repeats the run.
     Field names follow Hugging Face ``TrainingArguments`` where a twin exists; each field's
-    ``metadata`` holds its help text and that twin (``TrainConfig.describe()`` lists them).
-
-    Each field's ``metadata["group"]`` says what it chooses: ``"data"`` (``dataset`` ...
-    ``max_validation_examples``), ``"model"`` (``model``, ``pretrained``,
-    ``train_last_layers``) or ``"training"`` (the rest). ``fine_tune`` uses them all;
-    :func:`tlhelpers.train` takes an already loaded model and data, uses the training
-    fields and refuses data or model fields it could not honour.
+    ``metadata`` holds its help text, that twin and its group (``TrainConfig.describe()``
+    lists them). :func:`tlhelpers.train` takes an already loaded model and data: it uses
+    the ``"training"`` fields and refuses ``"data"`` or ``"model"`` fields it could not honour.
 
     Example:
         >>> config = TrainConfig(dataset="tweet-sentiment", lr=1e-4, epochs=1, n_per_class=300)
@@ -188,12 +185,14 @@ class TrainConfig:
         32, "texts per optimizer step, all processes together", "per_device_train_batch_size"
     )
     max_length: int = _setting(128, "longer texts are truncated to this many tokens")
-    weight_decay: float = _setting(0.01, "AdamW weight decay (none on biases and LayerNorms)",
-                                   "weight_decay")  # fmt: skip
+    weight_decay: float = _setting(
+        0.01, "AdamW weight decay (none on biases and LayerNorms)", "weight_decay"
+    )
     warmup_ratio: float = _setting(
-        0.1, "share of the steps over which the learning rate rises from 0",
+        0.1,
+        "share of the steps over which the learning rate rises from 0",
         "warmup_steps (a float below 1 is a ratio)",
-    )  # fmt: skip
+    )
     max_grad_norm: float | None = _setting(1.0, "clip gradients to this norm", "max_grad_norm")
     layer_lr_decay: float | None = _setting(
         None, "discriminative learning rates: each layer learns at this times the one above"
@@ -202,24 +201,28 @@ class TrainConfig:
         0.0, "dropout while training; 0 is 1.4-1.8x faster on a CPU; none keeps the model's"
     )
     group_by_length: bool = _setting(
-        True, "batch texts of similar length together (less padding)",
+        True,
+        "batch texts of similar length together (less padding)",
         'train_sampling_strategy="group_by_length"',
-    )  # fmt: skip
+    )
     cache_frozen_layers: bool = _setting(
         False, "run frozen lower layers once and train the top layers on their cached output"
     )
     eval_every: int | None = _setting(
-        None, "also validate every N steps (default: each epoch)",
+        None,
+        "also validate every N steps (default: each epoch)",
         'eval_strategy="steps", eval_steps',
-    )  # fmt: skip
+    )
     patience: int | None = _setting(
-        None, "stop after N validations in a row without improvement",
+        None,
+        "stop after N validations in a row without improvement",
         "EarlyStoppingCallback(early_stopping_patience)",
-    )  # fmt: skip
+    )
     metric: str = _setting(
-        "macro_f1", "validation score that picks the best weights: macro_f1, accuracy or loss",
+        "macro_f1",
+        "validation score that picks the best weights: macro_f1, accuracy or loss",
         "metric_for_best_model",
-    )  # fmt: skip
+    )
     mixed_precision: str = _setting(
         "auto", "auto (bf16/fp16 on a GPU, off on a CPU), no, bf16 or fp16", "bf16 / fp16"
     )
@@ -260,7 +263,7 @@ class TrainConfig:
             >>> TrainConfig.group_of("n_per_class"), TrainConfig.group_of("lr")
             ('data', 'training')
         """
-        return {f.name: f.metadata["group"] for f in fields(cls)}[name]
+        return cls.__dataclass_fields__[name].metadata["group"]
 
     def settings(self, group: str) -> dict[str, Any]:
         """The fields of one group (``"data"``, ``"model"`` or ``"training"``) and their values.
@@ -296,17 +299,9 @@ class TrainConfig:
         A run record of in-memory data is refused: there is no file to read that data
         from again (see :mod:`tlhelpers.record`).
         """
-        path = Path(path)
-        try:
-            values = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"No run configuration at {path}.") from None
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON: {error}.") from None
-        if not isinstance(values, dict):
-            raise ValueError(f"{path} must hold a JSON object of settings.")
         from .record import is_run_record, settings_to_replay
 
+        values = read_settings_file(path)
         if is_run_record(values):
             values = settings_to_replay(values, where=str(path))
         return cls.from_dict(values)
@@ -336,9 +331,8 @@ class TrainConfig:
             if changed
             else ["config = tl.TrainConfig()"]
         )
-        lines = ["import tlhelpers as tl", "", *config]
-        lines += ["run = tl.fine_tune(config)", "print(run.report.summary())"]
-        return "\n".join(lines)
+        run = ["run = tl.fine_tune(config)", "print(run.report.summary())"]
+        return "\n".join(["import tlhelpers as tl", "", *config, *run])
 
     @classmethod
     def describe(cls) -> pd.DataFrame:
@@ -346,63 +340,72 @@ class TrainConfig:
         import pandas as pd
 
         rows = [
-            {"setting": f.name, "default": f.default, "meaning": f.metadata["help"],
-             "TrainingArguments": f.metadata["hf"] or ""}
-            for f in fields(cls)
-        ]  # fmt: skip
-        return pd.DataFrame(rows).set_index("setting")
+            (f.name, f.default, f.metadata["help"], f.metadata["hf"] or "") for f in fields(cls)
+        ]
+        columns = ["setting", "default", "meaning", "TrainingArguments"]
+        return pd.DataFrame(rows, columns=columns).set_index("setting")
 
 
 # fine_tune() applies the data and model fields before training; train(), handed a ready
-# model and data, refuses them rather than ignore them. The group is each field's metadata.
+# model and data, refuses them rather than ignore them.
 DATA_AND_MODEL_SETTINGS = tuple(
     f.name for f in fields(TrainConfig) if f.metadata["group"] in ("data", "model")
 )
 
 
+def read_settings_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object of settings in ``path`` (a saved config or run record), or a clear error."""
+    try:
+        values = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No run configuration at {path}.") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}.") from None
+    if not isinstance(values, dict):
+        raise ValueError(
+            f"{path} holds a JSON {type(values).__name__}, not a run configuration "
+            "(an object of settings, as a saved training_config.json)."
+        )
+    return values
+
+
 def _check_config(c: TrainConfig) -> None:
     """Refuse impossible settings at once, before any data or model is loaded."""
 
-    def fail(message: str) -> None:
-        raise ValueError(message)
+    def require(allowed: bool, name: str, rule: str) -> None:
+        if not allowed:
+            raise ValueError(f"{name} must be {rule}, got {getattr(c, name)!r}.")
+
+    def is_count(value: Any, least: int) -> bool:
+        return isinstance(value, int) and value >= least
 
     for name in ("epochs", "batch_size", "max_length", "log_every"):
-        if not isinstance(getattr(c, name), int) or getattr(c, name) < 1:
-            fail(f"{name} must be a whole number of at least 1, got {getattr(c, name)!r}.")
-    for name in ("max_steps", "n_per_class", "max_examples", "max_validation_examples",
-                 "eval_every"):  # fmt: skip
+        require(is_count(getattr(c, name), 1), name, "a whole number of at least 1")
+    for name in (
+        "max_steps",
+        "n_per_class",
+        "max_examples",
+        "max_validation_examples",
+        "eval_every",
+    ):
         value = getattr(c, name)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            fail(f"{name} must be at least 1 or None, got {value!r}.")
+        require(value is None or is_count(value, 1), name, "at least 1 or None")
     for name in ("patience", "train_last_layers"):
         value = getattr(c, name)
-        if value is not None and (not isinstance(value, int) or value < 0):
-            fail(f"{name} must be 0 or more, or None, got {value!r}.")
-    if not 0 < c.lr < 1:
-        fail(f"lr must be between 0 and 1 (e.g. 5e-5), got {c.lr!r}.")
-    if not 0 <= c.warmup_ratio < 1:
-        fail(f"warmup_ratio must be a fraction in [0, 1), got {c.warmup_ratio!r}.")
-    if c.weight_decay < 0:
-        fail(f"weight_decay must be 0 or more, got {c.weight_decay!r}.")
-    if c.max_grad_norm is not None and c.max_grad_norm <= 0:
-        fail(f"max_grad_norm must be positive or None, got {c.max_grad_norm!r}.")
-    if c.layer_lr_decay is not None and not 0 < c.layer_lr_decay <= 1:
-        fail(f"layer_lr_decay must be in (0, 1] or None, got {c.layer_lr_decay!r}.")
-    if c.dropout is not None and not 0 <= c.dropout < 1:
-        fail(f"dropout must be in [0, 1) or None, got {c.dropout!r}.")
+        require(value is None or is_count(value, 0), name, "0 or more, or None")
+    require(0 < c.lr < 1, "lr", "between 0 and 1 (e.g. 5e-5)")
+    require(0 <= c.warmup_ratio < 1, "warmup_ratio", "a fraction in [0, 1)")
+    require(c.weight_decay >= 0, "weight_decay", "0 or more")
+    require(c.max_grad_norm is None or c.max_grad_norm > 0, "max_grad_norm", "positive or None")
+    decay = c.layer_lr_decay
+    require(decay is None or 0 < decay <= 1, "layer_lr_decay", "in (0, 1] or None")
+    require(c.dropout is None or 0 <= c.dropout < 1, "dropout", "in [0, 1) or None")
     for name in ("validation_size", "test_size"):
-        if not 0 < getattr(c, name) < 1:
-            fail(f"{name} must be a fraction between 0 and 1, got {getattr(c, name)!r}.")
-    if c.conflicting_labels not in CONFLICTING_LABELS:
-        fail(
-            f"conflicting_labels must be one of {CONFLICTING_LABELS}, got {c.conflicting_labels!r}."
-        )
-    if c.metric not in METRICS:
-        fail(f"metric must be one of {METRICS}, got {c.metric!r}.")
-    if c.mixed_precision not in MIXED_PRECISION:
-        fail(f"mixed_precision must be one of {MIXED_PRECISION}, got {c.mixed_precision!r}.")
+        require(0 < getattr(c, name) < 1, name, "a fraction between 0 and 1")
+    for name, choices in CHOICES.items():
+        require(getattr(c, name) in choices, name, f"one of {choices}")
     if not c.model:
-        fail("model must name a catalog model, a Hub id or a folder.")
+        raise ValueError("model must name a catalog model, a Hub id or a folder.")
     if c.label_names is not None:
         split_label_names(c.label_names)  # raises if the names are not usable
 

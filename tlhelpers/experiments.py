@@ -20,10 +20,8 @@ spread measures the luck of the draw. :mod:`tlhelpers.lab_analysis` looks inside
 encoder (layer probes, embedding maps) and summarises the tables;
 :func:`tlhelpers.compare_table` turns them into verdicts by the course's one noise rule.
 
-Costs are kept down the way a practitioner would: each text goes through the frozen
-encoder once (every layer in one pass) and the vectors are reused for every training-set
-size and seed; the lower-layer states that top-layer fine-tuning trains on are computed
-once per text and shared by every run with the same frozen weights
+Each text goes through the frozen encoder once (every layer in one pass) for every size
+and seed, and top-layer fine-tuning shares the frozen lower layers' states between runs
 (:func:`tlhelpers.layer_cache.shared_lower_layer_states`). The two transformer methods are
 trained by :func:`tlhelpers.fine_tune`, from one :class:`tlhelpers.TrainConfig`.
 
@@ -121,9 +119,13 @@ class TransferLab:
         if not isinstance(data, DatasetDict) or not {"train", "validation", "test"} <= set(data):
             raise ValueError("TransferLab needs a DatasetDict with train/validation/test splits.")
         self.config = config or TrainConfig(
-            lr=3e-4, batch_size=16, train_last_layers=1, cache_frozen_layers=True, patience=2,
+            lr=3e-4,
+            batch_size=16,
+            train_last_layers=1,
+            cache_frozen_layers=True,
+            patience=2,
             max_steps=150,
-        )  # fmt: skip
+        )
         if self.config.patience is None or self.config.max_steps is None:
             raise ValueError(
                 "The lab trains until validation stops improving: give the config a patience "
@@ -139,8 +141,9 @@ class TransferLab:
         self.label_names = label_names_of(data)
         self.pool = stratified_sample(data["train"], per_class=pool_per_class, seed=0)
         self.pool_labels = np.asarray(self.pool["label"])
-        self.validation = stratified_sample(data["validation"], size=max_validation_examples,
-                                            seed=0)  # fmt: skip
+        self.validation = stratified_sample(
+            data["validation"], size=max_validation_examples, seed=0
+        )
         self.test = stratified_sample(data["test"], size=max_test_examples, seed=0)
         # The pretrained model serves as the frozen feature extractor (its head is unused).
         self.encoder, self.tokenizer = load_model(self.config.model, labels=self.label_names)
@@ -170,9 +173,7 @@ class TransferLab:
         """True when the transformer methods train their top layers over cached lower ones."""
         return self.config.cache_frozen_layers and self.config.train_last_layers is not None
 
-    # ----------------------------------------------------------------------------------
-    # Frozen features, computed once per text
-    # ----------------------------------------------------------------------------------
+    # Frozen features, computed once per text ---------------------------------------------
 
     def embed(self, texts: Sequence[str], layer: int = -1) -> np.ndarray:
         """Frozen pretrained features of ``texts`` at ``layer`` (0 = embeddings, -1 = last).
@@ -209,9 +210,7 @@ class TransferLab:
             self._precomputed = True
         return time.perf_counter() - start
 
-    # ----------------------------------------------------------------------------------
-    # One run: one method, one training-set size, one seed
-    # ----------------------------------------------------------------------------------
+    # One run: one method, one training-set size, one seed --------------------------------
 
     def training_indices(self, n_per_class: int, seed: int) -> np.ndarray:
         """Pool rows of a training set: ``n_per_class`` of each class (the one sampler,
@@ -256,8 +255,13 @@ class TransferLab:
             raise ValueError(f"Unknown method '{method}'. Choose from {list(METHODS)}.")
         rows = self.training_indices(n_per_class, seed)
         train_set = self.pool.select(rows)
-        record = {"dataset": self.name, "method": method, "n_per_class": n_per_class,
-                  "train_examples": len(rows), "seed": seed}  # fmt: skip
+        record = {
+            "dataset": self.name,
+            "method": method,
+            "n_per_class": n_per_class,
+            "train_examples": len(rows),
+            "seed": seed,
+        }
         model = None
         with shared_lower_layer_states(self._lower_states):
             if method == "tf-idf":
@@ -302,23 +306,27 @@ class TransferLab:
         repeated = concatenate_datasets([train_set] * max(1, repeats))
         steps_per_pass = math.ceil(len(repeated) / batch_size)
         config = self.config.replace(
-            seed=seed, pretrained=method == "fine-tuned",
+            seed=seed,
+            pretrained=method == "fine-tuned",
             lr=self.learning_rates.get(method, self.config.lr),
             epochs=math.ceil(self.config.max_steps / steps_per_pass),
-            log_every=steps_per_pass, eval_every=None, n_per_class=None,
+            log_every=steps_per_pass,
+            eval_every=None,
+            n_per_class=None,
             max_validation_examples=None,
-        )  # fmt: skip
-        run = fine_tune(
-            config, data=DatasetDict(train=repeated, validation=self.validation),
-            progress=False, evaluate_test=False,
-        )  # fmt: skip
+        )
+        data = DatasetDict(train=repeated, validation=self.validation)
+        run = fine_tune(config, data=data, progress=False, evaluate_test=False)
         # Training time is what the whole run cost up to its last validation, validation
         # passes excluded: the run could not know that it would not improve further.
-        history = run.result.history.evals
-        steps = {"lr": config.lr, "steps": history[-1]["step"],
-                 "best_step": run.result.best["step"],
-                 "stopped_early": run.result.stopped_early}  # fmt: skip
-        return run.model, history[-1]["train_seconds"], run.result.best["macro_f1"], steps
+        last, best = run.result.history.evals[-1], run.result.best
+        steps = dict(
+            lr=config.lr,
+            steps=last["step"],
+            best_step=best["step"],
+            stopped_early=run.result.stopped_early,
+        )
+        return run.model, last["train_seconds"], best["macro_f1"], steps
 
     def _transformer_predictor(self, model) -> Predictor:
         def predictor(texts: Sequence[str]) -> np.ndarray:
@@ -352,21 +360,17 @@ class TransferLab:
         if not grid:
             raise ValueError("Give at least one learning rate to try, e.g. [1e-4, 3e-4, 1e-3].")
         self.training_indices(n_per_class, seed)  # checks the size before any work
-        rows = []
+        records = []
         for lr in grid:
             self.learning_rates[method] = float(lr)
-            record = self.run(method, n_per_class, seed).record
-            rows.append({key: record[key] for key in
-                         ("method", "lr", "val_macro_f1", "steps", "best_step")})  # fmt: skip
-        table = pd.DataFrame(rows)
+            records.append(self.run(method, n_per_class, seed).record)
+        table = pd.DataFrame(records)[["method", "lr", "val_macro_f1", "steps", "best_step"]]
         best = table["val_macro_f1"].idxmax()  # the first (smallest listed) rate on a tie
         self.learning_rates[method] = float(table.loc[best, "lr"])
         table["chosen"] = table.index == best
         return table
 
-    # ----------------------------------------------------------------------------------
-    # Promise 1 and 2: learning curves and training time
-    # ----------------------------------------------------------------------------------
+    # Promise 1 and 2: learning curves and training time ----------------------------------
 
     def learning_curves(
         self, methods: Sequence[str], sizes: Sequence[int], seeds: int = 3
@@ -413,9 +417,7 @@ class TransferLab:
                 )
         return pd.DataFrame(records)
 
-    # ----------------------------------------------------------------------------------
-    # Promise 3: robustness to noisy text
-    # ----------------------------------------------------------------------------------
+    # Promise 3: robustness to noisy text -------------------------------------------------
 
     def robustness(
         self,
@@ -446,13 +448,12 @@ class TransferLab:
         rows = []
         for method in methods:
             for kept in self.kept[method]:
+                run = {
+                    key: kept.record[key] for key in ("dataset", "method", "n_per_class", "seed")
+                }
                 for noise, noisy in variants.items():
                     score = macro_f1(labels, kept.predictor(noisy), len(self.label_names))
-                    rows.append({
-                        "dataset": self.name, "method": method,
-                        "n_per_class": kept.record["n_per_class"], "seed": kept.record["seed"],
-                        "noise": noise, "test_macro_f1": score,
-                    })  # fmt: skip
+                    rows.append({**run, "noise": noise, "test_macro_f1": score})
         table = pd.DataFrame(rows)
         clean = table[table["noise"] == "clean"].set_index(["method", "seed"])["test_macro_f1"]
         keys = pd.MultiIndex.from_frame(table[["method", "seed"]])

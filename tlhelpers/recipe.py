@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from datasets import Dataset, DatasetDict
+from datasets import DatasetDict
 
 from .config import TrainConfig, set_seed, split_label_names
 from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
 from .evaluation import EvaluationReport, evaluate, predict
 from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
 from .record import data_from_config, data_in_memory, model_from_config
-from .sampling import SEED, stratified_sample
+from .sampling import stratified_sample
 from .training import TrainingResult, train
 
 
@@ -54,9 +54,8 @@ class Run:
         """Save the model, its tokenizer, the configuration and the scores to ``folder``."""
         from .persistence import save_model
 
-        return save_model(self.model, self.tokenizer, folder, training=self.result,
-                          metrics=self.report, load_report=self.load_report,
-                          **kwargs)  # fmt: skip
+        extras = {"training": self.result, "metrics": self.report, "load_report": self.load_report}
+        return save_model(self.model, self.tokenizer, folder, **extras, **kwargs)
 
     def row(self) -> dict[str, Any]:
         """The run as one table row: the settings that differ from the defaults, the scores."""
@@ -81,17 +80,24 @@ def load_data(
     if config.dataset is None:
         raise ValueError("The configuration names no dataset: set dataset=... (or pass data=).")
     data, report = load_text_dataset(
-        config.dataset, text_column=_column(config.text_column),
+        config.dataset,
+        text_column=_column(config.text_column),
         label_column=_column(config.label_column),
         label_names=split_label_names(config.label_names),
         validation_size=config.validation_size,
-        test_size=config.test_size, seed=config.seed,
+        test_size=config.test_size,
+        seed=config.seed,
         max_examples=config.max_examples if split else None,  # all: every row, nothing sampled
-        header=config.header, sep={"tab": "\t", "\\t": "\t"}.get(config.sep, config.sep),
-        quoting=config.quoting, encoding=config.encoding,
-        drop_duplicates=config.drop_duplicates, conflicting_labels=config.conflicting_labels,
-        verbose=verbose, return_report=True, split=split,
-    )  # fmt: skip
+        header=config.header,
+        sep={"tab": "\t", "\\t": "\t"}.get(config.sep, config.sep),
+        quoting=config.quoting,
+        encoding=config.encoding,
+        drop_duplicates=config.drop_duplicates,
+        conflicting_labels=config.conflicting_labels,
+        verbose=verbose,
+        return_report=True,
+        split=split,
+    )
     if split:
         data = sample_splits(data, config)
     return (data, report) if return_report else data
@@ -117,12 +123,6 @@ def sample_splits(data: DatasetDict, config: TrainConfig) -> DatasetDict:
             data["validation"], size=config.max_validation_examples, seed=config.seed
         )
     return data
-
-
-def stratified_subset(dataset: Dataset, n: int, *, seed: int = SEED) -> Dataset:
-    """Old name of ``stratified_sample(dataset, size=n)``; kept until experiments.py moves to
-    the new name (see RENAMES.md), then removed."""
-    return stratified_sample(dataset, size=n, seed=seed)
 
 
 def load_seeded_model(config: TrainConfig, labels: Sequence[str]):
@@ -209,8 +209,7 @@ def fine_tune(
     # A stopped run skips the test: whoever stopped it wants it to end now.
     if evaluate_test and "test" in data and not result.interrupted:
         report = evaluate(model, tokenizer, data["test"], max_length=config.max_length)
-    return Run(config=config, model=model, tokenizer=tokenizer, data=data, result=result,
-               report=report, load_report=load_report)  # fmt: skip
+    return Run(config, model, tokenizer, data, result, report, load_report)
 
 
 def _sampling_hint(config: TrainConfig) -> str:

@@ -1,30 +1,18 @@
 """A widget panel to tune a fine-tuning run by hand, and the plain logic behind it.
 
 :class:`TuningPanel` (display it as a cell's last value, or call ``panel.show()``) is a
-``VBox`` with these parts, each tagged with a CSS class so a browser test can find it:
+``VBox``; each part has a CSS class so a browser test can find it: the controls
+(``.tl-controls``), the plain-Python code of the current settings (``.tl-code``: the
+:class:`tlhelpers.TrainConfig` and the :func:`tlhelpers.fine_tune` call that runs it), the
+**Train** button (``.tl-train``, description exactly ``"Train"``), a status line
+(``.tl-status``, ends with "done" or an error), the live plot (``.tl-live-plot``) and the
+table of every run so far (``.tl-runs``, newest last).
 
-- the **controls** (``.tl-controls``): learning rate, epochs, batch size, max_length,
-  encoder layers to train, whether to cache the frozen layers, training examples per
-  class, seed, dataset;
-- the **plain-Python code** for the current settings (``.tl-code``, an ``HTML`` widget):
-  the :class:`tlhelpers.TrainConfig` the controls describe and the
-  :func:`tlhelpers.fine_tune` call that runs it, rewritten whenever a control changes;
-- the **Train** button (``.tl-train``, an ``ipywidgets.Button`` whose description is
-  exactly ``"Train"``) and a status line (``.tl-status``) that ends with "done" or an error;
-- the **live plot** (``.tl-live-plot``, an ``Output``): loss and validation scores, redrawn
-  while the run trains;
-- the **runs table** (``.tl-runs``, an ``HTML`` widget holding a table): every run so far,
-  one row each, newest last.
-
-Clicking Train calls :meth:`TuningPanel.train`, which does only this: turn the control
-values into a :class:`~tlhelpers.TrainConfig` (:func:`config_from_controls`), run it with
-:func:`tlhelpers.fine_tune` (exactly the code the panel shows), and append the run's row
-to the :class:`RunLog`. Those are plain Python, tested without a browser; the panel only
-wires them to widgets.
-
-A saved notebook cannot show a live widget: where the page has no kernel (GitHub, a
-notebook viewer, a notebook saved without widget state) the panel's output is its plain-text
-form, one line that says what it is (:meth:`TuningPanel.__repr__`).
+A Train click turns the control values into a config (:func:`config_from_controls`), runs
+it with :func:`tlhelpers.fine_tune` (exactly the code the panel shows) and adds the run's
+row to the :class:`RunLog`: plain Python, tested without a browser; the panel only wires
+it to widgets. Where the page has no kernel (GitHub, a notebook saved without widget
+state) the panel shows its plain-text form, one line that says what it is.
 """
 
 from __future__ import annotations
@@ -45,8 +33,17 @@ from .recipe import Run, fine_tune
 BATCH_SIZES = (8, 16, 32, 64)
 MAX_LENGTHS = (32, 64, 128, 256, 512)
 # The controls, by TrainConfig field; every other field keeps the panel's default.
-CONTROL_FIELDS = ("dataset", "lr", "epochs", "batch_size", "max_length", "train_last_layers",
-                  "cache_frozen_layers", "n_per_class", "seed")  # fmt: skip
+CONTROL_FIELDS = (
+    "dataset",
+    "lr",
+    "epochs",
+    "batch_size",
+    "max_length",
+    "train_last_layers",
+    "cache_frozen_layers",
+    "n_per_class",
+    "seed",
+)
 
 
 def default_config() -> TrainConfig:
@@ -122,8 +119,8 @@ def check_layer_cache(config: TrainConfig) -> TrainConfig:
 def layer_choices(model: str) -> list[tuple[str, int | None]]:
     """The "layers to train" options for ``model``: head only, 1..N top layers, everything."""
     layers = CATALOG[model].layers if model in CATALOG else 12
-    return [("head only", 0), *((f"top {n}", n) for n in range(1, layers + 1)),
-            ("all + embeddings", None)]  # fmt: skip
+    tops = [(f"top {n}", n) for n in range(1, layers + 1)]
+    return [("head only", 0), *tops, ("all + embeddings", None)]
 
 
 class RunLog:
@@ -186,22 +183,39 @@ class TuningPanel:
         datasets = list(dict.fromkeys([d.dataset, *BUILTIN_DATASETS]))
         self.controls: dict[str, w.Widget] = {
             "dataset": w.Dropdown(options=datasets, value=d.dataset, description="dataset"),
-            "lr": w.FloatLogSlider(value=d.lr, base=10, min=-6, max=-2, step=0.1,
-                                   readout_format=".1e", description="learning rate"),
+            "lr": w.FloatLogSlider(
+                value=d.lr,
+                base=10,
+                min=-6,
+                max=-2,
+                step=0.1,
+                readout_format=".1e",
+                description="learning rate",
+            ),
             "epochs": w.IntSlider(value=d.epochs, min=1, max=5, description="epochs"),
-            "batch_size": w.Dropdown(options=_options(BATCH_SIZES, d.batch_size),
-                                     value=d.batch_size, description="batch size"),
-            "max_length": w.Dropdown(options=_options(MAX_LENGTHS, d.max_length),
-                                     value=d.max_length, description="max_length (tokens)"),
-            "train_last_layers": w.Dropdown(options=layer_choices(d.model),
-                                            value=d.train_last_layers,
-                                            description="layers to train"),
-            "cache_frozen_layers": w.Checkbox(value=d.cache_frozen_layers,
-                                              description="cache frozen layers"),
-            "n_per_class": w.BoundedIntText(value=d.n_per_class, min=1, max=20_000,
-                                            step=50, description="train per class"),
+            "batch_size": w.Dropdown(
+                options=_options(BATCH_SIZES, d.batch_size),
+                value=d.batch_size,
+                description="batch size",
+            ),
+            "max_length": w.Dropdown(
+                options=_options(MAX_LENGTHS, d.max_length),
+                value=d.max_length,
+                description="max_length (tokens)",
+            ),
+            "train_last_layers": w.Dropdown(
+                options=layer_choices(d.model),
+                value=d.train_last_layers,
+                description="layers to train",
+            ),
+            "cache_frozen_layers": w.Checkbox(
+                value=d.cache_frozen_layers, description="cache frozen layers"
+            ),
+            "n_per_class": w.BoundedIntText(
+                value=d.n_per_class, min=1, max=20_000, step=50, description="train per class"
+            ),
             "seed": w.BoundedIntText(value=d.seed, min=0, max=2**31 - 1, description="seed"),
-        }  # fmt: skip
+        }
         for control in self.controls.values():
             control.style, control.layout = style, layout
             control.observe(self._show_code, names="value")
