@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
 # How a metric's column name reads in a legend or on an axis.
 METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "f1": "F1", "loss": "loss"}
+SHARES = "share of each true class\n(recall on the diagonal)"  # a row-normalised confusion
 
 
 def metric_label(name: str) -> str:
@@ -249,9 +250,7 @@ def plot_confusion(
             ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_yticks(range(len(names)), names)
-        shares_title = "share of each true class\n(recall on the diagonal)"
-        ax.set(xlabel="predicted class", ylabel="true class")
-        ax.set_title(shares_title if shares else "counts")
+        ax.set(xlabel="predicted class", ylabel="true class", title=SHARES if shares else "counts")
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title or "Confusion matrix")
     fig.tight_layout()
@@ -370,22 +369,15 @@ def plot_reliability(
     fig, (ax, count_ax) = plt.subplots(
         2, 1, figsize=(7.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    bar = {"width": 1 / bins, "align": "edge"}
-    ax.bar(
-        table["bin_low"],
-        table["accuracy"],
-        **bar,
-        edgecolor="black",
-        alpha=0.8,
-        label="accuracy in bin",
-    )
+    x, bar = table["bin_low"], {"width": 1 / bins, "align": "edge"}
+    ax.bar(x, table["accuracy"], **bar, edgecolor="black", alpha=0.8, label="accuracy in bin")
     mean_label = "mean confidence\nof the bin"
     ax.plot(table["confidence"], table["accuracy"], "o", color="tab:red", label=mean_label)
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
     ax.set(title="accuracy per confidence bin", ylabel="accuracy", ylim=(0, 1), xlim=(0, 1))
     fig.suptitle(f"{title} (ECE = {ece:.3f})")
     legend_outside(ax)
-    count_ax.bar(table["bin_low"], table["count"], **bar, color="tab:gray")
+    count_ax.bar(x, table["count"], **bar, color="tab:gray")
     count_ax.set(ylabel="predictions", title="predictions per bin")
     count_ax.set_xlabel("predicted confidence (probability of the predicted class)")
     fig.tight_layout()
@@ -471,19 +463,12 @@ def plot_comparison(
     highest = 0.0
     for k, metric in enumerate(metrics):
         offset = (k - (len(metrics) - 1) / 2) * width
-        means, sds, _ = (np.array(column) for column in zip(*stats[metric], strict=True))
+        means, sds, _ = np.array(stats[metric]).T  # columns of the (mean, sd, count) rows
         colour = METRIC_COLOURS.get(metric)
         ax.bar(x + offset, means, width, label=metric_label(metric), color=colour)
         if has_errors:
-            ax.errorbar(
-                x + offset,
-                means,
-                yerr=np.nan_to_num(sds),
-                fmt="none",
-                ecolor="black",
-                capsize=3,
-                linewidth=1,
-            )
+            sd_bars = {"fmt": "none", "ecolor": "black", "capsize": 3, "linewidth": 1}
+            ax.errorbar(x + offset, means, yerr=np.nan_to_num(sds), **sd_bars)
         for position, name, mean, sd in zip(x + offset, frame.index, means, sds, strict=True):
             cell = np.atleast_1d(np.asarray(frame.loc[name, metric], dtype=float))
             if len(cell) > 1:
@@ -547,7 +532,8 @@ def plot_curve(
     fig, ax = plt.subplots(figsize=(8.5, 3.6))
     highest = 0.0
     for name, series in ys.items():
-        means, sds, _ = (np.array(c) for c in zip(*map(mean_and_sd, series), strict=True))
+        # One (mean, sd, count) row per x value, read by column.
+        means, sds, _ = np.array([mean_and_sd(value) for value in series]).reshape(-1, 3).T
         if errors is not None and name in errors:
             sds = np.asarray(errors[name], dtype=float)
         if len(means) != len(x):

@@ -137,19 +137,18 @@ def compare(
     if np.isnan(a).any() or np.isnan(b).any():
         raise ValueError("compare got a NaN score: drop the seeds a method did not finish.")
     diffs = a - b
-    mean, n = float(diffs.mean()), len(diffs)
+    difference, n = float(diffs.mean()), len(diffs)
     method = f"paired t over {n} seed{'s' if n > 1 else ''}"
-    kind = {"names": names, "confidence": confidence, "higher_is_better": higher_is_better}
+    # scipy would divide by a zero (or rounding-error) standard deviation and warn.
+    no_spread = n > 1 and np.allclose(diffs, diffs[0], rtol=0, atol=1e-12)
     if n == 1:
-        return Verdict(difference=mean, low=-math.inf, high=math.inf,
-                       method=method + ": no spread to measure", **kind)  # fmt: skip
-    if np.allclose(diffs, diffs[0], rtol=0, atol=1e-12):
-        # scipy would divide by a zero (or rounding-error) standard deviation and warn.
-        return Verdict(difference=mean, low=mean, high=mean, method=method, no_spread=True,
-                       **kind)  # fmt: skip
-    interval = stats.ttest_rel(a, b).confidence_interval(confidence)
-    return Verdict(difference=mean, low=float(interval.low), high=float(interval.high),
-                   method=method, **kind)  # fmt: skip
+        low, high, method = -math.inf, math.inf, method + ": no spread to measure"
+    elif no_spread:
+        low = high = difference
+    else:
+        interval = stats.ttest_rel(a, b).confidence_interval(confidence)
+        low, high = float(interval.low), float(interval.high)
+    return Verdict(names, difference, low, high, confidence, method, higher_is_better, no_spread)
 
 
 def compare_predictions(
@@ -191,11 +190,10 @@ def compare_predictions(
         )
     if labels is None:
         labels = int(max(x.max() for x in arrays)) + 1
-    interval = bootstrap_difference(*arrays, labels, metric=metric, n_resamples=n_resamples,
-                                    confidence=confidence, seed=seed)  # fmt: skip
+    resampling = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    interval = bootstrap_difference(*arrays, labels, metric=metric, **resampling)
     method = f"paired bootstrap over {len(arrays[0]):,} test examples"
-    return Verdict(names=names, difference=interval.estimate, low=interval.low,
-                   high=interval.high, confidence=confidence, method=method)  # fmt: skip
+    return Verdict(names, interval.estimate, interval.low, interval.high, confidence, method)
 
 
 def compare_table(
@@ -229,6 +227,7 @@ def compare_table(
             f"compare_table needs columns {sorted(needed)}; the table has {list(table.columns)}."
         )
     sign = 1.0 if higher_is_better else -1.0
+    rule = {"confidence": confidence, "higher_is_better": higher_is_better}
     rows = []
     for key, group in table.groupby(list(within), sort=False):
         scores = group.pivot_table(index="seed", columns=among, values=metric)
@@ -238,15 +237,16 @@ def compare_table(
         best, tied, first = order[0], [order[0]], None
         for other in order[1:]:
             pair = scores[[best, other]].dropna()
-            verdict = compare(pair[best], pair[other], names=(str(best), str(other)),
-                              confidence=confidence, higher_is_better=higher_is_better)  # fmt: skip
+            names = (str(best), str(other))
+            verdict = compare(pair[best], pair[other], names=names, **rule)
             first = first or verdict
             if not verdict.beyond_noise:
                 tied.append(other)
         row = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
-        row.update(best=best, runner_up=order[1], gap=first.difference, low=first.low,
-                   high=first.high, seeds=len(scores), no_spread=first.no_spread,
-                   tied=", ".join(map(str, tied)), verdict=first.winner or "within noise",
-                   sentence=str(first))  # fmt: skip
+        row.update(
+            best=best, runner_up=order[1], gap=first.difference, low=first.low, high=first.high
+        )
+        row.update(seeds=len(scores), no_spread=first.no_spread, tied=", ".join(map(str, tied)))
+        row.update(verdict=first.winner or "within noise", sentence=str(first))
         rows.append(row)
     return pd.DataFrame(rows).set_index(list(within))
