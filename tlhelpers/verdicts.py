@@ -1,21 +1,16 @@
 """Verdicts: the course's one rule for "is this difference real, or noise?".
 
-Two scores differ for two reasons: one method is better, or luck (which examples were
-labelled, the initial weights, which texts landed in the test set). The rule, used for every
-"beats" and "within noise" in the course:
+Two scores differ because one method is better, or by luck (which examples were labelled,
+the initial weights, which texts landed in the test set). The rule, used for every "beats"
+and "within noise" in the course: a difference is **beyond noise** when its 95% *paired*
+interval excludes 0; otherwise it is **within noise**. There is no extra gap threshold.
+*Paired*: both options are measured on the same draws, so the luck they share cancels out.
 
-    a difference is **beyond noise** when its 95% *paired* interval excludes 0;
-    otherwise it is **within noise**. There is no extra gap threshold.
-
-*Paired* means both options are measured on the same draws, so the luck they share cancels
-out of the difference:
-
-- :func:`compare`: per-seed scores of two options, where seed ``s`` gave both the same
-  training set (a learning curve, a layer probe). The interval is the paired t-interval of
-  the mean difference, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
-- :func:`compare_predictions`: two models' predictions on one test set. The interval is a
-  paired bootstrap over the test examples (:func:`tlhelpers.bootstrap_difference`).
-- :func:`compare_table`: the best option of each group of a results table against every
+- :func:`compare`: per-seed scores of two options, seed ``s`` giving both the same training
+  set; the paired t-interval, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
+- :func:`compare_predictions`: two models' predictions on one test set; a paired bootstrap
+  over the test examples (:func:`tlhelpers.bootstrap_difference`).
+- :func:`compare_table`: in each group of a results table, the best option against every
   other, with :func:`compare` (what notebook 07 prints per dataset and training-set size).
 
 Example:
@@ -114,14 +109,11 @@ def compare(
     ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``. Set
     ``higher_is_better=False`` for scores where lower wins (a loss, a train/test gap).
 
-    Two edge cases are reported rather than hidden:
-
-    - one pair: there is no spread to measure, so the interval is infinite (within noise);
-    - every paired difference identical (standard deviation 0, e.g. two deterministic
-      methods trained on the same examples by every seed): the t-interval has zero width,
-      so any nonzero difference is "beyond noise" by the rule, and the sentence says that
-      the seeds showed no spread at all (``Verdict.no_spread``). Whether that means "always
-      better" or "the seeds never varied the data" is for the reader to check.
+    Edge cases are reported, not hidden: one pair has no spread to measure, so its interval
+    is infinite (within noise). Identical paired differences (e.g. two deterministic methods
+    trained on the same examples by every seed) give a zero-width interval, so any nonzero
+    difference is beyond noise, and the sentence says the seeds showed no spread
+    (``Verdict.no_spread``): "always better", or "the seeds never varied the data"?
 
     Example:
         >>> print(tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70]))
