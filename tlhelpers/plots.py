@@ -89,23 +89,18 @@ def _label_fits(bar_width_in_data: float, slots: int, fig_width: float, longest:
     return bar_points >= text_points + 4
 
 
+def _note(ax: plt.Axes, text: str, point: tuple[float, float], dy: float, **style) -> None:
+    """``text`` at ``dy`` points above (negative: below) a data point."""
+    ax.annotate(text, point, xytext=(0, dy), textcoords="offset points", **style)
+
+
 def _label_above(ax: plt.Axes, x: float, top: float, text: str, level: bool) -> None:
     """A value label just above a bar (and its error bar): level, or turned 90 degrees."""
     # A white patch behind the number, so a reference line never strikes it out.
     patch = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
     size, rotation = ("small", 0) if level else ("x-small", 90)
-    ax.annotate(
-        text,
-        (x, top),
-        xytext=(0, 2),
-        textcoords="offset points",
-        ha="center",
-        va="bottom",
-        fontsize=size,
-        rotation=rotation,
-        zorder=5,
-        bbox=patch,
-    )
+    style = {"ha": "center", "va": "bottom", "zorder": 5, "bbox": patch}
+    _note(ax, text, (x, top), 2, fontsize=size, rotation=rotation, **style)
 
 
 def _history(history: History | TrainingResult) -> History:
@@ -154,16 +149,7 @@ def plot_training(history: History | TrainingResult, title: str = "Training curv
             best_point = (evals["step"][best], evals["macro_f1"][best])
             notes = [(f"best {best_point[1]:.3f}", best_point, -12, "top", None)]
         for text, point, dy, va, colour in notes:
-            metric_ax.annotate(
-                text,
-                point,
-                textcoords="offset points",
-                xytext=(0, dy),
-                ha="right",
-                va=va,
-                fontsize="small",
-                color=colour,
-            )
+            _note(metric_ax, text, point, dy, ha="right", va=va, fontsize="small", color=colour)
     loss_ax.set(title="Training loss", xlabel="optimizer step", ylabel="cross-entropy loss")
     evaluations = f"{len(evals)} evaluation{'s' if len(evals) != 1 else ''}"
     metric_ax.set(title=f"Validation scores ({evaluations})", ylabel="validation score")
@@ -581,11 +567,9 @@ def _interval_bars(
     finite = np.isfinite(lows) & np.isfinite(highs)  # one seed: no interval to draw
     y = np.arange(len(labels))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
-    colours = (
-        [_noise_colour(*pair) for pair in zip(lows, highs, strict=True)]
-        if difference
-        else "tab:orange"
-    )
+    colours = "tab:orange"
+    if difference:
+        colours = [_noise_colour(low, high) for low, high in zip(lows, highs, strict=True)]
     ax.barh(y, estimates, height=0.6, color=colours, alpha=0.75)
     errors = np.where(finite, [estimates - lows, highs - estimates], 0)
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)
