@@ -37,8 +37,6 @@ def mark_axis_break(ax: Axes, axis: str = "y") -> None:
     """Draw a break marker (two short slashes) where a zoomed score axis leaves out 0.
 
     Use it only when a zoom is the point of the figure; say so in the title as well.
-    The figure checks accept a score axis that does not start at 0 when it carries
-    this marker.
 
     Example:
         >>> ax.set_ylim(0.5, 1.0)
@@ -46,14 +44,12 @@ def mark_axis_break(ax: Axes, axis: str = "y") -> None:
     """
     if axis not in ("x", "y"):
         raise ValueError(f"axis must be 'x' or 'y', not {axis!r}.")
-    size = 0.015
+    size, gid = 0.015, f"{AXIS_BREAK_GID}-{axis}"
+    style = {"color": "black", "linewidth": 1.2, "clip_on": False, "gid": gid}
     for shift in (-size, size):
-        if axis == "y":
-            xs, ys = [-size, size], [0.03 + shift - size, 0.03 + shift + size]
-        else:
-            xs, ys = [0.03 + shift - size, 0.03 + shift + size], [-size, size]
-        ax.plot(xs, ys, transform=ax.transAxes, color="black", linewidth=1.2, clip_on=False,
-                gid=f"{AXIS_BREAK_GID}-{axis}")  # fmt: skip
+        across, along = [-size, size], [0.03 + shift - size, 0.03 + shift + size]
+        xs, ys = (across, along) if axis == "y" else (along, across)
+        ax.plot(xs, ys, transform=ax.transAxes, **style)
 
 
 def has_axis_break(ax: Axes, axis: str) -> bool:

@@ -1,15 +1,9 @@
 """What the lab's numbers say: inside the encoder, and the summaries notebook 07 prints.
 
-:class:`tlhelpers.experiments.TransferLab` trains and scores the methods; the functions
-here read a lab or its tables:
-
-- :func:`layer_probe`: a linear probe on each layer's frozen features (which layers carry
-  the task);
-- :func:`embedding_map`: test-set embeddings before and after fine-tuning, in 2-D, with a
-  silhouette score (what fine-tuning changes), put into words by :func:`silhouette_band`;
-- :func:`summarise` (mean and spread over seeds) and :func:`time_to_quality` (the least
-  training time that reached a target).
-
+:class:`tlhelpers.experiments.TransferLab` trains and scores the methods; the functions here
+read a lab or its tables: :func:`layer_probe` (which layers carry the task),
+:func:`embedding_map` (what fine-tuning changes), :func:`summarise` (mean and spread over
+seeds) and :func:`time_to_quality` (the least training time that reached a target).
 Verdicts ("is this lead beyond noise?") come from :mod:`tlhelpers.verdicts`.
 
 Example:
@@ -20,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +25,8 @@ from sklearn.metrics import silhouette_score
 
 from .experiments import TransferLab, macro_f1
 from .features import extract_features, linear_probe
+
+RUN = ["dataset", "method", "n_per_class"]  # what a learning curve's seeds repeat
 
 
 @dataclass
@@ -60,13 +57,12 @@ def layer_probe(lab: TransferLab, n_per_class: int, seeds: int = 3) -> pd.DataFr
     for seed in range(seeds):
         train_set = lab.pool.select(lab.training_indices(n_per_class, seed))
         for layer in lab.layers:
-            probe = linear_probe(seed=seed).fit(
-                lab.embed(train_set["text"], layer), np.asarray(train_set["label"])
-            )
+            features = lab.embed(train_set["text"], layer)
+            probe = linear_probe(seed=seed).fit(features, np.asarray(train_set["label"]))
             probabilities = probe.predict_proba(lab.embed(lab.test["text"], layer))
             score = macro_f1(lab.test["label"], probabilities, len(lab.label_names))
-            rows.append({"dataset": lab.name, "layer": layer, "seed": seed,
-                         "n_per_class": n_per_class, "test_macro_f1": score})  # fmt: skip
+            run = {"dataset": lab.name, "layer": layer, "seed": seed, "n_per_class": n_per_class}
+            rows.append({**run, "test_macro_f1": score})
     return pd.DataFrame(rows)
 
 
@@ -91,25 +87,31 @@ def embedding_map(lab: TransferLab, projection: str = "pca", seed: int = 0) -> E
     if seed not in runs:
         raise ValueError(f"No kept fine-tuned run with seed {seed}; kept: {sorted(runs)}.")
     texts, labels = list(lab.test["text"]), np.asarray(list(lab.test["label"]))
-    stages = {
-        "before": lab.embed(texts),
-        "after": extract_features(
-            runs[seed].model, lab.tokenizer, texts, max_length=lab.max_length
-        ),
-    }
+    before = lab.embed(texts)
+    after = extract_features(runs[seed].model, lab.tokenizer, texts, max_length=lab.max_length)
+    names = [lab.label_names[i] for i in labels]
     frames, silhouette = [], {}
-    for stage, vectors in stages.items():
+    for stage, vectors in (("before", before), ("after", after)):
         silhouette[stage] = float(silhouette_score(vectors, labels, metric="cosine"))
         if projection == "pca":
             xy = PCA(n_components=2, random_state=seed).fit_transform(vectors)
         else:
             tsne = TSNE(perplexity=min(30.0, (len(texts) - 1) / 3), random_state=seed)
             xy = tsne.fit_transform(vectors)
-        frames.append(pd.DataFrame({
-            "x": xy[:, 0], "y": xy[:, 1], "stage": stage,
-            "label": [lab.label_names[i] for i in labels],
-        }))  # fmt: skip
+        frames.append(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "stage": stage, "label": names}))
     return EmbeddingMap(pd.concat(frames, ignore_index=True), silhouette, projection)
+
+
+def spread_over_seeds(table: pd.DataFrame, by: str | Sequence[str], column: str) -> pd.DataFrame:
+    """Mean, standard deviation (0 for a single seed) and count of ``column`` per ``by``."""
+    stats = table.groupby(by)[column].agg(["mean", "std", "count"])
+    stats["std"] = stats["std"].fillna(0.0)  # one seed: no spread
+    return stats
+
+
+def mean_time_and_quality(curves: pd.DataFrame) -> pd.DataFrame:
+    """Mean training seconds and validation macro-F1 over seeds, per dataset, method and size."""
+    return curves.groupby(RUN)[["train_seconds", "val_macro_f1"]].mean()
 
 
 def summarise(curves: pd.DataFrame, metric: str = "test_macro_f1") -> pd.DataFrame:
@@ -120,10 +122,7 @@ def summarise(curves: pd.DataFrame, metric: str = "test_macro_f1") -> pd.DataFra
     """
     if metric not in curves.columns:
         raise ValueError(f"No column '{metric}'; the curves have {list(curves.columns)}.")
-    grouped = curves.groupby(["dataset", "method", "n_per_class"])[metric]
-    table = grouped.agg(["mean", "std", "count"])
-    table["std"] = table["std"].fillna(0.0)  # one seed: no spread
-    return table
+    return spread_over_seeds(curves, RUN, metric)
 
 
 def silhouette_band(value: float) -> str:
@@ -145,25 +144,20 @@ def silhouette_band(value: float) -> str:
 def time_to_quality(curves: pd.DataFrame, target: float) -> pd.DataFrame:
     """Per dataset and method: the least training time that reached ``target`` validation macro-F1.
 
-    A method "reaches" the target at a training-set size when its mean validation
-    macro-F1 over seeds is at least ``target``; its time is the mean training seconds there.
+    A method reaches the target at a training-set size when its mean validation macro-F1
+    over seeds there is at least ``target``; its time is the mean training seconds there.
     Methods that never reach it get NaN.
 
     Example:
         >>> time_to_quality(curves, target=0.6)
     """
-    means = curves.groupby(["dataset", "method", "n_per_class"])[
-        ["train_seconds", "val_macro_f1"]
-    ].mean()
     rows = []
-    for (dataset, method), group in means.groupby(level=["dataset", "method"]):
-        reached = group[group["val_macro_f1"] >= target]
-        fastest = reached.sort_values("train_seconds").head(1)
-        found = len(fastest) > 0
-        rows.append({
-            "dataset": dataset, "method": method, "target": target,
-            "seconds": float(fastest["train_seconds"].iloc[0]) if found else math.nan,
-            "n_per_class": int(fastest.index.get_level_values("n_per_class")[0]) if found else None,
-            "best_val_macro_f1": float(group["val_macro_f1"].max()),
-        })  # fmt: skip
-    return pd.DataFrame(rows).set_index(["dataset", "method"])
+    for (dataset, method), group in mean_time_and_quality(curves).groupby(level=[0, 1]):
+        reached = group[group["val_macro_f1"] >= target].sort_values("train_seconds")
+        seconds, size = math.nan, None
+        if len(reached):
+            seconds = float(reached["train_seconds"].iloc[0])
+            size = int(reached.index.get_level_values("n_per_class")[0])
+        rows.append((dataset, method, target, seconds, size, float(group["val_macro_f1"].max())))
+    columns = ["dataset", "method", "target", "seconds", "n_per_class", "best_val_macro_f1"]
+    return pd.DataFrame(rows, columns=columns).set_index(["dataset", "method"])

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,55 +22,71 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
+from .lab_analysis import mean_time_and_quality, spread_over_seeds
+
 METHOD_COLOURS = {
     "fine-tuned": "tab:blue",
     "frozen features": "tab:green",
     "random init": "tab:red",
     "tf-idf": "tab:gray",
 }
+SIZES = "labelled training examples per class (log scale)"
+MEAN_AND_SD = {"fmt": "o-", "capsize": 3, "markersize": 4}  # a point per mean, a bar +- one sd
+OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1)}  # a legend right of the axes
 
 
-def _per_dataset_axes(datasets: Sequence[str], width: float = 4.6, height: float = 3.6):
-    """One panel per dataset, laid out so that a legend outside the panels is not cut off."""
+def _per_dataset_axes(table: pd.DataFrame, width: float = 4.6, height: float = 3.6):
+    """One panel per dataset of ``table``, laid out so that a legend outside is not cut off."""
+    datasets = list(dict.fromkeys(table["dataset"]))
     size = (width * len(datasets) + 2.2, height)
     fig, axes = plt.subplots(1, len(datasets), figsize=size, squeeze=False, layout="constrained")
     return fig, dict(zip(datasets, axes[0], strict=True))
 
 
-def _legend_outside(fig: Figure, axes: Sequence[plt.Axes]) -> None:
-    """One legend for the whole figure, to the right of the panels (never over data)."""
-    handles, labels = {}, {}
+def _finish(fig: Figure, axes: Iterable[plt.Axes], title: str) -> Figure:
+    """One legend for the whole figure, right of the panels (never over data), and the title."""
+    handles = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-            labels.setdefault(label, label)
     if handles:
-        fig.legend(list(handles.values()), list(labels), loc="outside right upper",
-                   fontsize="small")  # fmt: skip
+        fig.legend(
+            list(handles.values()), list(handles), loc="outside right upper", fontsize="small"
+        )
+    fig.suptitle(title)
+    return fig
 
 
-def _mean_and_spread(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    stats = frame.groupby(x)[y].agg(["mean", "std", "count"])
-    stats["std"] = stats["std"].fillna(0.0)  # a single seed has no spread
-    return stats
-
-
-def _draw_method_curves(ax: plt.Axes, frame: pd.DataFrame, y: str) -> None:
-    """One line per method: the mean over seeds, with +- one standard deviation error bars."""
-    for method, colour in METHOD_COLOURS.items():
-        runs = frame[frame["method"] == method]
-        if runs.empty:
-            continue
-        stats = _mean_and_spread(runs, "n_per_class", y)
-        seeds = int(stats["count"].min())
-        label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], fmt="o-", color=colour,
-                    capsize=3, markersize=4, label=label)  # fmt: skip
-    sizes = sorted(frame["n_per_class"].unique())
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(sizes, [str(n) for n in sizes])
-    ax.minorticks_off()
-    ax.grid(alpha=0.3)
+def _method_curves(
+    curves: pd.DataFrame,
+    column: str,
+    ylabel: str,
+    title: str,
+    low: float = 0.0,
+    zero_line: bool = False,
+) -> Figure:
+    """Per dataset, one line per method over the sizes: the mean over seeds +- one sd."""
+    fig, axes = _per_dataset_axes(curves)
+    for dataset, ax in axes.items():
+        frame = curves[curves["dataset"] == dataset]
+        for method, colour in METHOD_COLOURS.items():
+            runs = frame[frame["method"] == method]
+            if runs.empty:
+                continue
+            stats = spread_over_seeds(runs, "n_per_class", column)
+            seeds = int(stats["count"].min())
+            label = f"{method} ({seeds} seed{'s' if seeds > 1 else ''})"
+            mean, sd = stats["mean"], stats["std"]
+            ax.errorbar(stats.index, mean, yerr=sd, color=colour, label=label, **MEAN_AND_SD)
+        sizes = sorted(frame["n_per_class"].unique())
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+        if zero_line:
+            ax.axhline(0, color="black", linewidth=0.8)
+        ax.set(title=dataset, xlabel=SIZES, ylabel=ylabel, ylim=(low, 1))
+    return _finish(fig, axes.values(), title)
 
 
 def plot_learning_curves(
@@ -86,14 +102,8 @@ def plot_learning_curves(
         >>> curves = lab.learning_curves(["tf-idf", "frozen features"], sizes=[8, 32], seeds=3)
         >>> plot_learning_curves(curves)
     """
-    fig, axes = _per_dataset_axes(list(dict.fromkeys(curves["dataset"])))
-    for dataset, ax in axes.items():
-        _draw_method_curves(ax, curves[curves["dataset"] == dataset], metric)
-        ax.set(title=dataset, xlabel="labelled training examples per class (log scale)",
-               ylabel=metric.replace("_", " ").replace("f1", "F1"), ylim=(0, 1))  # fmt: skip
-    _legend_outside(fig, list(axes.values()))
-    fig.suptitle(title)
-    return fig
+    ylabel = metric.replace("_", " ").replace("f1", "F1")
+    return _method_curves(curves, metric, ylabel, title)
 
 
 def _log_ticks(low: float, high: float, most: int = 6) -> list[float]:
@@ -107,9 +117,11 @@ def _log_ticks(low: float, high: float, most: int = 6) -> list[float]:
         [0.005, 0.02, 0.1, 0.5, 2.0, 10.0]
     """
     low, high = max(low, 1e-12), max(high, low * 1.0001)
-    steps = [m * 10.0**e for e in range(int(np.floor(np.log10(low))) - 1,
-                                        int(np.ceil(np.log10(high))) + 1)
-             for m in (1, 2, 5)]  # fmt: skip
+    steps = [
+        m * 10.0**e
+        for e in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
+        for m in (1, 2, 5)
+    ]
     ticks = [t for t in steps if low <= t <= high]
     if len(ticks) < 2:
         return sorted({float(f"{t:.3g}") for t in np.geomspace(low, high, 3)})
@@ -134,11 +146,8 @@ def plot_time_to_quality(
     Example:
         >>> plot_time_to_quality(curves, targets={"tweets": 0.6})
     """
-    datasets = list(dict.fromkeys(curves["dataset"]))
-    fig, axes = _per_dataset_axes(datasets, height=4.2)
-    means = curves.groupby(["dataset", "method", "n_per_class"])[
-        ["train_seconds", "val_macro_f1"]
-    ].mean()
+    fig, axes = _per_dataset_axes(curves, height=4.2)
+    means = mean_time_and_quality(curves)
     low, high = means["train_seconds"].min(), means["train_seconds"].max()
     margin = (high / low) ** 0.08 * 1.02  # a small margin, in proportion to the log range
     for dataset, ax in axes.items():
@@ -149,11 +158,12 @@ def plot_time_to_quality(
             if (dataset, method) not in means.index.droplevel("n_per_class"):
                 continue
             points = means.loc[(dataset, method)]
-            ax.scatter(points["train_seconds"], points["val_macro_f1"], color=colour,
-                       s=[area[n] for n in points.index], label=method, alpha=0.85)  # fmt: skip
+            marker_areas = [area[n] for n in points.index]
+            xy = (points["train_seconds"], points["val_macro_f1"])
+            ax.scatter(*xy, color=colour, s=marker_areas, label=method, alpha=0.85)
         if targets and dataset in targets:
-            ax.axhline(targets[dataset], color="black", linestyle="--", linewidth=1,
-                       label="target (per dataset)")  # fmt: skip
+            target, label = targets[dataset], "target (per dataset)"
+            ax.axhline(target, color="black", linestyle="--", linewidth=1, label=label)
         ax.set_xscale("log")
         ax.set_xlim(low / margin, high * margin)
         # Few, spread-out tick labels: on a range under a decade matplotlib labels every
@@ -161,14 +171,11 @@ def plot_time_to_quality(
         ax.xaxis.set_major_locator(FixedLocator(_log_ticks(low, high)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        sizes_key = ", ".join(map(str, sizes))
-        ax.set(title=dataset, ylabel="validation macro-F1", ylim=(0, 1),
-               xlabel=f"training wall time in seconds (log scale)\nmarker area: {sizes_key} "
-                      "examples per class")  # fmt: skip
+        marker_key = f"marker area: {', '.join(map(str, sizes))} examples per class"
+        ax.set_xlabel(f"training wall time in seconds (log scale)\n{marker_key}")
+        ax.set(title=dataset, ylabel="validation macro-F1", ylim=(0, 1))
         ax.grid(alpha=0.3)
-    _legend_outside(fig, list(axes.values()))
-    fig.suptitle(title)
-    return fig
+    return _finish(fig, axes.values(), title)
 
 
 def plot_generalisation_gap(
@@ -179,16 +186,9 @@ def plot_generalisation_gap(
     Example:
         >>> plot_generalisation_gap(curves)
     """
-    fig, axes = _per_dataset_axes(list(dict.fromkeys(curves["dataset"])))
-    for dataset, ax in axes.items():
-        _draw_method_curves(ax, curves[curves["dataset"] == dataset], "gap")
-        ax.axhline(0, color="black", linewidth=0.8)
-        low = min(0.0, float(curves["gap"].min()) - 0.05)
-        ax.set(title=dataset, xlabel="labelled training examples per class (log scale)",
-               ylabel="train macro-F1 - test macro-F1", ylim=(low, 1))  # fmt: skip
-    _legend_outside(fig, list(axes.values()))
-    fig.suptitle(title)
-    return fig
+    low = min(0.0, float(curves["gap"].min()) - 0.05)
+    ylabel = "train macro-F1 - test macro-F1"
+    return _method_curves(curves, "gap", ylabel, title, low=low, zero_line=True)
 
 
 def plot_robustness(
@@ -207,7 +207,7 @@ def plot_robustness(
     Example:
         >>> plot_robustness(lab.robustness())
     """
-    fig, axes = _per_dataset_axes(list(dict.fromkeys(table["dataset"])))
+    fig, axes = _per_dataset_axes(table)
     noisy_rows = table[table["noise"] != "clean"]
     for dataset, ax in axes.items():
         frame = noisy_rows[noisy_rows["dataset"] == dataset]
@@ -215,21 +215,19 @@ def plot_robustness(
         methods = [m for m in METHOD_COLOURS if m in set(frame["method"])]
         width = 0.8 / max(1, len(methods))
         for k, method in enumerate(methods):
-            stats = _mean_and_spread(frame[frame["method"] == method], "noise", "drop")
+            stats = spread_over_seeds(frame[frame["method"] == method], "noise", "drop")
             stats = stats.reindex(noises)
-            offset = (k - (len(methods) - 1) / 2) * width
-            ax.bar(np.arange(len(noises)) + offset, stats["mean"], width, yerr=stats["std"],
-                   capsize=2, label=method, color=METHOD_COLOURS[method])  # fmt: skip
+            x = np.arange(len(noises)) + (k - (len(methods) - 1) / 2) * width
+            bars = {"yerr": stats["std"], "capsize": 2, "color": METHOD_COLOURS[method]}
+            ax.bar(x, stats["mean"], width, label=method, **bars)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(np.arange(len(noises)), noises)
         top = max(scale, float((frame.groupby(["method", "noise"])["drop"].mean()).max()) + 0.02)
         bottom = min(-scale / 4, float(frame["drop"].min()) - 0.02)
-        ax.set(title=dataset, xlabel="noise applied to the test texts",
-               ylabel="drop in test macro-F1 (clean - noisy)", ylim=(bottom, top))  # fmt: skip
+        ax.set(title=dataset, xlabel="noise applied to the test texts", ylim=(bottom, top))
+        ax.set_ylabel("drop in test macro-F1 (clean - noisy)")
         ax.grid(alpha=0.3, axis="y")
-    _legend_outside(fig, list(axes.values()))
-    fig.suptitle(title)
-    return fig
+    return _finish(fig, axes.values(), title)
 
 
 def plot_layer_probe(
@@ -247,15 +245,14 @@ def plot_layer_probe(
     fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
     for dataset in dict.fromkeys(table["dataset"]):
         frame = table[table["dataset"] == dataset]
-        stats = _mean_and_spread(frame, "layer", "test_macro_f1")
-        n = frame["n_per_class"].iloc[0]
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], fmt="o-", capsize=3,
-                    markersize=4, label=f"{dataset} ({n} per class)")  # fmt: skip
+        stats = spread_over_seeds(frame, "layer", "test_macro_f1")
+        label = f"{dataset} ({frame['n_per_class'].iloc[0]} per class)"
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], label=label, **MEAN_AND_SD)
     ax.set_xticks(sorted(table["layer"].unique()))
-    ax.set(title=title, xlabel="layer (0 = token embeddings)",
-           ylabel="test macro-F1 of the probe", ylim=(0, 1))  # fmt: skip
+    ax.set(title=title, xlabel="layer (0 = token embeddings)", ylim=(0, 1))
+    ax.set_ylabel("test macro-F1 of the probe")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(fontsize="small", **OUTSIDE)
     return fig
 
 
@@ -272,19 +269,18 @@ def plot_embedding_maps(
     Example:
         >>> plot_embedding_maps({"tweets": embedding_map(lab)})
     """
-    fig, axes = plt.subplots(len(maps), 2, figsize=(11, 4.0 * len(maps)), squeeze=False,
-                             layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        len(maps), 2, figsize=(11, 4.0 * len(maps)), squeeze=False, layout="constrained"
+    )
     for row, (dataset, picture) in zip(axes, maps.items(), strict=True):
-        points = picture.points
+        points, name = picture.points, picture.projection.upper().replace("TSNE", "t-SNE")
         for ax, stage in zip(row, ("before", "after"), strict=True):
             frame = points[points["stage"] == stage]
             for label, group in frame.groupby("label"):
                 ax.scatter(group["x"], group["y"], s=6, alpha=0.5, label=label)
-            name = picture.projection.upper().replace("TSNE", "t-SNE")
-            ax.set(title=f"{dataset}, {stage} fine-tuning (silhouette "
-                         f"{picture.silhouette[stage]:.3f})",
-                   xlabel=f"{name} 1", ylabel=f"{name} 2")  # fmt: skip
-        row[1].legend(fontsize="x-small", markerscale=2, loc="upper left",
-                      bbox_to_anchor=(1.01, 1), title="label")  # fmt: skip
+            silhouette = picture.silhouette[stage]
+            ax.set_title(f"{dataset}, {stage} fine-tuning (silhouette {silhouette:.3f})")
+            ax.set(xlabel=f"{name} 1", ylabel=f"{name} 2")
+        row[1].legend(fontsize="x-small", markerscale=2, title="label", **OUTSIDE)
     fig.suptitle(title)
     return fig

@@ -1,21 +1,16 @@
 """Verdicts: the course's one rule for "is this difference real, or noise?".
 
-Two scores differ for two reasons: one method is better, or luck (which examples were
-labelled, the initial weights, which texts landed in the test set). The rule, used for every
-"beats" and "within noise" in the course:
+Two scores differ because one method is better, or by luck (which examples were labelled,
+the initial weights, which texts landed in the test set). The rule, used for every "beats"
+and "within noise" in the course: a difference is **beyond noise** when its 95% *paired*
+interval excludes 0; otherwise it is **within noise**. There is no extra gap threshold.
+*Paired*: both options are measured on the same draws, so the luck they share cancels out.
 
-    a difference is **beyond noise** when its 95% *paired* interval excludes 0;
-    otherwise it is **within noise**. There is no extra gap threshold.
-
-*Paired* means both options are measured on the same draws, so the luck they share cancels
-out of the difference:
-
-- :func:`compare`: per-seed scores of two options, where seed ``s`` gave both the same
-  training set (a learning curve, a layer probe). The interval is the paired t-interval of
-  the mean difference, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
-- :func:`compare_predictions`: two models' predictions on one test set. The interval is a
-  paired bootstrap over the test examples (:func:`tlhelpers.bootstrap_difference`).
-- :func:`compare_table`: the best option of each group of a results table against every
+- :func:`compare`: per-seed scores of two options, seed ``s`` giving both the same training
+  set; the paired t-interval, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
+- :func:`compare_predictions`: two models' predictions on one test set; a paired bootstrap
+  over the test examples (:func:`tlhelpers.bootstrap_difference`).
+- :func:`compare_table`: in each group of a results table, the best option against every
   other, with :func:`compare` (what notebook 07 prints per dataset and training-set size).
 
 Example:
@@ -114,14 +109,11 @@ def compare(
     ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``. Set
     ``higher_is_better=False`` for scores where lower wins (a loss, a train/test gap).
 
-    Two edge cases are reported rather than hidden:
-
-    - one pair: there is no spread to measure, so the interval is infinite (within noise);
-    - every paired difference identical (standard deviation 0, e.g. two deterministic
-      methods trained on the same examples by every seed): the t-interval has zero width,
-      so any nonzero difference is "beyond noise" by the rule, and the sentence says that
-      the seeds showed no spread at all (``Verdict.no_spread``). Whether that means "always
-      better" or "the seeds never varied the data" is for the reader to check.
+    Edge cases are reported, not hidden: one pair has no spread to measure, so its interval
+    is infinite (within noise). Identical paired differences (e.g. two deterministic methods
+    trained on the same examples by every seed) give a zero-width interval, so any nonzero
+    difference is beyond noise, and the sentence says the seeds showed no spread
+    (``Verdict.no_spread``): "always better", or "the seeds never varied the data"?
 
     Example:
         >>> print(tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70]))
@@ -137,19 +129,18 @@ def compare(
     if np.isnan(a).any() or np.isnan(b).any():
         raise ValueError("compare got a NaN score: drop the seeds a method did not finish.")
     diffs = a - b
-    mean, n = float(diffs.mean()), len(diffs)
+    difference, n = float(diffs.mean()), len(diffs)
     method = f"paired t over {n} seed{'s' if n > 1 else ''}"
-    kind = {"names": names, "confidence": confidence, "higher_is_better": higher_is_better}
+    # scipy would divide by a zero (or rounding-error) standard deviation and warn.
+    no_spread = n > 1 and np.allclose(diffs, diffs[0], rtol=0, atol=1e-12)
     if n == 1:
-        return Verdict(difference=mean, low=-math.inf, high=math.inf,
-                       method=method + ": no spread to measure", **kind)  # fmt: skip
-    if np.allclose(diffs, diffs[0], rtol=0, atol=1e-12):
-        # scipy would divide by a zero (or rounding-error) standard deviation and warn.
-        return Verdict(difference=mean, low=mean, high=mean, method=method, no_spread=True,
-                       **kind)  # fmt: skip
-    interval = stats.ttest_rel(a, b).confidence_interval(confidence)
-    return Verdict(difference=mean, low=float(interval.low), high=float(interval.high),
-                   method=method, **kind)  # fmt: skip
+        low, high, method = -math.inf, math.inf, method + ": no spread to measure"
+    elif no_spread:
+        low = high = difference
+    else:
+        interval = stats.ttest_rel(a, b).confidence_interval(confidence)
+        low, high = float(interval.low), float(interval.high)
+    return Verdict(names, difference, low, high, confidence, method, higher_is_better, no_spread)
 
 
 def compare_predictions(
@@ -191,11 +182,10 @@ def compare_predictions(
         )
     if labels is None:
         labels = int(max(x.max() for x in arrays)) + 1
-    interval = bootstrap_difference(*arrays, labels, metric=metric, n_resamples=n_resamples,
-                                    confidence=confidence, seed=seed)  # fmt: skip
+    resampling = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    interval = bootstrap_difference(*arrays, labels, metric=metric, **resampling)
     method = f"paired bootstrap over {len(arrays[0]):,} test examples"
-    return Verdict(names=names, difference=interval.estimate, low=interval.low,
-                   high=interval.high, confidence=confidence, method=method)  # fmt: skip
+    return Verdict(names, interval.estimate, interval.low, interval.high, confidence, method)
 
 
 def compare_table(
@@ -229,6 +219,7 @@ def compare_table(
             f"compare_table needs columns {sorted(needed)}; the table has {list(table.columns)}."
         )
     sign = 1.0 if higher_is_better else -1.0
+    rule = {"confidence": confidence, "higher_is_better": higher_is_better}
     rows = []
     for key, group in table.groupby(list(within), sort=False):
         scores = group.pivot_table(index="seed", columns=among, values=metric)
@@ -238,15 +229,16 @@ def compare_table(
         best, tied, first = order[0], [order[0]], None
         for other in order[1:]:
             pair = scores[[best, other]].dropna()
-            verdict = compare(pair[best], pair[other], names=(str(best), str(other)),
-                              confidence=confidence, higher_is_better=higher_is_better)  # fmt: skip
+            names = (str(best), str(other))
+            verdict = compare(pair[best], pair[other], names=names, **rule)
             first = first or verdict
             if not verdict.beyond_noise:
                 tied.append(other)
         row = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
-        row.update(best=best, runner_up=order[1], gap=first.difference, low=first.low,
-                   high=first.high, seeds=len(scores), no_spread=first.no_spread,
-                   tied=", ".join(map(str, tied)), verdict=first.winner or "within noise",
-                   sentence=str(first))  # fmt: skip
+        row.update(
+            best=best, runner_up=order[1], gap=first.difference, low=first.low, high=first.high
+        )
+        row.update(seeds=len(scores), no_spread=first.no_spread, tied=", ".join(map(str, tied)))
+        row.update(verdict=first.winner or "within noise", sentence=str(first))
         rows.append(row)
     return pd.DataFrame(rows).set_index(list(within))
