@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         predict_proba,
         reliability,
     )
+    from .lora import add_lora, is_lora, merge_lora
     from .models import (
         CATALOG,
         catalog,

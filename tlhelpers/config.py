@@ -177,6 +177,12 @@ class TrainConfig:
     train_last_layers: int | None = _model(
         None, "train only the top N encoder layers and the head (0: head only; none: all)"
     )
+    lora_rank: int | None = _model(
+        None, "train LoRA adapters of this rank (peft's LoraConfig r) instead of the weights"
+    )
+    lora_alpha: float | None = _model(
+        None, "LoRA adapters are scaled by lora_alpha / lora_rank (none: 2 x lora_rank)"
+    )
     # The optimisation ----------------------------------------------------------------
     epochs: int = _setting(3, "passes over the training data", "num_train_epochs")
     max_steps: int | None = _setting(None, "stop after this many optimizer steps", "max_steps")
@@ -387,9 +393,18 @@ def _check_config(c: TrainConfig) -> None:
         "max_examples",
         "max_validation_examples",
         "eval_every",
+        "lora_rank",
     ):
         value = getattr(c, name)
         require(value is None or is_count(value, 1), name, "at least 1 or None")
+    require(c.lora_alpha is None or c.lora_alpha > 0, "lora_alpha", "positive or None")
+    if c.lora_rank is not None and (c.train_last_layers is not None or c.cache_frozen_layers):
+        raise ValueError(
+            "lora_rank trains adapters in every layer over frozen weights: it cannot be "
+            "combined with train_last_layers or cache_frozen_layers. Choose one strategy."
+        )
+    if c.lora_alpha is not None and c.lora_rank is None:
+        raise ValueError("lora_alpha scales LoRA adapters: set lora_rank too (e.g. 8).")
     for name in ("patience", "train_last_layers"):
         value = getattr(c, name)
         require(value is None or is_count(value, 0), name, "0 or more, or None")

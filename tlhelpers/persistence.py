@@ -56,6 +56,7 @@ import transformers
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from .lora import adapter_base_path, adapter_record, is_adapter_folder, is_lora, load_adapter
 from .models import _quiet_transformers, label_names, replace_head
 from .record import run_record
 
@@ -114,8 +115,10 @@ def save_model(
         os.mkdir(staging)  # mode 0o777 minus the umask, like any folder you create
         run_config = getattr(training, "config", None)
         with _quiet_transformers():
-            model.save_pretrained(staging)
+            model.save_pretrained(staging)  # a LoRA model writes only its adapter (peft)
             tokenizer.save_pretrained(staging)
+            if is_lora(model):  # the labels and architecture, read by label_names and checks
+                model.config.save_pretrained(staging)
         if run_config is not None:
             # The run record: the data and model the run used, and its training settings.
             record = run_record(training)
@@ -135,6 +138,8 @@ def save_model(
         }
         if run_config is not None:
             info["data"], info["model"] = record["data"], record["model"]
+        if is_lora(model):
+            info["adapter"] = adapter_record(model)
         if load_report is not None:
             fields = asdict(load_report)  # counts, dropped rows by reason, label mapping
             info["load_report"] = {**_jsonable(fields), "summary": load_report.summary()}
@@ -458,9 +463,16 @@ def check_saved_model(folder: str | os.PathLike, *, allow_pickle: bool = False) 
 
 
 def load_saved_model(
-    folder: str | os.PathLike, *, device: str | None = None, allow_pickle: bool = False
+    folder: str | os.PathLike,
+    *,
+    device: str | None = None,
+    allow_pickle: bool = False,
+    base: str | os.PathLike | None = None,
 ):
     """Load a model saved with :func:`save_model` (or any HF classification folder).
+
+    A LoRA adapter folder is loaded onto its base model (the one recorded at save, or
+    ``base``), after checking that the base's weights are those the adapter was trained on.
 
     Args:
         device: optional device to move the model to (``"cuda"``, ``"cpu"`` ...).
@@ -477,6 +489,15 @@ def load_saved_model(
         >>> tl.predict(model, tokenizer, ["I love this airline"])
     """
     folder = check_saved_model(folder, allow_pickle=allow_pickle)
+    if is_adapter_folder(folder):
+        adapter = load_training_info(folder).get("adapter", {})
+        base_name = str(base or adapter.get("base_model") or adapter_base_path(folder))
+        with _quiet_transformers():
+            config = transformers.AutoConfig.from_pretrained(folder)
+            labels = [config.id2label[i] for i in range(config.num_labels)]
+            model = load_adapter(folder, base_name, labels, adapter.get("base_sha256"))
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+        return (model.to(device) if device else model).eval(), tokenizer
     safe, pickled = _weight_files(folder)
     try:
         with _quiet_transformers():

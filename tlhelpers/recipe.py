@@ -8,7 +8,8 @@ module only puts them in order, the same order every time::
     data["train"] = tl.stratified_sample(..., per_class=n)   # 2. few-shot sample
     tl.set_seed(config.seed)                                  # 3. the new head is random:
     model, tokenizer = tl.load_model(config.model, ...)      #    seed it first
-    tl.freeze(model, train_last_layers=...)                   # 4. what learns
+    tl.freeze(model, train_last_layers=...)                   # 4. what learns (or
+    model = tl.add_lora(model, rank=config.lora_rank)         #    LoRA adapters)
     training = tl.TrainConfig(**config.settings("training"))  # 5. the loop, given
     result = tl.train(model, tokenizer, data, training)       #    the training fields only
     report = tl.evaluate(model, tokenizer, data["test"])     # 6. the test score
@@ -27,6 +28,7 @@ from datasets import DatasetDict
 from .config import TrainConfig, set_seed, split_label_names
 from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
 from .evaluation import EvaluationReport, evaluate, predict
+from .lora import add_lora
 from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
 from .record import data_from_config, data_in_memory, model_from_config
 from .sampling import stratified_sample
@@ -137,6 +139,8 @@ def load_seeded_model(config: TrainConfig, labels: Sequence[str]):
     else:
         model, tokenizer = random_model(config.model, labels=labels), load_tokenizer(config.model)
     apply_train_last_layers(model, config.train_last_layers)
+    if config.lora_rank is not None:
+        model = add_lora(model, rank=config.lora_rank, alpha=config.lora_alpha)
     return model, tokenizer
 
 

@@ -1,0 +1,199 @@
+"""LoRA: train small low-rank matrices beside the frozen pretrained weights (with ``peft``).
+
+Full fine-tuning changes every weight ``W`` of the encoder. LoRA (Hu et al., 2021) freezes
+``W`` and learns a low-rank change ``(alpha / r) * B @ A`` beside it, with ``A`` of shape
+``r x d_in`` and ``B`` of shape ``d_out x r``: for MiniLM's 384x384 attention matrices and
+``r = 8`` that is 6,144 numbers instead of 147,456. ``B`` starts at zero, so training starts
+from exactly the pretrained model. The new head (and BERT's pooler, which feeds it) are
+trained in full: they are new or task-specific, not pretrained knowledge.
+
+The library is Hugging Face's ``peft`` (``LoraConfig`` + ``get_peft_model``); this module
+only picks defaults for the catalog's architectures and records which base weights an
+adapter belongs to, so that :func:`tlhelpers.load_saved_model` refuses the wrong base.
+
+Example:
+    >>> model, tokenizer = tl.load_model("minilm", labels=["negative", "neutral", "positive"])
+    >>> model = tl.add_lora(model, rank=8)
+    >>> tl.count_parameters(model)["trainable"]   # the adapters, the pooler and the head
+    >>> result = tl.train(model, tokenizer, data, lr=1e-3)
+    >>> tl.save_model(model, tokenizer, "runs/lora")  # an adapter folder, a few hundred KB
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+# The attention projections LoRA adapts, by architecture: the query and value matrices,
+# as in the LoRA paper (keys and feed-forward layers add parameters for little gain).
+DEFAULT_TARGETS = {
+    "bert": ["query", "value"],
+    "roberta": ["query", "value"],
+    "xlm-roberta": ["query", "value"],
+    "distilbert": ["q_lin", "v_lin"],
+}
+# Trained in full next to the adapters: the new head and, for BERT, the pooler before it.
+TRAINED_IN_FULL = ["classifier", "pooler", "pre_classifier", "score"]
+ADAPTER_FILE = "adapter_config.json"
+
+
+def add_lora(
+    model: nn.Module,
+    *,
+    rank: int = 8,
+    alpha: float | None = None,
+    targets: list[str] | None = None,
+) -> nn.Module:
+    """Freeze ``model`` and add LoRA adapters of rank ``rank`` to its attention projections.
+
+    Args:
+        rank: ``r``, the rank of each adapter (peft's ``LoraConfig(r=...)``).
+        alpha: the adapters' scale is ``alpha / rank`` (default ``2 * rank``, a scale of 2).
+        targets: names of the linear layers to adapt (default: :data:`DEFAULT_TARGETS` of
+            the model's architecture).
+
+    Returns the ``peft`` model: it trains, predicts and saves like the model it wraps.
+
+    Example:
+        >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
+    """
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    if is_lora(model):
+        raise ValueError("This model has LoRA adapters already: load a fresh model first.")
+    if not (isinstance(rank, int) and rank >= 1):
+        raise ValueError(f"rank must be a whole number of at least 1, got {rank!r}.")
+    model_type = model.config.model_type
+    if targets is None:
+        if model_type not in DEFAULT_TARGETS:
+            raise ValueError(
+                f"No default LoRA targets for a '{model_type}' model: pass targets=[...], the "
+                f"names of its attention projections (e.g. {DEFAULT_TARGETS['bert']})."
+            )
+        targets = DEFAULT_TARGETS[model_type]
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = sorted(set(targets) - names)
+    if missing:
+        raise ValueError(f"targets {missing} are not layers of this '{model_type}' model.")
+    base = base_weights_sha256(model)  # before the wrap adds adapters to the state dict
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,  # peft then trains the classifier in full too
+        r=rank,
+        lora_alpha=2 * rank if alpha is None else alpha,
+        lora_dropout=0.0,  # off, like the course's dropout default (speed; same accuracy)
+        target_modules=list(targets),
+        modules_to_save=[name for name in TRAINED_IN_FULL if name in names],
+    )
+    with _quiet_peft():
+        model = get_peft_model(model, config)
+    model.tlhelpers_base_sha256 = base
+    return model
+
+
+@contextlib.contextmanager
+def _quiet_peft():
+    """peft 0.21 calls a property transformers 5 deprecated: one FutureWarning, ours to fix
+    neither; every other warning still shows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
+        yield
+
+
+def is_lora(model: nn.Module) -> bool:
+    """Whether ``model`` carries LoRA adapters (is a ``peft`` model)."""
+    return hasattr(model, "peft_config")
+
+
+def merge_lora(model: nn.Module) -> nn.Module:
+    """Fold the adapters into the weights: a plain transformers model, as fast as the base.
+
+    ``W + (alpha / r) B A`` is computed once; the result needs neither ``peft`` nor the base
+    model to load, and ``transformers.pipeline`` takes it directly (peft's
+    ``merge_and_unload``).
+    """
+    if not is_lora(model):
+        raise ValueError("This model has no LoRA adapters to merge.")
+    return model.merge_and_unload()
+
+
+def base_weights_sha256(model: nn.Module) -> str:
+    """A sha256 of the pretrained weights an adapter is trained on (not the head's).
+
+    Two bases with the same architecture but other weights (another checkpoint, or a
+    fine-tuned copy) get different hashes, so an adapter is never loaded onto the wrong one.
+    """
+    if is_lora(model):
+        return model.tlhelpers_base_sha256
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if any(part in TRAINED_IN_FULL for part in name.split(".")):
+            continue  # the head is new (random) in every base loaded for an adapter
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def is_adapter_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a LoRA adapter (``adapter_config.json``), not a full model."""
+    return (Path(folder) / ADAPTER_FILE).exists()
+
+
+def load_adapter(folder: Path, base_name: str, labels: list[str], base_sha256: str | None):
+    """The base model ``base_name`` with the adapter of ``folder`` on it, checked first.
+
+    :func:`tlhelpers.load_saved_model` calls this for adapter folders; the base is loaded
+    with :func:`tlhelpers.load_model` and must hash to ``base_sha256`` (what the save saw).
+    """
+    from peft import PeftModel
+
+    from .models import load_model
+
+    base, _ = load_model(base_name, labels=labels)
+    found = base_weights_sha256(base)
+    if base_sha256 is not None and found != base_sha256:
+        raise ValueError(
+            f"The adapter in {folder} was trained on other base weights than '{base_name}' "
+            f"has here (sha256 {base_sha256[:12]}... when saved, {found[:12]}... now): "
+            "loading it would give wrong predictions. Load it onto the base it was trained "
+            "on: load_saved_model(folder, base=...), a name or a folder."
+        )
+    with _quiet_peft():
+        model = PeftModel.from_pretrained(base, folder)
+    model.tlhelpers_base_sha256 = found
+    return model
+
+
+def adapter_record(model: nn.Module) -> dict:
+    """What :func:`tlhelpers.save_model` records of an adapter: its base, rank and targets."""
+    from peft.utils import ModulesToSaveWrapper
+
+    from .models import embedded_model_path
+
+    settings = model.peft_config["default"]
+    path = settings.base_model_name_or_path
+    return {
+        # The embedded model's path differs between installs; its catalog name does not.
+        "base_model": "minilm" if path == str(embedded_model_path()) else path,
+        "base_sha256": base_weights_sha256(model),
+        "rank": settings.r,
+        "alpha": settings.lora_alpha,
+        "targets": sorted(settings.target_modules),
+        "trained_in_full": sorted(
+            name.rsplit(".", 1)[-1]
+            for name, module in model.named_modules()
+            if isinstance(module, ModulesToSaveWrapper)
+        ),
+    }
+
+
+def adapter_base_path(folder: Path) -> str:
+    """The base model named in ``folder``'s ``adapter_config.json`` (peft's own record)."""
+    return json.loads((Path(folder) / ADAPTER_FILE).read_text())["base_model_name_or_path"]
