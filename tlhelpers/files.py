@@ -53,8 +53,11 @@ class FileOptions:
 
     def given(self) -> list[str]:
         defaults = FileOptions()
-        return [f for f in ("header", "sep", "quoting", "encoding", "read_options")
-                if getattr(self, f) != getattr(defaults, f)]  # fmt: skip
+        return [
+            f
+            for f in ("header", "sep", "quoting", "encoding", "read_options")
+            if getattr(self, f) != getattr(defaults, f)
+        ]
 
 
 def is_file_source(source: Any, options: FileOptions) -> bool:
@@ -163,7 +166,7 @@ def _read_delimited(
     if lf and crlf:  # e.g. files joined together; worth a word in the report
         read_with["mixed line ends"] = f"{lf} LF, {crlf} CRLF" + (
             " (read as LF: a CR before a line end stays in the text)" if lf > crlf else ""
-        )  # fmt: skip
+        )
     return rows, read_with
 
 
@@ -231,9 +234,11 @@ def _parser_error(path: Path, error: Exception, sep: str, quoting: int) -> Value
     message = str(error).strip()
     counts = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if counts or isinstance(error, pd.errors.ParserWarning):
-        where = f"line {counts[2]} has {counts[3]} fields, the first {counts[1]}" if counts else (
-            "a row has more fields than there are column names"
-        )  # fmt: skip
+        where = (
+            f"line {counts[2]} has {counts[3]} fields, the first {counts[1]}"
+            if counts
+            else ("a row has more fields than there are column names")
+        )
         hint = f"{where}: a text there probably contains the separator {sep!r}. "
         if quoting == csv.QUOTE_NONE:
             hint += 'If the file quotes such texts ("a<tab>b"), pass quoting="minimal".'
