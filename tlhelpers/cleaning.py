@@ -14,10 +14,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
 # Why a row can be dropped; these are the keys of LoadReport.dropped.
 MISSING_TEXT = "missing text"  # None/NaN, or no such key in a JSON record
@@ -125,6 +128,23 @@ class LoadReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def count_splits(self, data: DatasetDict) -> None:
+        """Record the splits' sizes and examples per class; check that no row went missing."""
+        self.split_sizes = {name: len(part) for name, part in data.items()}
+        labels = [np.asarray(part["label"], dtype=int) for part in data.values()]
+        counts = np.bincount(np.concatenate(labels), minlength=len(self.label_names))
+        self.label_counts = dict(zip(self.label_names, counts.tolist(), strict=True))
+        empty = [n for n, count in self.label_counts.items() if count == 0]
+        if empty:
+            self.notes.append(f"no examples of {', '.join(map(repr, empty[:5]))}")
+        # "Nothing lost": a bookkeeping slip here would be a silent loss, so it is an error.
+        accounted = self.rows_kept + sum(self.dropped.values()) + sum(self.left_out.values())
+        if accounted != self.rows_read:
+            raise RuntimeError(
+                f"Internal error in tlhelpers.data: {self.rows_read} rows read but "
+                f"{accounted} accounted for. Please report this bug. {self}"
+            )
 
     def _drop(self, frame: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str):
         """Remove the rows where ``mask`` is true, and record them under ``reason``."""

