@@ -424,23 +424,16 @@ def _label_ids(
                 f"label_column={column!r} holds {_plural(len(values), 'value')}: {shown}. "
                 "Give one name per value, in the order of the sorted values."
             )
-        if integers:
-            mapping = {v: i for i, v in enumerate(values)}
-            if [int(v) for v in values] != list(range(len(values))):
-                report.notes.append(f"integer labels {values[0]}..{values[-1]} named in order")
-        else:
-            mapping = {v: names.index(v) for v in values}
-    elif integers:
-        names = list(values)  # named by their numbers
-        if [int(v) for v in values] != list(range(len(values))):
-            # e.g. ratings 1..5 or -1/0/1: ids in numeric order, named by the label
-            report.notes.append(
-                f"integer labels {names[0]}..{names[-1]} get ids 0..{len(names) - 1}"
-            )
+    else:
+        names = list(values)  # named by themselves (integers by their numbers)
+    if integers and [int(v) for v in values] != list(range(len(values))):
+        # e.g. ratings 1..5 or -1/0/1: ids in numeric order
+        ids = "named in order" if label_names is not None else f"get ids 0..{len(values) - 1}"
+        report.notes.append(f"integer labels {values[0]}..{values[-1]} {ids}")
+    if label_names is None or integers:
         mapping = {v: i for i, v in enumerate(values)}
     else:
-        names = values
-        mapping = {v: i for i, v in enumerate(names)}
+        mapping = {v: names.index(v) for v in values}
     report.label_names, report.label_mapping = names, mapping
     return [mapping[v] for v in labels], names
 
