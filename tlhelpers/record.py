@@ -74,11 +74,6 @@ def content_hash(data: DatasetDict) -> str:
     return digest.hexdigest()
 
 
-def rows_per_split(data: DatasetDict) -> dict[str, int]:
-    """``{"train": 240, "validation": 30, ...}``: how many examples each split has."""
-    return {split: len(data[split]) for split in data}
-
-
 def fingerprint(data: DatasetDict) -> dict[str, Any]:
     """What a record says the data was: its rows per split and its content hash.
 
@@ -86,7 +81,7 @@ def fingerprint(data: DatasetDict) -> dict[str, Any]:
         >>> fingerprint(data)
         {'rows': {'train': 240, ...}, 'sha256': '3f1c...'}
     """
-    return {"rows": rows_per_split(data), "sha256": content_hash(data)}
+    return {"rows": {split: len(data[split]) for split in data}, "sha256": content_hash(data)}
 
 
 def data_in_memory(seen: dict[str, Any], **applied: Any) -> dict[str, Any]:

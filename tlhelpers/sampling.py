@@ -53,7 +53,10 @@ def stratified_indices(
     labels = np.asarray(labels)
     if (per_class is None) == (size is None):
         raise ValueError("Give exactly one of per_class (rows per class) or size (rows in all).")
-    classes, members = _members_by_class(labels, seed)
+    rng = np.random.default_rng(seed)
+    # Each class's rows in a seeded order, drawn class by class: the order of one class does
+    # not depend on how many rows are taken from it, which makes samples nested.
+    members = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
     counts = np.array([len(m) for m in members])
     if per_class is not None:
         if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)):
@@ -63,7 +66,7 @@ def stratified_indices(
         take = np.minimum(counts, per_class)
     else:
         take = _shares(counts, _total(size, len(labels)))
-    if not len(classes):
+    if not members:
         return np.array([], dtype=int)
     return np.sort(np.concatenate([m[:k] for m, k in zip(members, take, strict=True)]))
 
@@ -83,14 +86,6 @@ def stratified_sample(
     """
     rows = stratified_indices(dataset["label"], per_class=per_class, size=size, seed=seed)
     return dataset if len(rows) == len(dataset) else dataset.select(rows)
-
-
-def _members_by_class(labels: np.ndarray, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Each class's row positions in a seeded random order (drawn in class order, so the
-    order of one class does not depend on how many rows are taken from it)."""
-    rng = np.random.default_rng(seed)
-    classes = np.unique(labels)
-    return classes, [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
 
 
 def _total(size: int | float, n: int) -> int:
