@@ -140,3 +140,31 @@ def test_the_runs_table_is_html_that_follows_the_log():
     assert "No runs yet" in panel.table.value
     panel.train()
     assert "<table" in panel.table.value and "0.4" in panel.table.value
+
+
+def test_train_per_class_none_means_every_text_in_the_panel():
+    # A number box holds no None: the panel shows "all" as 0 and turns it back into None,
+    # so a panel built from TrainConfig's defaults describes TrainConfig's defaults.
+    panel = TuningPanel(defaults=tl.TrainConfig())
+    assert panel.controls["n_per_class"].value == 0
+    assert panel.config() == tl.TrainConfig()
+    assert "n_per_class" not in panel.config().to_code()
+    panel.set(n_per_class=25)
+    assert panel.config().n_per_class == 25
+    panel.set(n_per_class=None)
+    assert panel.config().n_per_class is None and panel.controls["n_per_class"].value == 0
+
+
+def test_the_status_line_reports_the_whole_click(monkeypatch):
+    clock = iter([100.0, 127.0])  # the click starts at 100 s and ends at 127 s
+    monkeypatch.setattr(widgets.time, "perf_counter", lambda: next(clock))
+
+    def runner(config, callbacks, progress):  # 9 s of training within the 27 s
+        result = FakeResult(config.lr)
+        result.seconds = 9.0
+        return tl.Run(config, None, None, None, result, None)
+
+    panel = TuningPanel(defaults=tl.TrainConfig(n_per_class=10), runner=runner)
+    panel.train()
+    assert "27 s in all (training 9 s" in panel.status.value
+    assert panel.log.frame().loc[1, "click_seconds"] == 27.0
