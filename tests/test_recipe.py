@@ -145,7 +145,7 @@ def test_describe_lists_every_setting_with_its_trainer_twin():
     table = tl.TrainConfig.describe()
     assert list(table.index) == [f.name for f in dataclasses.fields(tl.TrainConfig)]
     assert table.loc["lr", "default"] == tl.TrainConfig().lr
-    twins = {setting: twin for setting, twin in table["TrainingArguments"].items() if twin}
+    twins = {setting: twin for setting, twin in table["Hugging Face twin"].items() if twin}
     assert {"lr", "epochs", "batch_size", "seed", "patience", "eval_every"} <= set(twins)
     assert twins["lr"] == "learning_rate" and twins["epochs"] == "num_train_epochs"
     # Every name a twin cites exists in transformers 5: a TrainingArguments field, or the

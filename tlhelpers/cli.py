@@ -80,7 +80,7 @@ def add_config_flags(
     names: Collection[str] | None = None,
 ) -> None:
     """One flag per :class:`TrainConfig` field (``lr`` -> ``--lr``, ``n_per_class`` ->
-    ``--n-per-class``), with the field's help, default and ``TrainingArguments`` twin.
+    ``--n-per-class``), with the field's help, default and Hugging Face twin.
 
     Flags that are not given are absent from the parsed arguments, so the defaults live
     in one place: the config (or the ``--config`` file). ``names`` picks some fields only.
@@ -90,7 +90,7 @@ def add_config_flags(
         if names is not None and f.name not in names:
             continue
         kind = str(f.type)
-        twin = f" [TrainingArguments: {f.metadata['hf']}]" if f.metadata["hf"] else ""
+        twin = f" [Hugging Face: {f.metadata['hf']}]" if f.metadata["hf"] else ""
         options: dict[str, Any] = {
             "default": argparse.SUPPRESS,
             "help": f"{f.metadata['help']} (default: {f.default}){twin}",

@@ -342,13 +342,17 @@ class TrainConfig:
 
     @classmethod
     def describe(cls) -> pd.DataFrame:
-        """A table of every setting: default, meaning, and its ``TrainingArguments`` twin."""
+        """A table of every setting: default, meaning, and its Hugging Face twin.
+
+        The twin is a ``TrainingArguments`` field for most settings; ``patience`` is the
+        argument of ``EarlyStoppingCallback``, as ``Trainer`` has no such field.
+        """
         import pandas as pd
 
         rows = [
             (f.name, f.default, f.metadata["help"], f.metadata["hf"] or "") for f in fields(cls)
         ]
-        columns = ["setting", "default", "meaning", "TrainingArguments"]
+        columns = ["setting", "default", "meaning", "Hugging Face twin"]
         return pd.DataFrame(rows, columns=columns).set_index("setting")
 
 
