@@ -37,15 +37,23 @@ from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration
 from datasets import DatasetDict
 from torch import nn
+from torch.utils.data import DataLoader
 from transformers import get_scheduler
 
-from .batching import check_max_length, pad_token_id, tokenize_dataset, train_and_validation_loaders
+from .batching import (
+    PaddingCollator,
+    batch_loader,
+    check_max_length,
+    model_inputs,
+    pad_token_id,
+    tokenize_dataset,
+)
 from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
 from .data import check_every_class_trained
 from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
-from .models import encoder_layers, head_of, label_names
+from .models import count_parameters, encoder_layers, head_of, label_names
 from .record import data_in_memory, fingerprint, model_in_memory
 
 logger = logging.getLogger(__name__)
@@ -75,14 +83,10 @@ class TrainingResult:
 
     ``best`` is the validation record whose weights the model now holds (None if the run
     stopped before its first validation). ``stop_signal`` is ``"SIGINT"`` or ``"SIGTERM"``
-    when a signal ended the run, and None when it ended otherwise (including a
-    ``KeyboardInterrupt`` raised by a callback). ``class_weights`` are the loss's class
-    weights, if the run had any.
-
-    ``data_used`` and ``model_used`` describe what the run was handed (see
-    :mod:`tlhelpers.record`): ``train`` records in-memory data by its size and hash and the
-    model by its own config; ``fine_tune`` records the dataset and model it loaded by name.
-    ``save_model`` writes them, never ``config``'s data and model fields, into the record.
+    when a signal ended the run (a callback's ``KeyboardInterrupt`` is none). ``data_used``
+    and ``model_used`` describe what the run was handed (:mod:`tlhelpers.record`): in-memory
+    data by its size and hash, or, from ``fine_tune``, the dataset and model by name;
+    ``save_model`` records them, never ``config``'s data and model fields.
     """
 
     config: TrainConfig
@@ -172,11 +176,6 @@ class BestWeights:
 
     Only trainable parameters are copied (frozen ones never change), and the copy stays
     on the model's device, so keeping a snapshot costs no transfer.
-
-    Example:
-        >>> best = BestWeights(metric="macro_f1", patience=2)
-        >>> improved = best.update({"macro_f1": 0.7, ...}, model)
-        >>> best.restore()            # the model gets the best weights back
     """
 
     def __init__(self, metric: str, patience: int | None):
@@ -185,22 +184,16 @@ class BestWeights:
         self.misses = 0
         self._saved: list[tuple[nn.Parameter, torch.Tensor]] = []
 
-    def is_better(self, record: dict) -> bool:
-        if self.record is None:
-            return True
-        if self.metric == "loss":
-            return record["loss"] < self.record["loss"]
-        return record[self.metric] > self.record[self.metric]
-
-    def update(self, record: dict, model: nn.Module) -> bool:
+    def update(self, record: dict, model: nn.Module) -> None:
         """Remember ``record`` and the model's weights if it is the best so far."""
-        if not self.is_better(record):
-            self.misses += 1
-            return False
+        if self.record is not None:
+            new, old = record[self.metric], self.record[self.metric]
+            if not (new < old if self.metric == "loss" else new > old):
+                self.misses += 1
+                return
         trainable = [p for p in model.parameters() if p.requires_grad]
         self._saved = [(p, p.detach().clone()) for p in trainable]  # built, then swapped in
         self.record, self.misses = record, 0
-        return True
 
     @property
     def out_of_patience(self) -> bool:
@@ -365,8 +358,7 @@ def _resolve_config(config: TrainConfig | None, settings: dict[str, Any]) -> Tra
     """``config`` with ``settings`` applied; data and model settings are refused.
 
     train() is handed a ready model and data, so a data or model field (a keyword, or a
-    value other than the default inside ``config``) would be ignored, and then recorded
-    as if it had happened. Which fields those are is each field's metadata group.
+    non-default value inside ``config``) would be ignored, yet recorded as if it had happened.
     """
     default = TrainConfig()
     given = {name: settings[name] for name in DATA_AND_MODEL_SETTINGS if name in settings}
@@ -400,17 +392,16 @@ def train(
     """Fine-tune ``model`` on ``data["train"]``, validating on ``data["validation"]``.
 
     Only parameters with ``requires_grad`` learn, so call :func:`tlhelpers.freeze` first
-    for feature extraction or partial fine-tuning.
+    for feature extraction or partial fine-tuning. Trainer's twin:
+    ``Trainer(model, args, train_dataset, eval_dataset).train()``.
 
     Args:
-        model, tokenizer: from :func:`tlhelpers.load_model`.
         data: a DatasetDict with ``train`` and ``validation`` (raw text or tokenized).
         config: a :class:`tlhelpers.TrainConfig`; its training fields are used. Its data
             and model fields must keep their defaults (else a ``ValueError`` says what to
             call instead): the data and model are the ones handed over.
         callbacks: functions ``f(event, history)`` called on ``"step"`` (each logged
             step), ``"eval"`` and ``"end"``, e.g. to draw a live plot.
-        progress: show a progress bar.
         class_weights: one loss weight per class, in the model's label order (None: all
             1); the validation loss uses them too. Trainer's twin: a ``compute_loss``
             override with ``CrossEntropyLoss(weight=...)``.
@@ -439,17 +430,10 @@ def train(
     )
     steps_per_epoch = len(train_loader)
     total_steps = min(steps_per_epoch * config.epochs, config.max_steps or math.inf)
-    # Fused AdamW: 5x faster than the per-tensor loop on a CPU (MiniLM); Trainer uses it too.
-    optimizer = torch.optim.AdamW(
-        parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay),
-        fused=accelerator.device.type in ("cpu", "cuda"),
-    )
-    warmup_steps = round(config.warmup_ratio * total_steps)
-    scheduler = get_scheduler("linear", optimizer, warmup_steps, total_steps)
+    optimizer, scheduler = optimizer_and_schedule(model, config, total_steps, accelerator.device)
     history, best = History(), BestWeights(config.metric, config.patience)
     running = RunningTotals(accelerator.device)  # read only when logged: no GPU wait
-    step = 0
-    ending = None  # how the run ended: "finished", "early stop", a signal, or "interrupted"
+    step, ending = 0, None  # ending: "finished", "early stop", a signal, or "interrupted"
     eval_seconds, start = 0.0, time.perf_counter()
     bar = progress_bar(
         total=total_steps, desc="Training", enabled=progress and accelerator.is_main_process
@@ -506,17 +490,17 @@ def train(
             ending = stop.received or "interrupted"
     seconds = time.perf_counter() - start
     best.restore()
-    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
-    model.eval()
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
     interrupted = ending not in ("finished", "early stop")
     if interrupted and accelerator.is_main_process:
         logger.warning(_interrupt_message(best.record))
-    result = TrainingResult(
+    _emit(callbacks, "end", history)
+    return TrainingResult(
         config=config,
         history=history,
         best=best.record,
         train_examples=len(tokenized["train"]),
-        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        trainable_parameters=count_parameters(model)["trainable"],
         seconds=seconds,
         examples_per_second=running.examples / seconds,
         tokens_per_second=running.tokens.item() * accelerator.num_processes / seconds,
@@ -524,15 +508,28 @@ def train(
         interrupted=interrupted,
         stop_signal=stop.received if interrupted else None,
         class_weights=None if class_weights is None else [float(w) for w in class_weights],
-        # What the run was handed, for the saved record (fine_tune names its sources).
         data_used=data_in_memory(fingerprint(data)),
         model_used=model_in_memory(model),
     )
-    _emit(callbacks, "end", history)
-    return result
 
 
-def batch_sources(model, tokenizer, tokenized: DatasetDict, config: TrainConfig, device):
+def optimizer_and_schedule(
+    model: nn.Module, config: TrainConfig, total_steps: int, device: torch.device
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW over :func:`parameter_groups`, and its warmup-then-decay schedule.
+
+    Trainer's twin: ``Trainer.create_optimizer_and_scheduler(num_training_steps)``.
+    """
+    groups = parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay)
+    # Fused AdamW: 5x faster than the per-tensor loop on a CPU (MiniLM); Trainer uses it too.
+    optimizer = torch.optim.AdamW(groups, fused=device.type in ("cpu", "cuda"))
+    warmup_steps = round(config.warmup_ratio * total_steps)
+    return optimizer, get_scheduler("linear", optimizer, warmup_steps, total_steps)
+
+
+def batch_sources(
+    model: nn.Module, tokenizer, tokenized: DatasetDict, config: TrainConfig, device: torch.device
+) -> tuple[DataLoader, DataLoader, contextlib.AbstractContextManager]:
     """Training and validation loaders, and the context the model must run them in.
 
     Token batches run in the model as it is (a do-nothing context). With
@@ -540,19 +537,24 @@ def batch_sources(model, tokenizer, tokenized: DatasetDict, config: TrainConfig,
     layers (:class:`~tlhelpers.layer_cache.LowerLayerCache`, computed here, once), and the
     context is :meth:`~tlhelpers.layer_cache.LowerLayerCache.top_layers_only`.
     """
-    on_gpu = device.type == "cuda"
-    options = dict(
-        batch_size=config.batch_size,
-        group_by_length=config.group_by_length,
-        seed=config.seed,
-        pin_memory=on_gpu,
-        pad_to_multiple_of=8 if on_gpu else None,
+    splits, pad_id, on_gpu = ("train", "validation"), pad_token_id(tokenizer), device.type == "cuda"
+    if config.cache_frozen_layers:
+        cache = LowerLayerCache(model.to(device))
+        inputs = {split: cache.model_inputs(tokenized[split], pad_id) for split in splits}
+        context = cache.top_layers_only()
+    else:
+        inputs = {split: model_inputs(tokenized[split]) for split in splits}
+        context = contextlib.nullcontext()
+    collate = PaddingCollator(pad_id, pad_to_multiple_of=8 if on_gpu else None)
+    options = dict(group_by_length=config.group_by_length, seed=config.seed, pin_memory=on_gpu)
+    return (
+        batch_loader(*inputs["train"], collate, config.batch_size, **options),
+        # Validation needs no gradients, so twice the batch fits in the same memory.
+        batch_loader(
+            *inputs["validation"], collate, 2 * config.batch_size, shuffle=False, **options
+        ),
+        context,
     )
-    if not config.cache_frozen_layers:
-        loaders = train_and_validation_loaders(tokenized, pad_token_id(tokenizer), **options)
-        return (*loaders, contextlib.nullcontext())
-    cache = LowerLayerCache(model.to(device), tokenized, pad_token_id(tokenizer))
-    return (*cache.loaders(**options), cache.top_layers_only())
 
 
 def _epoch_after_epoch(loader) -> Iterator[dict]:
