@@ -423,8 +423,7 @@ def train(
     set_seed(config.seed)
     accelerator = make_accelerator(config.mixed_precision)
     criterion = loss_function(model, class_weights).to(accelerator.device)
-    # With cache_frozen_layers the frozen lower layers run once, here, over every text, and
-    # inside `only_top_layers` (entered below) the model runs its top layers on their output.
+    # With cache_frozen_layers the frozen lower layers run here, once; the `with` skips them.
     train_loader, eval_loader, only_top_layers = batch_sources(
         model, tokenizer, tokenized, config, accelerator.device
     )
@@ -433,7 +432,6 @@ def train(
     optimizer, scheduler = optimizer_and_schedule(model, config, total_steps, accelerator.device)
     history, best = History(), BestWeights(config.metric, config.patience)
     running = RunningTotals(accelerator.device)  # read only when logged: no GPU wait
-    step, ending = 0, None  # ending: "finished", "early stop", a signal, or "interrupted"
     eval_seconds, start = 0.0, time.perf_counter()
     bar = progress_bar(
         total=total_steps, desc="Training", enabled=progress and accelerator.is_main_process
@@ -442,11 +440,9 @@ def train(
         model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
             model, optimizer, train_loader, eval_loader, scheduler
         )
-        batches = _epoch_after_epoch(train_loader)
         model.train()
         try:
-            while ending is None:
-                batch = next(batches)
+            for step, batch in enumerate(_epoch_after_epoch(train_loader), start=1):
                 labels = batch.pop("labels")
                 with accelerator.autocast():
                     loss = criterion(model(**batch).logits.float(), labels)
@@ -457,7 +453,6 @@ def train(
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
 
-                step += 1
                 running.add(loss, len(labels) * accelerator.num_processes, batch["attention_mask"])
                 bar.update(1)
                 at = {"step": step, "epoch": round(step / steps_per_epoch, 3)}
@@ -486,12 +481,14 @@ def train(
                     ending = "early stop"
                 else:
                     ending = stop.received  # None: no signal, keep going
+                if ending is not None:
+                    break
         except KeyboardInterrupt:  # a second signal, or a callback's KeyboardInterrupt
             ending = stop.received or "interrupted"
     seconds = time.perf_counter() - start
     best.restore()
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
-    interrupted = ending not in ("finished", "early stop")
+    interrupted = ending not in ("finished", "early stop")  # a signal, or "interrupted"
     if interrupted and accelerator.is_main_process:
         logger.warning(_interrupt_message(best.record))
     _emit(callbacks, "end", history)
