@@ -16,7 +16,8 @@ import pandas as pd
 import torch
 from datasets import Dataset, DatasetDict
 
-from .data import _no_progress_bars
+from .data import _no_progress_bars, check_every_class_trained
+from .models import label_names
 
 
 def token_lengths(texts: Sequence[str], tokenizer) -> np.ndarray:
@@ -111,6 +112,40 @@ def tokenize_dataset(data: DatasetDict | Dataset, tokenizer, max_length: int = 1
     others = [c for c in first.column_names if c not in ("text", "label")]
     with _no_progress_bars():
         return data.map(encode, batched=True, remove_columns=others)
+
+
+def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> DatasetDict:
+    """Check the splits, labels and length against the model; tokenize unless already done."""
+    if not isinstance(data, DatasetDict) or not {"train", "validation"} <= set(data):
+        raise ValueError(
+            "train() needs a DatasetDict with 'train' and 'validation' splits; "
+            "make one with tlhelpers.load_text_dataset(...)."
+        )
+    for split in ("train", "validation"):
+        if len(data[split]) == 0:
+            raise ValueError(f"The {split} split is empty.")
+        columns = set(data[split].column_names)
+        if "label" not in columns or not ({"text", "input_ids"} & columns):
+            raise ValueError(
+                f"The {split} split needs 'text' (or 'input_ids') and 'label' columns; "
+                f"it has {sorted(columns)}."
+            )
+    names = data["train"].features["label"].names
+    model_names = label_names(model)
+    if len(names) != len(model_names):
+        raise ValueError(
+            f"The model's head has {len(model_names)} outputs {model_names} but the data has "
+            f"{len(names)} labels {names}. Load the model with labels=data['train'].features"
+            "['label'].names, or call tlhelpers.replace_head(model, names)."
+        )
+    # Every class, not only those in validation: one seen only in test, or nowhere, would
+    # train silently and never be predicted.
+    check_every_class_trained(data)
+    check_max_length(max_length, tokenizer, model)
+    splits = DatasetDict(train=data["train"], validation=data["validation"])
+    if "input_ids" in data["train"].column_names:
+        return splits  # tokenized by the caller (its own max_length applies)
+    return tokenize_dataset(splits, tokenizer, max_length)
 
 
 class LengthGroupedSampler(torch.utils.data.Sampler):

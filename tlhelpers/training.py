@@ -6,10 +6,8 @@ validation, early stopping, and the best weights restored at the end. It runs on
 Face Accelerate, so the same code runs on a CPU, a GPU (with mixed precision) or several
 processes (``torchrun --nproc_per_node 2 script.py``).
 
-Stopping: Ctrl-C (a notebook's stop button) or SIGTERM ends the run after the current
-step; a second one stops at once. Either way the model gets the best *validated* weights
-seen so far, and the result says how the run ended. Stopped before any validation, there
-are no validated weights: the model keeps its last weights and ``result.best`` is None.
+How a run stops (its step budget, patience, or Ctrl-C and SIGTERM), and which weights
+the model keeps then, is :mod:`tlhelpers.stopping`.
 
 On a GPU the loop never waits for the device inside a step: the loss is summed on the
 device and read only when it is logged, batches come from pinned memory with
@@ -23,8 +21,6 @@ import itertools
 import logging
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,21 +36,14 @@ from torch import nn
 from torch.utils.data import DataLoader
 from transformers import get_scheduler
 
-from .batching import (
-    PaddingCollator,
-    batch_loader,
-    check_max_length,
-    model_inputs,
-    pad_token_id,
-    tokenize_dataset,
-)
+from .batching import PaddingCollator, batch_loader, model_inputs, pad_token_id, prepare_data
 from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
-from .data import check_every_class_trained
 from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
-from .models import count_parameters, encoder_layers, head_of, label_names
+from .models import count_parameters, encoder_layers, head_of, label_names, set_dropout
 from .record import data_in_memory, fingerprint, model_in_memory
+from .stopping import BestWeights, StopSignals, interrupt_message
 
 logger = logging.getLogger(__name__)
 
@@ -171,46 +160,6 @@ def parameter_groups(
     return [{"params": ps, "lr": g_lr, "weight_decay": wd} for (g_lr, wd), ps in groups.items()]
 
 
-class BestWeights:
-    """Keep the weights of the best validation so far, and count validations without gain.
-
-    Only trainable parameters are copied (frozen ones never change), and the copy stays
-    on the model's device, so keeping a snapshot costs no transfer.
-    """
-
-    def __init__(self, metric: str, patience: int | None):
-        self.metric, self.patience = metric, patience
-        self.record: dict | None = None
-        self.misses = 0
-        self._saved: list[tuple[nn.Parameter, torch.Tensor]] = []
-
-    def update(self, record: dict, model: nn.Module) -> None:
-        """Remember ``record`` and the model's weights if it is the best so far."""
-        if self.record is not None:
-            new, old = record[self.metric], self.record[self.metric]
-            if not (new < old if self.metric == "loss" else new > old):
-                self.misses += 1
-                return
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        self._saved = [(p, p.detach().clone()) for p in trainable]  # built, then swapped in
-        self.record, self.misses = record, 0
-
-    @property
-    def out_of_patience(self) -> bool:
-        """True after ``patience`` validations in a row without improvement (0 counts as 1).
-
-        The same count as ``EarlyStoppingCallback(early_stopping_patience=N)``: with
-        ``patience=2`` the run stops at the second validation in a row that brings no gain.
-        """
-        return self.patience is not None and self.misses >= max(1, self.patience)
-
-    @torch.no_grad()
-    def restore(self) -> None:
-        """Copy the best weights back into the model (nothing to do before a validation)."""
-        for parameter, value in self._saved:
-            parameter.copy_(value)
-
-
 @contextlib.contextmanager
 def dropout_set_to(model: nn.Module, probability: float | None) -> Iterator[None]:
     """Set every dropout layer to ``probability`` inside the block; restore them after.
@@ -219,45 +168,12 @@ def dropout_set_to(model: nn.Module, probability: float | None) -> Iterator[None
     """
     original = {m: m.p for m in model.modules() if isinstance(m, nn.Dropout)}
     if probability is not None:
-        for module in original:
-            module.p = probability
+        set_dropout(model, probability)
     try:
         yield
     finally:
         for module, p in original.items():
             module.p = p
-
-
-class StopSignals:
-    """Turn Ctrl-C (SIGINT) and SIGTERM into "stop after this step"; a second one stops now.
-
-    A run stopped mid-step would leave half-updated weights and no say in what is kept.
-    Inside the block the first signal only sets :attr:`received` (the signal's name); the
-    loop checks it after each step. Outside the main thread (where handlers cannot be
-    installed) nothing changes.
-    """
-
-    def __init__(self) -> None:
-        self.received: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt  # the second signal: stop now
-        self.received = signal.Signals(signum).name
-        logger.warning(
-            "%s received: stopping after this step (send again to stop now).", self.received
-        )
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
 
 
 def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
@@ -283,40 +199,6 @@ def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
     # way; non_blocking: copies from pinned memory overlap with the GPU's work.
     config = DataLoaderConfiguration(split_batches=True, non_blocking=torch.cuda.is_available())
     return Accelerator(cpu=cpu, mixed_precision=mixed_precision, dataloader_config=config)
-
-
-def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> DatasetDict:
-    """Check the splits, labels and length against the model; tokenize unless already done."""
-    if not isinstance(data, DatasetDict) or not {"train", "validation"} <= set(data):
-        raise ValueError(
-            "train() needs a DatasetDict with 'train' and 'validation' splits; "
-            "make one with tlhelpers.load_text_dataset(...)."
-        )
-    for split in ("train", "validation"):
-        if len(data[split]) == 0:
-            raise ValueError(f"The {split} split is empty.")
-        columns = set(data[split].column_names)
-        if "label" not in columns or not ({"text", "input_ids"} & columns):
-            raise ValueError(
-                f"The {split} split needs 'text' (or 'input_ids') and 'label' columns; "
-                f"it has {sorted(columns)}."
-            )
-    names = data["train"].features["label"].names
-    model_names = label_names(model)
-    if len(names) != len(model_names):
-        raise ValueError(
-            f"The model's head has {len(model_names)} outputs {model_names} but the data has "
-            f"{len(names)} labels {names}. Load the model with labels=data['train'].features"
-            "['label'].names, or call tlhelpers.replace_head(model, names)."
-        )
-    # Every class, not only those in validation: one seen only in test, or nowhere, would
-    # train silently and never be predicted.
-    check_every_class_trained(data)
-    check_max_length(max_length, tokenizer, model)
-    splits = DatasetDict(train=data["train"], validation=data["validation"])
-    if "input_ids" in data["train"].column_names:
-        return splits  # tokenized by the caller (its own max_length applies)
-    return tokenize_dataset(splits, tokenizer, max_length)
 
 
 def loss_function(model: nn.Module, class_weights: Sequence[float] | None) -> nn.Module:
@@ -490,7 +372,7 @@ def train(
     model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
     interrupted = ending not in ("finished", "early stop")  # a signal, or "interrupted"
     if interrupted and accelerator.is_main_process:
-        logger.warning(_interrupt_message(best.record))
+        logger.warning(interrupt_message(best.record))
     _emit(callbacks, "end", history)
     return TrainingResult(
         config=config,
@@ -593,29 +475,15 @@ def _emit(callbacks: Sequence[Callback], event: str, history: History) -> None:
         callback(event, history)
 
 
-def _interrupt_message(best: dict | None) -> str:
-    if best is None:
-        return (
-            "Training stopped before the first validation: there are no validated weights "
-            "to keep, so the model holds its last, unvalidated weights."
-        )
-    return (
-        f"Training stopped: the model holds the best validated weights "
-        f"(step {best['step']}, epoch {best['epoch']}, validation macro-F1 "
-        f"{best['macro_f1']:.4f})."
-    )
-
-
 def validation_scores(
-    model: nn.Module, loader, accelerator: Accelerator, criterion: nn.Module | None = None
+    model: nn.Module, loader, accelerator: Accelerator, criterion: nn.Module
 ) -> dict[str, float]:
-    """Validation loss (``criterion``, default cross-entropy), accuracy and macro-F1.
+    """Validation loss (``criterion``, the training loss), accuracy and macro-F1.
 
     Gathered from every process. Logits stay on the device until the end: one transfer
     per validation, not per batch.
     """
     all_logits, all_labels = [], []
-    criterion = criterion or nn.CrossEntropyLoss()
     with inference_mode(model):
         for batch in loader:
             labels = batch.pop("labels")
