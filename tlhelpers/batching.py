@@ -4,6 +4,7 @@
 into what a model reads. Choose ``max_length`` from the token-length statistics, tokenize
 once (truncation, no padding), then batch texts of similar length together and pad each
 batch only to its own longest text, so short tweets do not pay for long ones.
+:func:`prepare_data` checks the data train() is handed against the model, then tokenizes it.
 """
 
 from __future__ import annotations
@@ -43,12 +44,10 @@ def token_length_stats(
         >>> token_length_stats(data["train"]["text"], tokenizer)
     """
     lengths = token_lengths(texts, tokenizer)
-    lost = [np.clip(lengths - m, 0, None).sum() / lengths.sum() for m in candidates]
+    truncated = [float((lengths > m).mean()) for m in candidates]
+    lost = [float(np.clip(lengths - m, 0, None).sum() / lengths.sum()) for m in candidates]
     table = pd.DataFrame(
-        {
-            "texts_truncated": [float((lengths > m).mean()) for m in candidates],
-            "tokens_lost": [float(share) for share in lost],
-        },
+        {"texts_truncated": truncated, "tokens_lost": lost},
         index=pd.Index(candidates, name="max_length"),
     )
     table.attrs["summary"] = {
