@@ -4,6 +4,7 @@
 into what a model reads. Choose ``max_length`` from the token-length statistics, tokenize
 once (truncation, no padding), then batch texts of similar length together and pad each
 batch only to its own longest text, so short tweets do not pay for long ones.
+:func:`prepare_data` checks the data train() is handed against the model, then tokenizes it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pandas as pd
 import torch
 from datasets import Dataset, DatasetDict
 
-from .data import _no_progress_bars
+from .data import _no_progress_bars, check_every_class_trained
+from .models import label_names
 
 
 def token_lengths(texts: Sequence[str], tokenizer) -> np.ndarray:
@@ -33,25 +35,21 @@ def token_lengths(texts: Sequence[str], tokenizer) -> np.ndarray:
 def token_length_stats(
     texts: Sequence[str], tokenizer, candidates: Sequence[int] = (32, 64, 128, 256, 512)
 ) -> pd.DataFrame:
-    """Summary of token lengths and, for each candidate ``max_length``, what it would cut.
+    """For each candidate ``max_length``, the share of texts it truncates and of tokens it loses.
 
-    Returns a DataFrame with one row per candidate: the share of texts truncated and the
-    share of all tokens lost. Pick the smallest ``max_length`` that loses little.
+    Pick the smallest ``max_length`` that loses little. ``table.attrs["summary"]`` holds the
+    mean, median, 95th percentile and longest token length.
 
     Example:
         >>> token_length_stats(data["train"]["text"], tokenizer)
     """
     lengths = token_lengths(texts, tokenizer)
-    total = lengths.sum()
-    rows = [
-        {
-            "max_length": m,
-            "texts_truncated": float((lengths > m).mean()),
-            "tokens_lost": float(np.clip(lengths - m, 0, None).sum() / total),
-        }
-        for m in candidates
-    ]
-    table = pd.DataFrame(rows).set_index("max_length")
+    truncated = [float((lengths > m).mean()) for m in candidates]
+    lost = [float(np.clip(lengths - m, 0, None).sum() / lengths.sum()) for m in candidates]
+    table = pd.DataFrame(
+        {"texts_truncated": truncated, "tokens_lost": lost},
+        index=pd.Index(candidates, name="max_length"),
+    )
     table.attrs["summary"] = {
         "mean": float(lengths.mean()),
         "median": float(np.median(lengths)),
@@ -70,10 +68,8 @@ def suggest_max_length(texts: Sequence[str], tokenizer, coverage: float = 0.95) 
         >>> suggest_max_length(data["train"]["text"], tokenizer)
         64
     """
-    lengths = token_lengths(texts, tokenizer)
-    needed = int(np.percentile(lengths, coverage * 100))
-    limit = model_max_length(tokenizer)
-    return int(min(limit, 16 * math.ceil(needed / 16)))
+    needed = int(np.percentile(token_lengths(texts, tokenizer), coverage * 100))
+    return int(min(model_max_length(tokenizer), 16 * math.ceil(needed / 16)))
 
 
 def model_max_length(tokenizer) -> int:
@@ -108,20 +104,47 @@ def tokenize_dataset(data: DatasetDict | Dataset, tokenizer, max_length: int = 1
     check_max_length(max_length, tokenizer)
 
     def encode(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+        encoded = tokenizer(batch["text"], truncation=True, max_length=max_length)
+        return {k: v for k, v in encoded.items() if k in ("input_ids", "attention_mask")}
 
-    keep = ("input_ids", "attention_mask")
-    remove = [c for c in _column_names(data) if c not in ("text", "label")]
+    first = next(iter(data.values())) if isinstance(data, DatasetDict) else data
+    others = [c for c in first.column_names if c not in ("text", "label")]
     with _no_progress_bars():
-        tokenized = data.map(encode, batched=True, remove_columns=remove)
-    drop = [c for c in _column_names(tokenized) if c not in (*keep, "text", "label")]
-    return tokenized.remove_columns(drop) if drop else tokenized
+        return data.map(encode, batched=True, remove_columns=others)
 
 
-def _column_names(data: DatasetDict | Dataset) -> list[str]:
-    if isinstance(data, DatasetDict):
-        return next(iter(data.values())).column_names
-    return data.column_names
+def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> DatasetDict:
+    """Check the splits, labels and length against the model; tokenize unless already done."""
+    if not isinstance(data, DatasetDict) or not {"train", "validation"} <= set(data):
+        raise ValueError(
+            "train() needs a DatasetDict with 'train' and 'validation' splits; "
+            "make one with tlhelpers.load_text_dataset(...)."
+        )
+    for split in ("train", "validation"):
+        if len(data[split]) == 0:
+            raise ValueError(f"The {split} split is empty.")
+        columns = set(data[split].column_names)
+        if "label" not in columns or not ({"text", "input_ids"} & columns):
+            raise ValueError(
+                f"The {split} split needs 'text' (or 'input_ids') and 'label' columns; "
+                f"it has {sorted(columns)}."
+            )
+    names = data["train"].features["label"].names
+    model_names = label_names(model)
+    if len(names) != len(model_names):
+        raise ValueError(
+            f"The model's head has {len(model_names)} outputs {model_names} but the data has "
+            f"{len(names)} labels {names}. Load the model with labels=data['train'].features"
+            "['label'].names, or call tlhelpers.replace_head(model, names)."
+        )
+    # Every class, not only those in validation: one seen only in test, or nowhere, would
+    # train silently and never be predicted.
+    check_every_class_trained(data)
+    check_max_length(max_length, tokenizer, model)
+    splits = DatasetDict(train=data["train"], validation=data["validation"])
+    if "input_ids" in data["train"].column_names:
+        return splits  # tokenized by the caller (its own max_length applies)
+    return tokenize_dataset(splits, tokenizer, max_length)
 
 
 class LengthGroupedSampler(torch.utils.data.Sampler):
@@ -248,18 +271,20 @@ def batch_loader(
     """
     if group_by_length:
         sampler = LengthGroupedSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
-        return torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, collate_fn=collate, pin_memory=pin_memory
-        )
-    generator = torch.Generator().manual_seed(seed)
+        batching = {"batch_sampler": sampler}
+    else:
+        generator = torch.Generator().manual_seed(seed)
+        batching = {"batch_size": batch_size, "shuffle": shuffle, "generator": generator}
     return torch.utils.data.DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        collate_fn=collate,
-        generator=generator,
-        pin_memory=pin_memory,
+        dataset, collate_fn=collate, pin_memory=pin_memory, **batching
     )
+
+
+def model_inputs(tokenized: Dataset) -> tuple[Dataset, list[int]]:
+    """The columns a model reads (token ids, attention mask, label), and each text's length."""
+    columns = [c for c in ("input_ids", "attention_mask", "label") if c in tokenized.column_names]
+    lengths = [len(ids) for ids in tokenized["input_ids"]]
+    return tokenized.select_columns(columns).with_format(None), lengths
 
 
 def make_dataloader(
@@ -281,39 +306,13 @@ def make_dataloader(
     Example:
         >>> loader = make_dataloader(tokenized["train"], batch_size=32, seed=0)
     """
-    columns = [c for c in ("input_ids", "attention_mask", "label") if c in tokenized.column_names]
-    dataset = tokenized.select_columns(columns).with_format(None)
-    lengths = [len(ids) for ids in tokenized["input_ids"]]
+    collate = PaddingCollator(pad_token_id, pad_to_multiple_of)
     return batch_loader(
-        dataset,
-        lengths,
-        PaddingCollator(pad_token_id, pad_to_multiple_of),
+        *model_inputs(tokenized),
+        collate,
         batch_size,
         shuffle=shuffle,
         group_by_length=group_by_length,
         seed=seed,
         pin_memory=pin_memory,
-    )
-
-
-def train_and_validation_loaders(
-    tokenized: DatasetDict, pad_token_id: int, *, batch_size: int, **options
-) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
-    """The training batches (shuffled) and the validation batches (sorted, twice as large).
-
-    Validation needs no gradients, so twice the batch fits in the same memory. ``options``
-    go to :func:`make_dataloader` (``group_by_length``, ``seed``, ``pin_memory`` ...).
-
-    Example:
-        >>> train_loader, eval_loader = train_and_validation_loaders(tokenized, 0, batch_size=32)
-    """
-    return (
-        make_dataloader(tokenized["train"], batch_size, pad_token_id=pad_token_id, **options),
-        make_dataloader(
-            tokenized["validation"],
-            2 * batch_size,
-            shuffle=False,
-            pad_token_id=pad_token_id,
-            **options,
-        ),
     )

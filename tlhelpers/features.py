@@ -36,14 +36,10 @@ def extract_features(
 
     Args:
         model: a classifier or bare encoder (its head, if any, is not used).
-        texts: the texts to embed.
         layers: which hidden states to return: 0 is the embedding layer, 1..N the
             transformer layers, -1 the last. Several layers cost one forward pass.
         pooling: ``"mean"`` (average over real tokens; what sentence encoders such as
             all-MiniLM-L6-v2 were trained for) or ``"cls"`` (the first token's vector).
-        max_length: longer texts are truncated.
-        batch_size: texts per forward pass (sorted by length for speed).
-        progress: show a progress bar.
 
     Returns:
         An array ``(len(texts), hidden_size)`` for one layer, or a dict layer -> array.

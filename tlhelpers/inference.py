@@ -31,8 +31,6 @@ from .config import progress_bar
 def inference_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Eval mode (no dropout) and no gradients inside; the model's mode is restored after.
 
-    The restore happens in ``finally``, so an error halfway leaves the model as it was.
-
     Example:
         >>> with inference_mode(model):
         ...     logits = model(**batch).logits
@@ -57,18 +55,10 @@ def inference_batches(
 ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
     """Padded batches of token ids, longest first, on ``device``, with their positions.
 
-    Args:
-        input_ids: one list of token ids per text (from the tokenizer, truncated), or,
-            with ``key="inputs_embeds"``, one tensor of hidden states per text.
-        batch_size: texts per batch.
-        pad_token_id: the tokenizer's padding id (``tokenizer.pad_token_id``).
-        device: where the batch tensors go (the model's device).
-        progress: show a progress bar.
-        key: the model's argument the inputs go to (``input_ids`` or ``inputs_embeds``).
-
-    Yields:
-        ``(index, batch)``: the positions of the batch's texts in ``input_ids`` and a dict
-        with ``key`` and ``attention_mask``, ready for ``model(**batch)``.
+    ``input_ids`` holds one list of token ids per text or, with ``key="inputs_embeds"``, one
+    tensor of hidden states per text. Yields ``(index, batch)``: the positions of the
+    batch's texts in ``input_ids``, and ``key`` and ``attention_mask``, ready for
+    ``model(**batch)``.
 
     Example:
         >>> for index, batch in inference_batches([[101, 7592, 102], [101, 102]], batch_size=2):

@@ -33,10 +33,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from datasets import DatasetDict
+from datasets import Dataset
 from torch import nn
 
-from .batching import PaddingCollator, batch_loader, pad_token_id
+from .batching import pad_token_id
 from .inference import class_probabilities, device_of, inference_batches, inference_mode
 from .models import encoder_layers, encoder_of
 
@@ -91,24 +91,14 @@ def frozen_lower_layers(model: nn.Module) -> int:
 
 
 class LowerLayerCache:
-    """The hidden states after the frozen lower layers, computed once per text.
+    """The frozen lower layers of a BERT-like classifier, run once per text.
 
-    Args:
-        model: a BERT-like classifier whose embeddings and lowest layers are frozen
-            (:func:`tlhelpers.freeze` with ``train_last_layers`` below the layer count).
-        tokenized: ``train`` and ``validation`` splits with ``input_ids`` and ``label``, or
-            None for a cache that only serves :meth:`lower_layer_states` (prediction).
-        pad_token_id: the tokenizer's padding id.
-        batch_size: texts per forward pass while caching.
+    ``model``'s embeddings and lowest layers must be frozen (:func:`tlhelpers.freeze` with
+    ``train_last_layers`` below the layer count); the layers up to the first trainable one
+    are cached.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        tokenized: DatasetDict | None,
-        pad_token_id: int,
-        batch_size: int = 64,
-    ):
+    def __init__(self, model: nn.Module):
         self.model = model
         self.layers = encoder_layers(model)
         self.cut = frozen_lower_layers(model)
@@ -118,12 +108,6 @@ class LowerLayerCache:
                 "tl.freeze(model, train_last_layers=n) with n below the model's "
                 f"{len(self.layers)} layers first."
             )
-        splits = ("train", "validation") if tokenized is not None else ()
-        self.states = {
-            split: self.lower_layer_states(tokenized[split]["input_ids"], pad_token_id, batch_size)
-            for split in splits
-        }
-        self.labels = {split: tokenized[split]["label"] for split in splits}
 
     def lower_layer_states(
         self, input_ids: Sequence[Sequence[int]], pad_token_id: int, batch_size: int = 64
@@ -134,9 +118,7 @@ class LowerLayerCache:
         weights are not run again.
         """
         shared = _SHARED_STATES.get()
-        known: dict[tuple, torch.Tensor] = {}
-        if shared is not None:
-            known = shared.setdefault(self._fingerprint(), {})
+        known = {} if shared is None else shared.setdefault(self._fingerprint(), {})
         keys = [tuple(ids) for ids in input_ids]
         missing_keys = [key for key in dict.fromkeys(keys) if key not in known]
         encoder = encoder_of(self.model)
@@ -153,6 +135,17 @@ class LowerLayerCache:
                     known[missing_keys[i]] = hidden[row, : len(missing_keys[i])].clone()
         return [known[key] for key in keys]
 
+    def model_inputs(self, tokenized: Dataset, pad_token_id: int) -> tuple[list[dict], list[int]]:
+        """A split's cached states and labels, and their lengths: what a batch loader needs.
+
+        The twin of :func:`tlhelpers.batching.model_inputs`, with ``inputs_embeds`` in
+        place of token ids (padded the same way, by :class:`~tlhelpers.batching.PaddingCollator`).
+        """
+        states = self.lower_layer_states(tokenized["input_ids"], pad_token_id)
+        labels = tokenized["label"]
+        items = [{"inputs_embeds": s, "label": y} for s, y in zip(states, labels, strict=True)]
+        return items, [len(s) for s in states]
+
     def _fingerprint(self) -> str:
         """A digest of the frozen weights below the cut: equal digests, equal states."""
         digest = hashlib.blake2b(digest_size=16)
@@ -162,37 +155,6 @@ class LowerLayerCache:
                 digest.update(name.encode())
                 digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()
-
-    def loaders(
-        self,
-        batch_size: int,
-        *,
-        group_by_length: bool = True,
-        seed: int = 0,
-        pin_memory: bool = False,
-        pad_to_multiple_of: int | None = None,
-    ) -> tuple[torch.utils.data.DataLoader, ...]:
-        """Training and validation batches of cached states, padded like token batches."""
-        out = []
-        for split, shuffle, size in (
-            ("train", True, batch_size),
-            ("validation", False, 2 * batch_size),
-        ):
-            pairs = zip(self.states[split], self.labels[split], strict=True)
-            items = [{"inputs_embeds": state, "label": label} for state, label in pairs]
-            out.append(
-                batch_loader(
-                    items,
-                    [len(s) for s in self.states[split]],
-                    PaddingCollator(0, pad_to_multiple_of),
-                    size,
-                    shuffle=shuffle,
-                    group_by_length=group_by_length,
-                    seed=seed,
-                    pin_memory=pin_memory,
-                )
-            )
-        return tuple(out)
 
     def top_layers_only(self) -> contextlib.AbstractContextManager:
         """Inside the block the model runs its top layers on cached states, not token ids."""
@@ -244,9 +206,8 @@ def predict_proba_over_cache(
             "predict_proba_over_cache needs a model with frozen embeddings and lower layers "
             "(tl.freeze(model, train_last_layers=n)); use tl.predict_proba otherwise."
         )
-    pad_id = pad_token_id(tokenizer)
-    cache = LowerLayerCache(model, None, pad_id, batch_size)  # states only: no training splits
-    states = cache.lower_layer_states(encoded["input_ids"], pad_id, batch_size)
+    cache = LowerLayerCache(model)
+    states = cache.lower_layer_states(encoded["input_ids"], pad_token_id(tokenizer), batch_size)
     batches = inference_batches(
         states, batch_size=batch_size, device=device_of(model), key="inputs_embeds"
     )

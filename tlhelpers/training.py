@@ -6,10 +6,8 @@ validation, early stopping, and the best weights restored at the end. It runs on
 Face Accelerate, so the same code runs on a CPU, a GPU (with mixed precision) or several
 processes (``torchrun --nproc_per_node 2 script.py``).
 
-Stopping: Ctrl-C (a notebook's stop button) or SIGTERM ends the run after the current
-step; a second one stops at once. Either way the model gets the best *validated* weights
-seen so far, and the result says how the run ended. Stopped before any validation, there
-are no validated weights: the model keeps its last weights and ``result.best`` is None.
+How a run stops (its step budget, patience, or Ctrl-C and SIGTERM), and which weights
+the model keeps then, is :mod:`tlhelpers.stopping`.
 
 On a GPU the loop never waits for the device inside a step: the loss is summed on the
 device and read only when it is logged, batches come from pinned memory with
@@ -23,8 +21,6 @@ import itertools
 import logging
 import math
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,16 +33,17 @@ from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration
 from datasets import DatasetDict
 from torch import nn
+from torch.utils.data import DataLoader
 from transformers import get_scheduler
 
-from .batching import check_max_length, pad_token_id, tokenize_dataset, train_and_validation_loaders
+from .batching import PaddingCollator, batch_loader, model_inputs, pad_token_id, prepare_data
 from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
-from .data import check_every_class_trained
 from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
-from .models import encoder_layers, head_of, label_names
+from .models import count_parameters, encoder_layers, head_of, label_names, set_dropout
 from .record import data_in_memory, fingerprint, model_in_memory
+from .stopping import BestWeights, StopSignals, interrupt_message
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +72,10 @@ class TrainingResult:
 
     ``best`` is the validation record whose weights the model now holds (None if the run
     stopped before its first validation). ``stop_signal`` is ``"SIGINT"`` or ``"SIGTERM"``
-    when a signal ended the run, and None when it ended otherwise (including a
-    ``KeyboardInterrupt`` raised by a callback). ``class_weights`` are the loss's class
-    weights, if the run had any.
-
-    ``data_used`` and ``model_used`` describe what the run was handed (see
-    :mod:`tlhelpers.record`): ``train`` records in-memory data by its size and hash and the
-    model by its own config; ``fine_tune`` records the dataset and model it loaded by name.
-    ``save_model`` writes them, never ``config``'s data and model fields, into the record.
+    when a signal ended the run (a callback's ``KeyboardInterrupt`` is none). ``data_used``
+    and ``model_used`` describe what the run was handed (:mod:`tlhelpers.record`): in-memory
+    data by its size and hash, or, from ``fine_tune``, the dataset and model by name;
+    ``save_model`` records them, never ``config``'s data and model fields.
     """
 
     config: TrainConfig
@@ -167,57 +160,6 @@ def parameter_groups(
     return [{"params": ps, "lr": g_lr, "weight_decay": wd} for (g_lr, wd), ps in groups.items()]
 
 
-class BestWeights:
-    """Keep the weights of the best validation so far, and count validations without gain.
-
-    Only trainable parameters are copied (frozen ones never change), and the copy stays
-    on the model's device, so keeping a snapshot costs no transfer.
-
-    Example:
-        >>> best = BestWeights(metric="macro_f1", patience=2)
-        >>> improved = best.update({"macro_f1": 0.7, ...}, model)
-        >>> best.restore()            # the model gets the best weights back
-    """
-
-    def __init__(self, metric: str, patience: int | None):
-        self.metric, self.patience = metric, patience
-        self.record: dict | None = None
-        self.misses = 0
-        self._saved: list[tuple[nn.Parameter, torch.Tensor]] = []
-
-    def is_better(self, record: dict) -> bool:
-        if self.record is None:
-            return True
-        if self.metric == "loss":
-            return record["loss"] < self.record["loss"]
-        return record[self.metric] > self.record[self.metric]
-
-    def update(self, record: dict, model: nn.Module) -> bool:
-        """Remember ``record`` and the model's weights if it is the best so far."""
-        if not self.is_better(record):
-            self.misses += 1
-            return False
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        self._saved = [(p, p.detach().clone()) for p in trainable]  # built, then swapped in
-        self.record, self.misses = record, 0
-        return True
-
-    @property
-    def out_of_patience(self) -> bool:
-        """True after ``patience`` validations in a row without improvement (0 counts as 1).
-
-        The same count as ``EarlyStoppingCallback(early_stopping_patience=N)``: with
-        ``patience=2`` the run stops at the second validation in a row that brings no gain.
-        """
-        return self.patience is not None and self.misses >= max(1, self.patience)
-
-    @torch.no_grad()
-    def restore(self) -> None:
-        """Copy the best weights back into the model (nothing to do before a validation)."""
-        for parameter, value in self._saved:
-            parameter.copy_(value)
-
-
 @contextlib.contextmanager
 def dropout_set_to(model: nn.Module, probability: float | None) -> Iterator[None]:
     """Set every dropout layer to ``probability`` inside the block; restore them after.
@@ -226,45 +168,12 @@ def dropout_set_to(model: nn.Module, probability: float | None) -> Iterator[None
     """
     original = {m: m.p for m in model.modules() if isinstance(m, nn.Dropout)}
     if probability is not None:
-        for module in original:
-            module.p = probability
+        set_dropout(model, probability)
     try:
         yield
     finally:
         for module, p in original.items():
             module.p = p
-
-
-class StopSignals:
-    """Turn Ctrl-C (SIGINT) and SIGTERM into "stop after this step"; a second one stops now.
-
-    A run stopped mid-step would leave half-updated weights and no say in what is kept.
-    Inside the block the first signal only sets :attr:`received` (the signal's name); the
-    loop checks it after each step. Outside the main thread (where handlers cannot be
-    installed) nothing changes.
-    """
-
-    def __init__(self) -> None:
-        self.received: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt  # the second signal: stop now
-        self.received = signal.Signals(signum).name
-        logger.warning(
-            "%s received: stopping after this step (send again to stop now).", self.received
-        )
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
 
 
 def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
@@ -290,40 +199,6 @@ def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
     # way; non_blocking: copies from pinned memory overlap with the GPU's work.
     config = DataLoaderConfiguration(split_batches=True, non_blocking=torch.cuda.is_available())
     return Accelerator(cpu=cpu, mixed_precision=mixed_precision, dataloader_config=config)
-
-
-def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> DatasetDict:
-    """Check the splits, labels and length against the model; tokenize unless already done."""
-    if not isinstance(data, DatasetDict) or not {"train", "validation"} <= set(data):
-        raise ValueError(
-            "train() needs a DatasetDict with 'train' and 'validation' splits; "
-            "make one with tlhelpers.load_text_dataset(...)."
-        )
-    for split in ("train", "validation"):
-        if len(data[split]) == 0:
-            raise ValueError(f"The {split} split is empty.")
-        columns = set(data[split].column_names)
-        if "label" not in columns or not ({"text", "input_ids"} & columns):
-            raise ValueError(
-                f"The {split} split needs 'text' (or 'input_ids') and 'label' columns; "
-                f"it has {sorted(columns)}."
-            )
-    names = data["train"].features["label"].names
-    model_names = label_names(model)
-    if len(names) != len(model_names):
-        raise ValueError(
-            f"The model's head has {len(model_names)} outputs {model_names} but the data has "
-            f"{len(names)} labels {names}. Load the model with labels=data['train'].features"
-            "['label'].names, or call tlhelpers.replace_head(model, names)."
-        )
-    # Every class, not only those in validation: one seen only in test, or nowhere, would
-    # train silently and never be predicted.
-    check_every_class_trained(data)
-    check_max_length(max_length, tokenizer, model)
-    splits = DatasetDict(train=data["train"], validation=data["validation"])
-    if "input_ids" in data["train"].column_names:
-        return splits  # tokenized by the caller (its own max_length applies)
-    return tokenize_dataset(splits, tokenizer, max_length)
 
 
 def loss_function(model: nn.Module, class_weights: Sequence[float] | None) -> nn.Module:
@@ -365,8 +240,7 @@ def _resolve_config(config: TrainConfig | None, settings: dict[str, Any]) -> Tra
     """``config`` with ``settings`` applied; data and model settings are refused.
 
     train() is handed a ready model and data, so a data or model field (a keyword, or a
-    value other than the default inside ``config``) would be ignored, and then recorded
-    as if it had happened. Which fields those are is each field's metadata group.
+    non-default value inside ``config``) would be ignored, yet recorded as if it had happened.
     """
     default = TrainConfig()
     given = {name: settings[name] for name in DATA_AND_MODEL_SETTINGS if name in settings}
@@ -400,17 +274,16 @@ def train(
     """Fine-tune ``model`` on ``data["train"]``, validating on ``data["validation"]``.
 
     Only parameters with ``requires_grad`` learn, so call :func:`tlhelpers.freeze` first
-    for feature extraction or partial fine-tuning.
+    for feature extraction or partial fine-tuning. Trainer's twin:
+    ``Trainer(model, args, train_dataset, eval_dataset).train()``.
 
     Args:
-        model, tokenizer: from :func:`tlhelpers.load_model`.
         data: a DatasetDict with ``train`` and ``validation`` (raw text or tokenized).
         config: a :class:`tlhelpers.TrainConfig`; its training fields are used. Its data
             and model fields must keep their defaults (else a ``ValueError`` says what to
             call instead): the data and model are the ones handed over.
         callbacks: functions ``f(event, history)`` called on ``"step"`` (each logged
             step), ``"eval"`` and ``"end"``, e.g. to draw a live plot.
-        progress: show a progress bar.
         class_weights: one loss weight per class, in the model's label order (None: all
             1); the validation loss uses them too. Trainer's twin: a ``compute_loss``
             override with ``CrossEntropyLoss(weight=...)``.
@@ -432,24 +305,15 @@ def train(
     set_seed(config.seed)
     accelerator = make_accelerator(config.mixed_precision)
     criterion = loss_function(model, class_weights).to(accelerator.device)
-    # With cache_frozen_layers the frozen lower layers run once, here, over every text, and
-    # inside `only_top_layers` (entered below) the model runs its top layers on their output.
+    # With cache_frozen_layers the frozen lower layers run here, once; the `with` skips them.
     train_loader, eval_loader, only_top_layers = batch_sources(
         model, tokenizer, tokenized, config, accelerator.device
     )
     steps_per_epoch = len(train_loader)
     total_steps = min(steps_per_epoch * config.epochs, config.max_steps or math.inf)
-    # Fused AdamW: 5x faster than the per-tensor loop on a CPU (MiniLM); Trainer uses it too.
-    optimizer = torch.optim.AdamW(
-        parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay),
-        fused=accelerator.device.type in ("cpu", "cuda"),
-    )
-    warmup_steps = round(config.warmup_ratio * total_steps)
-    scheduler = get_scheduler("linear", optimizer, warmup_steps, total_steps)
+    optimizer, scheduler = optimizer_and_schedule(model, config, total_steps, accelerator.device)
     history, best = History(), BestWeights(config.metric, config.patience)
     running = RunningTotals(accelerator.device)  # read only when logged: no GPU wait
-    step = 0
-    ending = None  # how the run ended: "finished", "early stop", a signal, or "interrupted"
     eval_seconds, start = 0.0, time.perf_counter()
     bar = progress_bar(
         total=total_steps, desc="Training", enabled=progress and accelerator.is_main_process
@@ -458,11 +322,9 @@ def train(
         model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
             model, optimizer, train_loader, eval_loader, scheduler
         )
-        batches = _epoch_after_epoch(train_loader)
         model.train()
         try:
-            while ending is None:
-                batch = next(batches)
+            for step, batch in enumerate(_epoch_after_epoch(train_loader), start=1):
                 labels = batch.pop("labels")
                 with accelerator.autocast():
                     loss = criterion(model(**batch).logits.float(), labels)
@@ -473,7 +335,6 @@ def train(
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
 
-                step += 1
                 running.add(loss, len(labels) * accelerator.num_processes, batch["attention_mask"])
                 bar.update(1)
                 at = {"step": step, "epoch": round(step / steps_per_epoch, 3)}
@@ -502,21 +363,23 @@ def train(
                     ending = "early stop"
                 else:
                     ending = stop.received  # None: no signal, keep going
+                if ending is not None:
+                    break
         except KeyboardInterrupt:  # a second signal, or a callback's KeyboardInterrupt
             ending = stop.received or "interrupted"
     seconds = time.perf_counter() - start
     best.restore()
-    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
-    model.eval()
-    interrupted = ending not in ("finished", "early stop")
+    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False).eval()
+    interrupted = ending not in ("finished", "early stop")  # a signal, or "interrupted"
     if interrupted and accelerator.is_main_process:
-        logger.warning(_interrupt_message(best.record))
-    result = TrainingResult(
+        logger.warning(interrupt_message(best.record))
+    _emit(callbacks, "end", history)
+    return TrainingResult(
         config=config,
         history=history,
         best=best.record,
         train_examples=len(tokenized["train"]),
-        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        trainable_parameters=count_parameters(model)["trainable"],
         seconds=seconds,
         examples_per_second=running.examples / seconds,
         tokens_per_second=running.tokens.item() * accelerator.num_processes / seconds,
@@ -524,15 +387,28 @@ def train(
         interrupted=interrupted,
         stop_signal=stop.received if interrupted else None,
         class_weights=None if class_weights is None else [float(w) for w in class_weights],
-        # What the run was handed, for the saved record (fine_tune names its sources).
         data_used=data_in_memory(fingerprint(data)),
         model_used=model_in_memory(model),
     )
-    _emit(callbacks, "end", history)
-    return result
 
 
-def batch_sources(model, tokenizer, tokenized: DatasetDict, config: TrainConfig, device):
+def optimizer_and_schedule(
+    model: nn.Module, config: TrainConfig, total_steps: int, device: torch.device
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW over :func:`parameter_groups`, and its warmup-then-decay schedule.
+
+    Trainer's twin: ``Trainer.create_optimizer_and_scheduler(num_training_steps)``.
+    """
+    groups = parameter_groups(model, config.lr, config.weight_decay, config.layer_lr_decay)
+    # Fused AdamW: 5x faster than the per-tensor loop on a CPU (MiniLM); Trainer uses it too.
+    optimizer = torch.optim.AdamW(groups, fused=device.type in ("cpu", "cuda"))
+    warmup_steps = round(config.warmup_ratio * total_steps)
+    return optimizer, get_scheduler("linear", optimizer, warmup_steps, total_steps)
+
+
+def batch_sources(
+    model: nn.Module, tokenizer, tokenized: DatasetDict, config: TrainConfig, device: torch.device
+) -> tuple[DataLoader, DataLoader, contextlib.AbstractContextManager]:
     """Training and validation loaders, and the context the model must run them in.
 
     Token batches run in the model as it is (a do-nothing context). With
@@ -540,19 +416,24 @@ def batch_sources(model, tokenizer, tokenized: DatasetDict, config: TrainConfig,
     layers (:class:`~tlhelpers.layer_cache.LowerLayerCache`, computed here, once), and the
     context is :meth:`~tlhelpers.layer_cache.LowerLayerCache.top_layers_only`.
     """
-    on_gpu = device.type == "cuda"
-    options = dict(
-        batch_size=config.batch_size,
-        group_by_length=config.group_by_length,
-        seed=config.seed,
-        pin_memory=on_gpu,
-        pad_to_multiple_of=8 if on_gpu else None,
+    splits, pad_id, on_gpu = ("train", "validation"), pad_token_id(tokenizer), device.type == "cuda"
+    if config.cache_frozen_layers:
+        cache = LowerLayerCache(model.to(device))
+        inputs = {split: cache.model_inputs(tokenized[split], pad_id) for split in splits}
+        context = cache.top_layers_only()
+    else:
+        inputs = {split: model_inputs(tokenized[split]) for split in splits}
+        context = contextlib.nullcontext()
+    collate = PaddingCollator(pad_id, pad_to_multiple_of=8 if on_gpu else None)
+    options = dict(group_by_length=config.group_by_length, seed=config.seed, pin_memory=on_gpu)
+    return (
+        batch_loader(*inputs["train"], collate, config.batch_size, **options),
+        # Validation needs no gradients, so twice the batch fits in the same memory.
+        batch_loader(
+            *inputs["validation"], collate, 2 * config.batch_size, shuffle=False, **options
+        ),
+        context,
     )
-    if not config.cache_frozen_layers:
-        loaders = train_and_validation_loaders(tokenized, pad_token_id(tokenizer), **options)
-        return (*loaders, contextlib.nullcontext())
-    cache = LowerLayerCache(model.to(device), tokenized, pad_token_id(tokenizer))
-    return (*cache.loaders(**options), cache.top_layers_only())
 
 
 def _epoch_after_epoch(loader) -> Iterator[dict]:
@@ -594,29 +475,15 @@ def _emit(callbacks: Sequence[Callback], event: str, history: History) -> None:
         callback(event, history)
 
 
-def _interrupt_message(best: dict | None) -> str:
-    if best is None:
-        return (
-            "Training stopped before the first validation: there are no validated weights "
-            "to keep, so the model holds its last, unvalidated weights."
-        )
-    return (
-        f"Training stopped: the model holds the best validated weights "
-        f"(step {best['step']}, epoch {best['epoch']}, validation macro-F1 "
-        f"{best['macro_f1']:.4f})."
-    )
-
-
 def validation_scores(
-    model: nn.Module, loader, accelerator: Accelerator, criterion: nn.Module | None = None
+    model: nn.Module, loader, accelerator: Accelerator, criterion: nn.Module
 ) -> dict[str, float]:
-    """Validation loss (``criterion``, default cross-entropy), accuracy and macro-F1.
+    """Validation loss (``criterion``, the training loss), accuracy and macro-F1.
 
     Gathered from every process. Logits stay on the device until the end: one transfer
     per validation, not per batch.
     """
     all_logits, all_labels = [], []
-    criterion = criterion or nn.CrossEntropyLoss()
     with inference_mode(model):
         for batch in loader:
             labels = batch.pop("labels")
