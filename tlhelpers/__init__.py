@@ -106,7 +106,7 @@ _MODULE_OF = _public_names()
 _SUBMODULES = {
     *_MODULE_OF.values(),
     *("baselines", "cli", "experiments", "features", "files", "inference", "lab_plots"),
-    *("cleaning", "layer_cache", "lora", "noise", "plots", "widgets"),
+    *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping", "widgets"),
 }
 
 __all__ = sorted(_MODULE_OF)

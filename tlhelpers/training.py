@@ -232,6 +232,8 @@ _INSTEAD = {
     "model": "load the model you want with tl.load_model(...) and pass it",
     "pretrained": "pass a model built with tl.random_model(...)",
     "train_last_layers": "freeze the model first: tl.freeze(model, train_last_layers=n)",
+    "lora_rank": "add the adapters first: model = tl.add_lora(model, rank=r)",
+    "lora_alpha": "add the adapters first: model = tl.add_lora(model, rank=r)",
 }
 _LOAD_INSTEAD = "load the data with those options: tl.load_text_dataset(...)"
 
