@@ -155,8 +155,14 @@ def test_which_fields_choose_data_or_model_is_field_metadata():
     assert groups["n_per_class"] == groups["header"] == "data"
     assert groups["pretrained"] == groups["train_last_layers"] == "model"
     assert groups["seed"] == groups["lr"] == "training"
-    assert tl.TrainConfig().settings("model") == {"model": "minilm", "pretrained": True,
-                                                  "train_last_layers": None}  # fmt: skip
+    assert groups["lora_rank"] == groups["lora_alpha"] == "model"
+    assert tl.TrainConfig().settings("model") == {
+        "model": "minilm",
+        "pretrained": True,
+        "train_last_layers": None,
+        "lora_rank": None,
+        "lora_alpha": None,
+    }
 
 
 def test_a_record_of_in_memory_data_refuses_to_replay_or_evaluate(
