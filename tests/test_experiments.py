@@ -425,3 +425,14 @@ def test_lab_rejects_bad_requests_before_work(lab, toy_data):
         TransferLab(toy_data, config=lab.config, steps_per_validation=0)
     with pytest.raises(ValueError, match="DatasetDict"):
         TransferLab(toy_data["train"])
+
+
+def test_learning_curves_say_wall_clock_and_charged_training_time(lab, capsys, monkeypatch):
+    # Frozen features are computed once beforehand, so their runs take ~0 s of wall clock,
+    # yet each is charged its forward passes: the printout gives both, never one as the other.
+    monkeypatch.setattr(lab, "verbose", True)
+    curves = lab.learning_curves(["frozen features"], sizes=[4], seeds=2)
+    printed = capsys.readouterr().out
+    charged = curves["train_seconds"].sum()
+    assert f"{lab.name}: frozen features: 2 runs, " in printed
+    assert f"s wall clock, {charged:.0f} s charged as training time" in printed
