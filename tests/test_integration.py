@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tlhelpers as tl
+from tlhelpers import cli
 from tlhelpers.baselines import majority_baseline
 
 pytestmark = pytest.mark.integration
@@ -100,30 +101,30 @@ def test_interrupted_minilm_training_keeps_its_best_weights(tweets):
     assert np.allclose(now, probabilities[best_index], atol=1e-5)
 
 
-def test_cli_round_trip(tmp_path):
+def test_cli_round_trip(tmp_path, capsys):
+    # `train` runs as `python -m tlhelpers`, the command a learner types; evaluate, predict
+    # and the two errors go through the same entry point in this process (cli.main), which
+    # saves a Python start and a torch import for each.
     out = tmp_path / "cli-run"
-
-    def cli(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "tlhelpers", *args], capture_output=True, text=True, timeout=600
-        )
-
-    train = cli(
-        "train", "--dataset", "tweet-sentiment", "--max-examples", "400", "--epochs", "1",
-        "--max-length", "48", "--out", str(out), "--no-progress",
+    train = subprocess.run(
+        [sys.executable, "-m", "tlhelpers", "train", "--dataset", "tweet-sentiment",
+         "--max-examples", "400", "--epochs", "1", "--max-length", "48", "--out", str(out),
+         "--no-progress"],
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert train.returncode == 0, train.stderr
     assert "Test metrics" in train.stdout and "macro_f1" in train.stdout
-    evaluate = cli("evaluate", "--model", str(out))
-    assert evaluate.returncode == 0, evaluate.stderr
-    assert "n=40" in evaluate.stdout and "Confusion matrix" in evaluate.stdout
-    predict = cli(
-        "predict", "--model", str(out), "--json", "I love this airline", "worst delay ever"
-    )
-    assert predict.returncode == 0, predict.stderr
-    assert predict.stdout.count('"predicted"') == 2
 
-    bad = cli("evaluate", "--model", str(tmp_path))
-    assert bad.returncode == 2 and "not a saved model" in bad.stderr
-    unknown = cli("train", "--dataset", "nobody/nothing-here", "--out", str(tmp_path / "x"))
-    assert unknown.returncode == 2 and "tweet-sentiment, bbc-news" in unknown.stderr
+    assert cli.main(["evaluate", "--model", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "n=40" in printed and "Confusion matrix" in printed
+    texts = ["I love this airline", "worst delay ever"]
+    assert cli.main(["predict", "--model", str(out), "--json", *texts]) == 0
+    assert capsys.readouterr().out.count('"predicted"') == 2
+
+    assert cli.main(["evaluate", "--model", str(tmp_path)]) == 2
+    assert "not a saved model" in capsys.readouterr().err
+    assert (
+        cli.main(["train", "--dataset", "nobody/nothing-here", "--out", str(tmp_path / "x")]) == 2
+    )
+    assert "tweet-sentiment, bbc-news" in capsys.readouterr().err
