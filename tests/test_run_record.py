@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import fields
@@ -205,6 +206,23 @@ def test_the_round_trip_as_typed(folder, tsv_run, tmp_path):
     assert replay.returncode == 0, replay.stderr
     assert same_weights(folder / "RUN", tmp_path / "b")
     assert record_of(tmp_path / "b")["data"] == record["data"]
+    assert "Note:" not in replay.stderr  # the same rows: nothing to say
+
+
+def test_a_replay_on_changed_data_says_so(folder, tsv_run, tmp_path, monkeypatch, capsys):
+    # The record's file is read again by its name: change one label there, then replay.
+    shutil.copy(folder / "runs.tsv", tmp_path / "runs.tsv")
+    shutil.copytree(folder / "RUN", tmp_path / "RUN")
+    lines = (tmp_path / "runs.tsv").read_text().splitlines(keepends=True)
+    lines[0] = "positive" + lines[0][lines[0].index("\t") :]
+    (tmp_path / "runs.tsv").write_text("".join(lines))
+    monkeypatch.chdir(tmp_path)
+    replay = ["train", "--config", "RUN/training_config.json", "--out", "b", "--no-progress"]
+    assert cli.main(replay) == 0
+    then = record_of(tmp_path / "RUN")["data"]["sha256"]
+    error = capsys.readouterr().err
+    assert f"recorded data with sha256 {then[:12]}..., but this run read runs.tsv as" in error
+    assert record_of(tmp_path / "b")["data"]["sha256"] != then
 
 
 def test_evaluate_reads_another_file_with_its_own_options(folder, tsv_run, capsys):

@@ -180,6 +180,7 @@ def run_train(args: argparse.Namespace) -> int:
     if config.dataset is None:
         raise ValueError("No dataset: pass --dataset NAME_OR_FILE (or a --config that has one).")
     check_save_target(args.out)
+    replayed = _replayed_data(args)
 
     import pandas as pd
 
@@ -209,7 +210,26 @@ def run_train(args: argparse.Namespace) -> int:
         return EXIT_CODES.get(result.stop_signal or "", 130)
     speed = f"{result.examples_per_second:.1f} examples/s"
     print(f"\nTrained in {result.seconds:.0f} s ({speed}). Saved to {args.out}")
+    then, now = (replayed or {}).get("sha256"), (result.data_used or {}).get("sha256")
+    if then and now and then != now:
+        # A replay is only a replay if it read the same rows: say so when it did not.
+        print(
+            f"Note: {args.config} recorded data with sha256 {then[:12]}..., but this run read "
+            f"{config.dataset} as {now[:12]}...: the file changed, or a data flag differs, so "
+            "these are not the recorded run's weights.",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _replayed_data(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The data part of the run record that ``--config`` replays (None if it is not one)."""
+    from .record import is_run_record
+
+    if not getattr(args, "config", None) or hasattr(args, "dataset"):
+        return None  # no record, or --dataset names other data on purpose
+    values = read_settings_file(args.config)
+    return values.get("data") if is_run_record(values) else None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
