@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: lab test test-fast lint format notebooks korean site bench clean
+.PHONY: lab lab-deep test test-fast lint format notebooks korean site bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ korean: $(BIN)/.installed
 # site/_build/html/; serve it with `python -m http.server -d site/_build/html`.
 site: $(BIN)/.installed
 	$(BIN)/python tools/build_site.py
+
+# Notebook 07's recorded deep run: six methods, five seeds, both datasets (about 75 minutes on
+# an idle 2-core machine). It rewrites notebooks/results/lab_deep.json; commit that file.
+lab-deep: $(BIN)/.installed
+	$(BIN)/python tools/lab_deep.py
 
 # Performance comparisons (~20 minutes on an idle 2-core machine); never part of `make test`.
 bench: $(BIN)/.installed

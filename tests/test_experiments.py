@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 import tlhelpers as tl
 from tlhelpers import experiments, lab_analysis, lab_plots
-from tlhelpers.experiments import METHODS, TransferLab
+from tlhelpers.experiments import TRANSFORMER_METHODS, TransferLab
 from tlhelpers.features import linear_probe
 from tlhelpers.lab_analysis import (
     embedding_map,
@@ -25,6 +25,7 @@ from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_s
 from tlhelpers.noise import NOISES, corrupt
 from tlhelpers.sampling import stratified_sample
 
+LIVE = ("fine-tuned", "frozen features", "random init", "tf-idf")  # the methods 07 runs live
 TEXT = "the captain said our flight was delayed again because of the weather"
 
 
@@ -174,6 +175,31 @@ def test_training_sets_are_balanced_nested_and_seeded(lab):
         lab.training_indices(lab.largest_size + 1, seed=0)
 
 
+def test_full_fine_tuning_and_lora_train_what_they_say(lab):
+    # The two methods of the deep run: every weight learns, or only adapters (and the head).
+    full, lora = lab.method_config("full fine-tuning"), lab.method_config("LoRA", seed=3)
+    assert full.train_last_layers is None and not full.cache_frozen_layers
+    assert lora.lora_rank == 8 and lora.seed == 3 and lora.train_last_layers is None
+    assert lab.method_config("random init").pretrained is False
+    assert lab.method_config("fine-tuned") == lab.config.replace(seed=0)
+    with pytest.raises(ValueError, match="not a transformer method"):
+        lab.method_config("tf-idf")
+    lab.learning_rates["LoRA"] = 3e-3
+    curves = lab.learning_curves(["full fine-tuning", "LoRA"], sizes=[4], seeds=2)
+    assert curves["method"].tolist() == ["full fine-tuning"] * 2 + ["LoRA"] * 2
+    assert curves["lr"].tolist() == [lab.config.lr] * 2 + [3e-3] * 2
+    assert (curves["steps"] >= curves["best_step"]).all() and (curves["steps"] <= 12).all()
+    full_model, lora_model = lab.kept["full fine-tuning"][0].model, lab.kept["LoRA"][0].model
+    assert all(p.requires_grad for p in full_model.parameters())
+    assert tl.is_lora(lora_model) and not tl.is_lora(full_model)
+    # Each kept predictor is the kept model, scored on the whole stack (no cache).
+    for method in ("full fine-tuning", "LoRA"):
+        run = lab.kept[method][1]
+        expected = tl.predict_proba(run.model, lab.tokenizer, lab.test["text"], max_length=16)
+        np.testing.assert_allclose(run.predictor(lab.test["text"]), expected, atol=1e-6)
+    assert set(TRANSFORMER_METHODS) == {"fine-tuned", "random init", "full fine-tuning", "LoRA"}
+
+
 def test_learning_curves_of_all_four_methods(lab):
     # The test labels are rotated (0 -> 1 -> 2 -> 0): a classifier that learned the toy task
     # scores 1 on validation and 0 on test, so a score taken from the wrong split shows.
@@ -183,7 +209,7 @@ def test_learning_curves_of_all_four_methods(lab):
         lab.learning_curves(["fine-tuned", "random init"], sizes=[4], seeds=1),
     ])  # fmt: skip
     assert len(curves) == 2 * 2 * 2 + 2
-    assert set(curves["method"]) == set(METHODS)
+    assert set(curves["method"]) == set(LIVE)
     assert curves["n_per_class"].tolist()[:4] == [2, 2, 8, 8]  # sizes run smallest first
     assert (curves["train_examples"] == 3 * curves["n_per_class"]).all()
     # The toy label is one word of the text: TF-IDF needs only a few examples to be perfect
@@ -201,7 +227,7 @@ def test_learning_curves_of_all_four_methods(lab):
 
     # Each score is the kept classifier's score on its own split: recompute them.
     labels = len(lab.label_names)
-    for method in METHODS:
+    for method in LIVE:
         run = lab.kept[method][0]
         seed = run.record["seed"]
         train_set = lab.pool.select(lab.training_indices(run.record["n_per_class"], seed))

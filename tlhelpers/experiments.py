@@ -2,7 +2,7 @@
 
 Tutorials say that transfer learning (1) works with little labelled data, (2) cuts
 training time and (3) generalises better. A :class:`TransferLab` checks each claim on one
-dataset by training four methods on the *same* training sets, drawn from one pool:
+dataset by training its methods on the *same* training sets, drawn from one pool:
 
 - ``"fine-tuned"``: the pretrained encoder with a new head, trained until validation stops
   improving; with ``TrainConfig(train_last_layers=k, cache_frozen_layers=True)`` only the
@@ -13,7 +13,13 @@ dataset by training four methods on the *same* training sets, drawn from one poo
 - ``"random init"``: the same architecture and training recipe, from random weights:
   what the pretraining is worth (give each transformer method its own learning rate,
   chosen on validation, with :meth:`TransferLab.choose_learning_rate`);
-- ``"tf-idf"``: word and word-pair counts plus logistic regression (no pretraining at all).
+- ``"tf-idf"``: word and word-pair counts plus logistic regression (no pretraining at all);
+- ``"full fine-tuning"``: every weight of the pretrained encoder learns (no cache);
+- ``"LoRA"``: low-rank adapters in every layer learn over frozen pretrained weights
+  (:func:`tlhelpers.add_lora`, with the ``peft`` library), the pooler and head in full.
+
+Notebook 07 runs the first four live; the two slow ones (they backpropagate through every
+layer) run in the recorded deep run, ``make lab-deep`` (``tools/lab_deep.py``).
 
 Seeds draw different training sets from a pool larger than the largest size, so their
 spread measures the luck of the draw. :mod:`tlhelpers.lab_analysis` looks inside the
@@ -54,7 +60,14 @@ from .noise import NOISES, corrupt
 from .recipe import fine_tune
 from .sampling import stratified_indices, stratified_sample
 
-METHODS = ("fine-tuned", "frozen features", "random init", "tf-idf")
+# How each transformer method departs from the lab's config (which is "fine-tuned"'s recipe).
+TRANSFORMER_METHODS = {
+    "fine-tuned": {},
+    "random init": {"pretrained": False},
+    "full fine-tuning": {"train_last_layers": None, "cache_frozen_layers": False},
+    "LoRA": {"train_last_layers": None, "cache_frozen_layers": False, "lora_rank": 8},
+}
+METHODS = ("fine-tuned", "frozen features", "random init", "tf-idf", "full fine-tuning", "LoRA")
 
 Predictor = Callable[[Sequence[str]], np.ndarray]  # texts -> class probabilities
 
@@ -75,7 +88,7 @@ def macro_f1(y_true: Sequence[int], probabilities: np.ndarray, num_labels: int) 
 
 
 class TransferLab:
-    """Train and score the four methods of :data:`METHODS` on one dataset.
+    """Train and score the methods of :data:`METHODS` on one dataset.
 
     Args:
         data: a DatasetDict from :func:`tlhelpers.load_text_dataset`.
@@ -168,10 +181,22 @@ class TransferLab:
         """The most training examples per class the pool allows."""
         return int(np.bincount(self.pool_labels).min())
 
-    @property
-    def top_layers_only(self) -> bool:
-        """True when the transformer methods train their top layers over cached lower ones."""
-        return self.config.cache_frozen_layers and self.config.train_last_layers is not None
+    def method_config(self, method: str, seed: int = 0) -> TrainConfig:
+        """The config a transformer method trains with: the lab's, changed as
+        :data:`TRANSFORMER_METHODS` says, with the method's learning rate and ``seed``.
+
+        Example:
+            >>> lab.method_config("LoRA").changed()["lora_rank"]
+            8
+        """
+        if method not in TRANSFORMER_METHODS:
+            raise ValueError(
+                f"'{method}' is not a transformer method; choose from {list(TRANSFORMER_METHODS)}."
+            )
+        changes = TRANSFORMER_METHODS[method]
+        return self.config.replace(
+            **changes, seed=seed, lr=self.learning_rates.get(method, self.config.lr)
+        )
 
     # Frozen features, computed once per text ---------------------------------------------
 
@@ -272,8 +297,9 @@ class TransferLab:
                 predictor, seconds = self._fit_probe(train_set, seed)
                 val_f1 = self._score(predictor, self.validation)
             else:
-                model, seconds, val_f1, steps = self._train_transformer(method, train_set, seed)
-                predictor = self._transformer_predictor(model)
+                config = self.method_config(method, seed)
+                model, seconds, val_f1, steps = self._train_transformer(config, train_set)
+                predictor = self._transformer_predictor(model, config)
                 record.update(steps)
             record["train_seconds"] = seconds
             record["train_macro_f1"] = self._score(
@@ -297,7 +323,7 @@ class TransferLab:
         seconds = len(train_set) * self.seconds_per_text + time.perf_counter() - start
         return (lambda texts: probe.predict_proba(self.embed(texts))), seconds
 
-    def _train_transformer(self, method: str, train_set: Dataset, seed: int):
+    def _train_transformer(self, config: TrainConfig, train_set: Dataset):
         # A few-shot set is repeated so that one pass is at least steps_per_validation
         # steps: the run validates after each pass and stops after `patience` passes
         # without improvement, or at the cap of max_steps.
@@ -305,10 +331,7 @@ class TransferLab:
         repeats = math.ceil(self.steps_per_validation * batch_size / len(train_set))
         repeated = concatenate_datasets([train_set] * max(1, repeats))
         steps_per_pass = math.ceil(len(repeated) / batch_size)
-        config = self.config.replace(
-            seed=seed,
-            pretrained=method == "fine-tuned",
-            lr=self.learning_rates.get(method, self.config.lr),
+        config = config.replace(
             epochs=math.ceil(self.config.max_steps / steps_per_pass),
             log_every=steps_per_pass,
             eval_every=None,
@@ -328,10 +351,12 @@ class TransferLab:
         )
         return run.model, last["train_seconds"], best["macro_f1"], steps
 
-    def _transformer_predictor(self, model) -> Predictor:
+    def _transformer_predictor(self, model, config: TrainConfig) -> Predictor:
+        top_layers_only = config.cache_frozen_layers and config.train_last_layers is not None
+
         def predictor(texts: Sequence[str]) -> np.ndarray:
             with shared_lower_layer_states(self._lower_states):
-                if self.top_layers_only:  # the same numbers as predict_proba, faster
+                if top_layers_only:  # the same numbers as predict_proba, faster
                     return predict_proba_over_cache(
                         model, self.tokenizer, texts, max_length=self.max_length
                     )
@@ -355,8 +380,11 @@ class TransferLab:
         Example:
             >>> lab.choose_learning_rate("random init", [1e-4, 3e-4, 1e-3], n_per_class=16)
         """
-        if method not in ("fine-tuned", "random init"):
-            raise ValueError(f"Only transformer methods have a learning rate, not '{method}'.")
+        if method not in TRANSFORMER_METHODS:
+            raise ValueError(
+                f"Only transformer methods ({', '.join(TRANSFORMER_METHODS)}) have a learning "
+                f"rate, not '{method}'."
+            )
         if not grid:
             raise ValueError("Give at least one learning rate to try, e.g. [1e-4, 3e-4, 1e-3].")
         self.training_indices(n_per_class, seed)  # checks the size before any work
