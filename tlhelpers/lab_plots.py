@@ -29,6 +29,8 @@ METHOD_COLOURS = {
     "frozen features": "tab:green",
     "random init": "tab:red",
     "tf-idf": "tab:gray",
+    "full fine-tuning": "tab:purple",  # these two run in the recorded deep run (tools/lab_deep.py)
+    "LoRA": "tab:orange",
 }
 SIZES = "labelled training examples per class (log scale)"
 MEAN_AND_SD = {"fmt": "o-", "capsize": 3, "markersize": 4}  # a point per mean, a bar +- one sd

@@ -1,9 +1,9 @@
 """The lab's deep run: six methods, five seeds, both datasets, recorded once for notebook 07.
 
 Notebook 07 must finish in 10 minutes on two cores, so its live run trains four methods with
-three seeds, and its "fine-tuned" method trains only the top layer. This script runs what the
-live run cannot afford, on the same datasets, sizes, pools, validation and test sets as 07's
-full mode:
+three seeds at three sizes, and its "fine-tuned" method trains only the top layer. This script
+runs what the live run cannot afford, on the same datasets, pools, validation and test sets as
+07's full mode, at 07's three sizes and two more between them:
 
 - full fine-tuning and LoRA (both backpropagate through every layer) beside the live four;
 - five seeds instead of three;
@@ -44,11 +44,11 @@ FULL_MODEL = ("full fine-tuning", "LoRA")
 def settings(quick: bool = False) -> dict:
     """Everything that decides the deep run's numbers (the fingerprint covers all of it).
 
-    The datasets' sizes, pools and test sets are notebook 07's full-mode ones; what differs
-    from 07 is the methods, the seeds and the stopping rule (patience 3, cap 300 steps). What
-    was cut to finish within 90 minutes on two cores: full fine-tuning and LoRA (which
-    backpropagate through all six layers, 2-4x the cost of a top-layer run) train at three
-    of the five sizes (``full_model_sizes``: the smallest, the middle and the largest).
+    The datasets' pools, validation and test sets are notebook 07's full-mode ones, and
+    ``full_model_sizes`` are 07's sizes; what differs from 07 is the methods, the seeds, the
+    stopping rule (patience 3, cap 300 steps) and two more sizes. What was cut to finish
+    within 90 minutes on two cores: full fine-tuning and LoRA (which backpropagate through
+    all six layers, 2-4x the cost of a top-layer run) skip the two extra sizes.
     """
 
     def pick(quick_value, full_value):
@@ -111,6 +111,11 @@ def settings(quick: bool = False) -> dict:
             },
         },
     }
+
+
+def sizes_of(setup: dict, method: str) -> list[int]:
+    """The training-set sizes (per class) at which ``method`` runs on a dataset of the settings."""
+    return setup["full_model_sizes" if method in FULL_MODEL else "sizes"]
 
 
 def fingerprint(values: dict) -> str:
@@ -234,8 +239,7 @@ def run(values: dict, out: Path, command: str, log=print) -> dict:
                     f"  {name}: {method}: learning rate {lab.learning_rates[method]:g} "
                     f"chosen on validation from {grid}"
                 )
-            sizes = setup["full_model_sizes" if method in FULL_MODEL else "sizes"]
-            for n_per_class in sizes:
+            for n_per_class in sizes_of(setup, method):
                 for seed in range(values["seeds"]):
                     run_start = time.perf_counter()
                     record = lab.run(method, n_per_class, seed).record
