@@ -54,3 +54,27 @@ def test_padding_to_a_multiple_of_8_for_the_gpu():
     )
     assert batch["input_ids"].shape == (2, 16)
     assert batch["attention_mask"].sum().item() == 12
+
+
+def test_tokenize_dataset_gives_what_a_plain_map_gives_under_its_own_fingerprint(tokenizer):
+    data = tl.load_text_dataset(
+        (["good text here", "bad text", "so-so"] * 20, ["a", "b", "c"] * 20)
+    )
+
+    def encode(batch):
+        encoded = tokenizer(batch["text"], truncation=True, max_length=8)
+        return {k: encoded[k] for k in ("input_ids", "attention_mask")}
+
+    fast = tl.tokenize_dataset(data, tokenizer, max_length=8)
+    for name, split in data.items():
+        plain = split.map(encode, batched=True)  # datasets' own (slow) fingerprinting
+        assert fast[name].to_dict() == plain.to_dict()
+        assert fast[name]._fingerprint == tlbatching.tokenized_fingerprint(split, tokenizer, 8)
+    # The fingerprint changes with anything the tokens depend on.
+    train = data["train"]
+    fingerprints = {
+        tlbatching.tokenized_fingerprint(train, tokenizer, 8),
+        tlbatching.tokenized_fingerprint(train, tokenizer, 16),
+        tlbatching.tokenized_fingerprint(data["test"], tokenizer, 8),
+    }
+    assert len(fingerprints) == 3
