@@ -57,8 +57,8 @@ korean: $(BIN)/.installed
 site: $(BIN)/.installed
 	$(BIN)/python tools/build_site.py
 
-# Notebook 07's recorded deep run: six methods, five seeds, both datasets (about 75 minutes on
-# an idle 2-core machine). It rewrites notebooks/results/lab_deep.json; commit that file.
+# Notebook 07's recorded deep run: six methods, five seeds, both datasets (79.7 minutes on
+# the 2-core machine that recorded it). It rewrites notebooks/results/lab_deep.json; commit that file.
 lab-deep: $(BIN)/.installed
 	$(BIN)/python tools/lab_deep.py
 

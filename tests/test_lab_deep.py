@@ -24,6 +24,11 @@ def recorded() -> dict:
     return json.loads(lab_deep.RESULTS.read_text())
 
 
+def run_keys(document: dict) -> list[tuple]:
+    """(dataset, method, n_per_class, seed) of every run a record holds."""
+    return [(r["dataset"], r["method"], r["n_per_class"], r["seed"]) for r in document["runs"]]
+
+
 def promised_runs(values: dict) -> set[tuple]:
     """(dataset, method, n_per_class, seed) of every run the settings ask for."""
     return {
@@ -49,7 +54,7 @@ def test_the_recorded_deep_run_has_the_settings_make_lab_deep_runs_now():
 
 def test_the_record_holds_every_promised_run_once_with_its_provenance():
     record = recorded()
-    keys = [(r["dataset"], r["method"], r["n_per_class"], r["seed"]) for r in record["runs"]]
+    keys = run_keys(record)
     assert len(keys) == len(set(keys)), "a run is recorded twice"
     assert set(keys) == promised_runs(record["settings"])
     for run in record["runs"]:
@@ -95,9 +100,7 @@ def test_a_quick_deep_run_writes_the_schema_of_the_record(tmp_path, capsys):
     assert set(quick) == set(full)
     assert set(quick["machine"]) == set(full["machine"])
     assert set(quick["datasets"]) == set(full["datasets"])
-    assert {(r["dataset"], r["method"], r["n_per_class"], r["seed"]) for r in quick["runs"]} == (
-        promised_runs(quick["settings"])
-    )
+    assert set(run_keys(quick)) == promised_runs(quick["settings"])
 
     def fields(document: dict) -> dict[str, set[str]]:
         return {run["method"]: set(run) for run in document["runs"]}

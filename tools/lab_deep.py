@@ -16,7 +16,7 @@ rates and every run (seed, scores, training time). Notebook 07 loads it into its
 verdicts; ``tests/test_lab_deep.py`` fails when :func:`settings` no longer matches the file
 (then run ``make lab-deep`` again) and runs ``--quick`` to prove the command still works.
 
-    make lab-deep                                      # the deep run (about an hour, 2 cores)
+    make lab-deep                                      # the deep run (80 minutes on 2 cores)
     python tools/lab_deep.py --quick --out /tmp/q.json  # a check that it runs (seconds)
 """
 
