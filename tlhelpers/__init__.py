@@ -92,8 +92,8 @@ if TYPE_CHECKING:
 _MODULE_OF = public_names(__file__)
 # Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
 _SUBMODULES = {
-    *("baselines", "cli", "experiments", "features", "files", "inference", "lab_plots"),
-    *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping", "widgets"),
+    *("baselines", "cli", "features", "files", "inference"),
+    *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping"),
 }
 
 __all__ = sorted(_MODULE_OF)
