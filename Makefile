@@ -25,19 +25,19 @@ lab: $(BIN)/.installed
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools site/_ext
-	$(BIN)/ruff format --check tlhelpers tests benchmarks notebooks tools site/_ext
+	$(BIN)/ruff check tlhelpers tlcourse tests benchmarks notebooks tools site/_ext
+	$(BIN)/ruff format --check tlhelpers tlcourse tests benchmarks notebooks tools site/_ext
 	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider --timeout 900 -q -m "not slow"
 
 test-fast: $(BIN)/.installed
 	TLHELPERS_QUICK=1 $(BIN)/python -m pytest -p no:cacheprovider -q -m "not integration and not slow" --ignore=tests/test_notebooks.py
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check tlhelpers tests benchmarks notebooks tools site/_ext
+	$(BIN)/ruff check tlhelpers tlcourse tests benchmarks notebooks tools site/_ext
 
 format: $(BIN)/.installed
-	$(BIN)/ruff check --fix tlhelpers tests benchmarks notebooks
-	$(BIN)/ruff format tlhelpers tests benchmarks notebooks
+	$(BIN)/ruff check --fix tlhelpers tlcourse tests benchmarks notebooks
+	$(BIN)/ruff format tlhelpers tlcourse tests benchmarks notebooks
 
 # Re-run the numbered notebooks in place in FULL mode (the committed outputs), strip widget
 # state and check for errors and absolute paths. One notebook: make notebooks NOTEBOOKS=notebooks/01_...

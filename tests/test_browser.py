@@ -272,7 +272,7 @@ def tracebacks(page) -> list[str]:
 
 # JavaScript run in the page: from now on, remember every distinct image the live plot shows
 # and the most rows the runs table has had, so that the test sees each redraw, however quick.
-# The tl-* CSS classes are set by tlhelpers.widgets.TuningPanel.
+# The tl-* CSS classes are set by tlcourse.widgets.TuningPanel.
 WATCH_PANEL_JS = """panel => {
     const plotImages = () => Array.from(panel.querySelectorAll('.tl-live-plot img'), i => i.src);
     const tableRows = () => panel.querySelectorAll('.tl-runs table tbody tr').length;

@@ -11,16 +11,16 @@ from figure_checks import figure_problems
 from matplotlib.figure import Figure
 
 import tlhelpers as tl
-from tlhelpers import experiments, lab_analysis, lab_plots
-from tlhelpers.experiments import TRANSFORMER_METHODS, TransferLab
-from tlhelpers.features import linear_probe
-from tlhelpers.lab_analysis import (
+from tlcourse import experiments, lab_analysis, lab_plots
+from tlcourse.experiments import TRANSFORMER_METHODS, TransferLab
+from tlcourse.lab_analysis import (
     embedding_map,
     layer_probe,
     silhouette_band,
     summarise,
     time_to_quality,
 )
+from tlhelpers.features import linear_probe
 from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from tlhelpers.noise import NOISES, corrupt
 from tlhelpers.sampling import stratified_sample

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import tlhelpers as tl
+from tlcourse.widgets import TuningPanel
 from tlhelpers import cli
-from tlhelpers.widgets import TuningPanel
 
 
 def _weights(model) -> dict[str, torch.Tensor]:

@@ -9,8 +9,8 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 
 import tlhelpers as tl  # noqa: E402
-from tlhelpers import widgets  # noqa: E402
-from tlhelpers.widgets import RunLog, TuningPanel, config_from_controls  # noqa: E402
+from tlcourse import widgets  # noqa: E402
+from tlcourse.widgets import RunLog, TuningPanel, config_from_controls  # noqa: E402
 
 
 def test_controls_become_a_checked_config():

@@ -24,15 +24,14 @@ a script that only needs ``tl.is_quick()`` or ``--help`` does not wait for PyTor
 
 from __future__ import annotations
 
-import ast
-import importlib
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_attributes, public_names
 
 __version__ = "0.1.0"
 
 # The one list of the public API: editors and type checkers read these imports, and
-# _public_names() reads them at run time to know where each name lives (nothing is imported).
+# public_names() reads them at run time to know where each name lives (nothing is imported).
 if TYPE_CHECKING:
     from .axis_break import mark_axis_break
     from .batching import (
@@ -90,38 +89,12 @@ if TYPE_CHECKING:
     from .verdicts import Verdict, compare, compare_predictions, compare_table
 
 
-def _public_names() -> dict[str, str]:
-    """Each public name and its module, as the ``TYPE_CHECKING`` imports above list them."""
-    source = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-    block = next(
-        node
-        for node in source.body
-        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
-    )
-    return {alias.name: node.module for node in block.body for alias in node.names}
-
-
-_MODULE_OF = _public_names()
+_MODULE_OF = public_names(__file__)
 # Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
 _SUBMODULES = {
-    *_MODULE_OF.values(),
-    *("baselines", "cli", "experiments", "features", "files", "inference", "lab_plots"),
-    *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping", "widgets"),
+    *("baselines", "cli", "features", "files", "inference"),
+    *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping"),
 }
 
 __all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULE_OF:
-        value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module 'tlhelpers' has no attribute {name!r}")
-    globals()[name] = value  # the next lookup is a plain attribute, not this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, *_SUBMODULES})
+__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF, _SUBMODULES)

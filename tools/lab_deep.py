@@ -67,7 +67,7 @@ def settings(quick: bool = False) -> dict:
         ],
         "seeds": pick(1, 5),
         # The lab's config: "fine-tuned" trains the top layer over cached lower layers; the
-        # other transformer methods change it as tlhelpers.experiments.TRANSFORMER_METHODS says.
+        # other transformer methods change it as tlcourse.experiments.TRANSFORMER_METHODS says.
         "recipe": {
             "lr": 3e-4,
             "train_last_layers": 1,
@@ -178,7 +178,7 @@ def run(values: dict, out: Path, command: str, log=print) -> dict:
     so an interrupted run keeps what it measured; the last write says ``"complete": true``.
     """
     import tlhelpers as tl
-    from tlhelpers.experiments import TRANSFORMER_METHODS, TransferLab
+    from tlcourse.experiments import TRANSFORMER_METHODS, TransferLab
 
     start = time.perf_counter()
     document = {

@@ -13,6 +13,11 @@ it with :func:`tlhelpers.fine_tune` (exactly the code the panel shows) and adds 
 row to the :class:`RunLog`: plain Python, tested without a browser; the panel only wires
 it to widgets. Where the page has no kernel (GitHub, a notebook saved without widget
 state) the panel shows its plain-text form, one line that says what it is.
+
+Example (notebook 05)::
+
+    from tlcourse.widgets import TuningPanel
+    TuningPanel(defaults=tl.TrainConfig(n_per_class=16))  # a cell's last value: the panel
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ import ipywidgets as w
 import pandas as pd
 from IPython.display import display
 
-from .config import TrainConfig, pick
-from .data import BUILTIN_DATASETS
-from .models import CATALOG
-from .plots import LivePlot
-from .recipe import Run, fine_tune
+from tlhelpers.config import TrainConfig, pick
+from tlhelpers.data import BUILTIN_DATASETS
+from tlhelpers.models import CATALOG
+from tlhelpers.plots import LivePlot
+from tlhelpers.recipe import Run, fine_tune
 
 BATCH_SIZES = (8, 16, 32, 64)
 MAX_LENGTHS = (32, 64, 128, 256, 512)

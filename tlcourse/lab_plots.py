@@ -1,6 +1,6 @@
 """Pictures of the transfer-learning lab (notebook 07): learning curves, time, robustness.
 
-The lab's tables come from :class:`tlhelpers.experiments.TransferLab`; each function here
+The lab's tables come from :class:`tlcourse.experiments.TransferLab`; each function here
 draws one of them as a matplotlib figure and returns it, with one panel per dataset and
 one colour per method. Where seeds exist, a point is the mean over seeds and its error bar
 spans +- one standard deviation (the seed-to-seed spread). Score axes start at 0 and
@@ -8,7 +8,7 @@ legends sit outside the panels, so that no point hides behind them. The course f
 notebooks 01-06 are in :mod:`tlhelpers.plots`.
 
 Example:
-    >>> from tlhelpers import lab_plots
+    >>> from tlcourse import lab_plots
     >>> lab_plots.plot_learning_curves(curves)
 """
 
@@ -200,7 +200,7 @@ def plot_robustness(
 ) -> Figure:
     """Grouped bars: how much each method's test macro-F1 drops under each kind of noise.
 
-    ``table`` is :meth:`tlhelpers.experiments.TransferLab.robustness` output (one or more
+    ``table`` is :meth:`tlcourse.experiments.TransferLab.robustness` output (one or more
     datasets, one row per method, seed and noise). Bars are the mean drop over seeds, error
     bars +- one standard deviation; taller bars are worse, a bar below zero means the noise
     happened to help. The y axis spans at least ``-scale/4 .. scale``, so that drops of a
@@ -264,7 +264,7 @@ def plot_embedding_maps(
     """One row per dataset: the 2-D map before (left) and after (right) fine-tuning.
 
     ``maps`` is ``{dataset: EmbeddingMap}`` from
-    :func:`tlhelpers.lab_analysis.embedding_map`; points are coloured by label and
+    :func:`tlcourse.lab_analysis.embedding_map`; points are coloured by label and
     each panel's title gives the silhouette score (class separation, -1..1). Each row has
     its own legend, to the right of its panels.
 

@@ -22,7 +22,7 @@ Notebook 07 runs the first four live; the two slow ones (they backpropagate thro
 layer) run in the recorded deep run, ``make lab-deep`` (``tools/lab_deep.py``).
 
 Seeds draw different training sets from a pool larger than the largest size, so their
-spread measures the luck of the draw. :mod:`tlhelpers.lab_analysis` looks inside the
+spread measures the luck of the draw. :mod:`tlcourse.lab_analysis` looks inside the
 encoder (layer probes, embedding maps) and summarises the tables;
 :func:`tlhelpers.compare_table` turns them into verdicts by the course's one noise rule.
 
@@ -49,16 +49,16 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
-from .baselines import TfidfBaseline
-from .config import TrainConfig
-from .data import label_names_of
-from .evaluation import compute_metrics, predict_proba
-from .features import extract_features, linear_probe
-from .layer_cache import predict_proba_over_cache, shared_lower_layer_states
-from .models import load_model
-from .noise import NOISES, corrupt
-from .recipe import fine_tune
-from .sampling import stratified_indices, stratified_sample
+from tlhelpers.baselines import TfidfBaseline
+from tlhelpers.config import TrainConfig
+from tlhelpers.data import label_names_of
+from tlhelpers.evaluation import compute_metrics, predict_proba
+from tlhelpers.features import extract_features, linear_probe
+from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
+from tlhelpers.models import load_model
+from tlhelpers.noise import NOISES, corrupt
+from tlhelpers.recipe import fine_tune
+from tlhelpers.sampling import stratified_indices, stratified_sample
 
 # How each transformer method departs from the lab's config (which is "fine-tuned"'s recipe).
 TRANSFORMER_METHODS = {

@@ -1,6 +1,6 @@
 """What the lab's numbers say: inside the encoder, and the summaries notebook 07 prints.
 
-:class:`tlhelpers.experiments.TransferLab` trains and scores the methods; the functions here
+:class:`tlcourse.experiments.TransferLab` trains and scores the methods; the functions here
 read a lab or its tables: :func:`layer_probe` (which layers carry the task),
 :func:`embedding_map` (what fine-tuning changes), :func:`summarise` (mean and spread over
 seeds) and :func:`time_to_quality` (the least training time that reached a target).
@@ -23,8 +23,9 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
+from tlhelpers.features import extract_features, linear_probe
+
 from .experiments import TransferLab, macro_f1
-from .features import extract_features, linear_probe
 
 RUN = ["dataset", "method", "n_per_class"]  # what a learning curve's seeds repeat
 

@@ -1,0 +1,62 @@
+"""Lazy package attributes (PEP 562): ``import package`` stays fast, names load on first use.
+
+A package lists its public API once, as imports under ``if TYPE_CHECKING:`` in its
+``__init__.py``: editors and type checkers read them, Python never runs them.
+:func:`public_names` reads that list from the source (importing nothing) and
+:func:`lazy_attributes` returns the module ``__getattr__`` and ``__dir__`` that import a name
+from its module the first time it is used. ``tlhelpers`` and ``tlcourse`` both use it.
+
+Example, at the end of a package's ``__init__.py``::
+
+    _MODULE_OF = public_names(__file__)
+    __all__ = sorted(_MODULE_OF)
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF, submodules={"plots"})
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+def public_names(init_file: str) -> dict[str, str]:
+    """Each public name and its module, as the ``TYPE_CHECKING`` imports of ``init_file`` list
+    them (relative imports, so the module is a name inside the package)."""
+    source = ast.parse(Path(init_file).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in source.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    return {alias.name: node.module for node in block.body for alias in node.names}
+
+
+def lazy_attributes(
+    namespace: dict[str, Any], module_of: dict[str, str], submodules: Iterable[str] = ()
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """The ``__getattr__`` and ``__dir__`` of the package whose ``globals()`` is ``namespace``.
+
+    A name of ``module_of`` is imported from its module, a name of ``submodules`` (modules
+    reached as attributes, ``tl.plots.plot_history``) is the module itself; either is then
+    stored in ``namespace``, so the next lookup is a plain attribute, not this function.
+    """
+    package = namespace["__name__"]
+    submodules = {*module_of.values(), *submodules}
+
+    def __getattr__(name: str) -> Any:
+        if name in module_of:
+            value = getattr(importlib.import_module(f".{module_of[name]}", package), name)
+        elif name in submodules:
+            value = importlib.import_module(f".{name}", package)
+        else:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *module_of, *submodules})
+
+    return __getattr__, __dir__
