@@ -1,13 +1,8 @@
 """Headless use: ``python -m tlhelpers train|evaluate|predict``.
 
-``train`` has one flag per :class:`tlhelpers.TrainConfig` field, generated from the
-fields themselves, so every setting of a run is reachable from the command line and the
-help text is the config's own. A saved model folder keeps its run record,
-``training_config.json``; ``train --config FOLDER/training_config.json --out OTHER``
-repeats a run on a file or a named dataset exactly (a run on in-memory data is refused).
-``evaluate --dataset FILE`` reads FILE with its own flags, never the training file's.
-
-Examples::
+``train`` has one flag per :class:`tlhelpers.TrainConfig` field; ``--config`` on a saved
+model's ``training_config.json`` repeats its run. ``evaluate --dataset FILE`` reads FILE
+with its own flags, never the training file's. Examples::
 
     python -m tlhelpers train --dataset tweet-sentiment --epochs 1 --out runs/x
     python -m tlhelpers train --config runs/x/training_config.json --lr 3e-5 --out runs/y
@@ -79,11 +74,9 @@ def add_config_flags(
     title: str = "run settings (tlhelpers.TrainConfig fields)",
     names: Collection[str] | None = None,
 ) -> None:
-    """One flag per :class:`TrainConfig` field (``lr`` -> ``--lr``, ``n_per_class`` ->
-    ``--n-per-class``), with the field's help, default and Hugging Face twin.
+    """One flag per :class:`TrainConfig` field (or of ``names``), e.g. ``--n-per-class``.
 
-    Flags that are not given are absent from the parsed arguments, so the defaults live
-    in one place: the config (or the ``--config`` file). ``names`` picks some fields only.
+    A flag not given is absent from the parsed arguments: the defaults live in the config.
     """
     group = parser.add_argument_group(title)
     for f in fields(TrainConfig):
@@ -367,10 +360,8 @@ _VALUE = r"(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
 def as_flags(message: str) -> str:
     """``message`` with the API's spelling of settings replaced by the command-line flags.
 
-    ``name=value`` becomes ``--name-with-dashes value`` (``None`` -> ``none``) for every
-    :class:`TrainConfig` field; a bare field name becomes its flag when it has an
-    underscore (``text_column``) or is the subject of "must" (``lr must be ...``): plain
-    words such as ``model`` or ``header`` also occur as ordinary English in messages.
+    A bare name becomes a flag only with an underscore or before "must": ``model`` and
+    ``header`` are ordinary English words too.
 
     Example:
         >>> as_flags("Pass header=None and text_column=1, label_column=0.")
