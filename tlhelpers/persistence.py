@@ -41,10 +41,8 @@ CONFIG_FILE = "training_config.json"
 WEIGHTS_FILE = "model.safetensors"
 # Files that hold weights as a pickle (torch.save and friends). Loading one can run code.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
-
 # How long a load waits when another live process is between the two renames of a save.
 WAIT_FOR_WRITER_S = 3.0
-
 # Hidden folders this process is writing right now (see _is_stale).
 _ACTIVE: set[Path] = set()
 
@@ -59,9 +57,7 @@ def save_model(
     load_report: Any = None,
     overwrite: bool = True,
 ) -> Path:
-    """Save a fine-tuned model, its tokenizer and what produced it, atomically.
-
-    Hugging Face: ``model.save_pretrained(folder)`` and ``tokenizer.save_pretrained(folder)``.
+    """Save a model, its tokenizer and what produced it, atomically (HF: ``save_pretrained``).
 
     Args:
         training, metrics, load_report: a :class:`TrainingResult`, an
@@ -187,10 +183,9 @@ def load_run_config(folder: str | os.PathLike):
 def _swap_into_place(staging: Path, folder: Path) -> None:
     """Make the complete copy in ``staging`` the model at ``folder``, atomically.
 
-    On Linux one ``renameat2(RENAME_EXCHANGE)`` swaps the two. Elsewhere two renames (old ->
-    ``.old-``, new -> ``folder``): if the process dies between them,
-    :func:`recover_interrupted_save` puts the ``.old-`` copy back. Hidden names carry the
-    writer's host and process id, so a leftover is removed only once its writer is gone.
+    Linux swaps the two in one ``renameat2(RENAME_EXCHANGE)``. Elsewhere two renames (old ->
+    ``.old-``, new -> ``folder``); if the process dies between them, the next save or load
+    puts the ``.old-`` copy back (hidden names carry the writer's host and process id).
     """
     if not os.path.lexists(folder):
         os.rename(staging, folder)  # one atomic step: nothing was there before
@@ -243,11 +238,7 @@ class _Leftover:
 
 
 def recover_interrupted_save(folder: str | os.PathLike) -> list[str]:
-    """Repair what a killed :func:`save_model` left behind; say what was done.
-
-    A ``folder`` lost between two renames is restored from its ``.old-`` copy (with a
-    warning); hidden leftovers whose writer is gone are deleted, others left alone. Every
-    save and load calls it first.
+    """Repair what a killed :func:`save_model` left (every save and load calls it first).
 
     Example:
         >>> recover_interrupted_save("runs/tweets")  # after a save was killed
@@ -371,9 +362,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def check_saved_model(folder: str | os.PathLike, *, allow_pickle: bool = False) -> Path:
-    """Raise a clear error unless ``folder`` holds ``config.json`` and safetensors weights.
-
-    Only pickled weights (``pytorch_model.bin``, ``*.pt`` ...) need ``allow_pickle=True``.
+    """Raise unless ``folder`` holds ``config.json`` and safetensors (or allowed pickled) weights.
 
     Example:
         >>> check_saved_model("runs/tweets")
@@ -412,8 +401,7 @@ def load_saved_model(
     """``(model, tokenizer)`` saved with :func:`save_model` (or any HF classifier), in eval mode.
 
     Hugging Face: ``AutoModelForSequenceClassification.from_pretrained(folder)``. A LoRA
-    adapter is put on its recorded base (or ``base``), checked to be the one it was trained
-    on. ``allow_pickle`` still unpickles tensors only (``weights_only=True``).
+    adapter goes on its recorded base (or ``base``), checked to be the one it trained on.
 
     Example:
         >>> model, tokenizer = load_saved_model("runs/tweets")
