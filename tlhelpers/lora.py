@@ -1,22 +1,13 @@
 """LoRA: train small low-rank matrices beside the frozen pretrained weights (with ``peft``).
 
-Full fine-tuning changes every weight ``W`` of the encoder. LoRA (Hu et al., 2021) freezes
-``W`` and learns a low-rank change ``(alpha / r) * B @ A`` beside it, with ``A`` of shape
-``r x d_in`` and ``B`` of shape ``d_out x r``: for MiniLM's 384x384 attention matrices and
-``r = 8`` that is 6,144 numbers instead of 147,456. ``B`` starts at zero, so training starts
-from exactly the pretrained model. The new head (and BERT's pooler, which feeds it) are
-trained in full: they are new or task-specific, not pretrained knowledge.
-
-The library is Hugging Face's ``peft`` (``LoraConfig`` + ``get_peft_model``); this module
-only picks defaults for the catalog's architectures and records which base weights an
-adapter belongs to, so that :func:`tlhelpers.load_saved_model` refuses the wrong base.
+LoRA (Hu et al., 2021) freezes each weight ``W`` and learns ``(alpha / r) * B @ A`` beside
+it: for MiniLM's 384x384 matrices and ``r = 8``, 6,144 numbers instead of 147,456. The head
+and pooler train in full. Hugging Face: ``peft.LoraConfig`` + ``get_peft_model``; this
+module picks defaults and records the base weights an adapter belongs to.
 
 Example:
-    >>> model, tokenizer = tl.load_model("minilm", labels=["negative", "neutral", "positive"])
     >>> model = tl.add_lora(model, rank=8)
-    >>> tl.count_parameters(model)["trainable"]   # the adapters, the pooler and the head
     >>> result = tl.train(model, tokenizer, data, lr=1e-3)
-    >>> tl.save_model(model, tokenizer, "runs/lora")  # an adapter folder, a few hundred KB
 """
 
 from __future__ import annotations

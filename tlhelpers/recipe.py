@@ -1,18 +1,8 @@
 """The whole recipe in one call: load data, sample, seeded model, freeze, train, evaluate.
 
-:func:`fine_tune` is what the command line, the tuning panel, the lab and the notebooks'
-all-in-one cells run. Every step is a public function you can call yourself; this
-module only puts them in order, the same order every time::
-
-    data = tl.load_text_dataset(config.dataset, ...)        # 1. the data, split
-    data["train"] = tl.stratified_sample(..., per_class=n)   # 2. few-shot sample
-    tl.set_seed(config.seed)                                  # 3. the new head is random:
-    model, tokenizer = tl.load_model(config.model, ...)      #    seed it first
-    tl.freeze(model, train_last_layers=...)                   # 4. what learns (or
-    model = tl.add_lora(model, rank=config.lora_rank)         #    LoRA adapters)
-    training = tl.TrainConfig(**config.settings("training"))  # 5. the loop, given
-    result = tl.train(model, tokenizer, data, training)       #    the training fields only
-    report = tl.evaluate(model, tokenizer, data["test"])     # 6. the test score
+:func:`fine_tune` (what the command line, the panel and the lab run) only puts public
+functions in order: ``load_text_dataset``, ``stratified_sample``, ``set_seed``,
+``load_model``, ``freeze`` (or ``add_lora``), ``train``, ``evaluate``.
 """
 
 from __future__ import annotations

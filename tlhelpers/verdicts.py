@@ -1,24 +1,13 @@
 """Verdicts: the course's one rule for "is this difference real, or noise?".
 
-Two scores differ because one method is better, or by luck (which examples were labelled,
-the initial weights, which texts landed in the test set). The rule, used for every "beats"
-and "within noise" in the course: a difference is **beyond noise** when its 95% *paired*
-interval excludes 0; otherwise it is **within noise**. There is no extra gap threshold.
-*Paired*: both options are measured on the same draws, so the luck they share cancels out.
-
-- :func:`compare`: per-seed scores of two options, seed ``s`` giving both the same training
-  set; the paired t-interval, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
-- :func:`compare_predictions`: two models' predictions on one test set; a paired bootstrap
-  over the test examples (:func:`tlhelpers.bootstrap_difference`).
-- :func:`compare_table`: in each group of a results table, the best option against every
-  other, with :func:`compare` (what notebook 07 prints per dataset and training-set size).
+A difference is **beyond noise** when its 95% *paired* interval excludes 0 (both options
+measured on the same draws, so shared luck cancels); otherwise **within noise**.
+:func:`compare` works over seeds, :func:`compare_predictions` over test examples,
+:func:`compare_table` over each group of a results table.
 
 Example:
-    >>> verdict = tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe"))
-    >>> print(verdict)
+    >>> print(tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe")))
     tuned beats probe by +0.087 (95% interval +0.058 to +0.115, paired t over 3 seeds)
-    >>> verdict.beyond_noise, verdict.winner
-    (True, 'tuned')
 """
 
 from __future__ import annotations
