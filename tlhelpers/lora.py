@@ -43,13 +43,9 @@ def add_lora(
 ) -> nn.Module:
     """Freeze ``model`` and add LoRA adapters of rank ``rank`` to its attention projections.
 
-    Args:
-        rank: ``r``, the rank of each adapter (peft's ``LoraConfig(r=...)``).
-        alpha: the adapters' scale is ``alpha / rank`` (default ``2 * rank``, a scale of 2).
-        targets: names of the linear layers to adapt (default: :data:`DEFAULT_TARGETS` of
-            the model's architecture).
-
-    Returns the ``peft`` model: it trains, predicts and saves like the model it wraps.
+    Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
+    ``2 * rank``), which trains, predicts and saves like the model it wraps. ``targets``
+    defaults to :data:`DEFAULT_TARGETS` of the architecture.
 
     Example:
         >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
@@ -104,11 +100,10 @@ def is_lora(model: nn.Module) -> bool:
 
 
 def merge_lora(model: nn.Module) -> nn.Module:
-    """Fold the adapters into the weights: a plain transformers model, as fast as the base.
+    """Fold the adapters into the weights: a plain transformers model (peft's ``merge_and_unload``).
 
-    ``W + (alpha / r) B A`` is computed once; the result needs neither ``peft`` nor the base
-    model to load, and ``transformers.pipeline`` takes it directly (peft's
-    ``merge_and_unload``).
+    Example:
+        >>> model = merge_lora(model)
     """
     if not is_lora(model):
         raise ValueError("This model has no LoRA adapters to merge.")
@@ -116,11 +111,7 @@ def merge_lora(model: nn.Module) -> nn.Module:
 
 
 def base_weights_sha256(model: nn.Module) -> str:
-    """A sha256 of the pretrained weights an adapter is trained on (not the head's).
-
-    Two bases with the same architecture but other weights (another checkpoint, or a
-    fine-tuned copy) get different hashes, so an adapter is never loaded onto the wrong one.
-    """
+    """A sha256 of the pretrained weights an adapter is trained on (not the head's)."""
     if is_lora(model):
         return model.tlhelpers_base_sha256
     digest = hashlib.sha256()
@@ -138,11 +129,7 @@ def is_adapter_folder(folder: str | Path) -> bool:
 
 
 def load_adapter(folder: Path, base_name: str, labels: list[str], base_sha256: str | None):
-    """The base model ``base_name`` with the adapter of ``folder`` on it, checked first.
-
-    :func:`tlhelpers.load_saved_model` calls this for adapter folders; the base is loaded
-    with :func:`tlhelpers.load_model` and must hash to ``base_sha256`` (what the save saw).
-    """
+    """The base model ``base_name`` with the adapter of ``folder``, checked by ``base_sha256``."""
     from peft import PeftModel
 
     from .models import load_model

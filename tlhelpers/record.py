@@ -37,8 +37,6 @@ REPLAYABLE_MODELS = ("catalog", "folder", "hub")
 def content_hash(data: DatasetDict) -> str:
     """sha256 of every split's texts (or token ids), labels and class names, in order.
 
-    Two runs with the same hash trained on the same examples, whatever they were read from.
-
     Example:
         >>> content_hash(data)[:12]
         '3f1c0b9e27aa'
@@ -76,11 +74,7 @@ def data_in_memory(seen: dict[str, Any], **applied: Any) -> dict[str, Any]:
 
 
 def data_from_config(config: TrainConfig, seen: dict[str, Any]) -> dict[str, Any]:
-    """The record of data read from ``config.dataset``: its name or path and every option.
-
-    ``seen`` is the :func:`fingerprint` of what was read (after sampling): its sizes and
-    hash say exactly which rows the run trained and validated on.
-    """
+    """The record of data read from ``config.dataset``: name or path, options, ``seen`` rows."""
     from .data import BUILTIN_DATASETS
 
     name = config.dataset
@@ -117,11 +111,7 @@ def model_from_config(config: TrainConfig, model) -> dict[str, Any]:
 
 
 def run_record(result) -> dict[str, Any]:
-    """The run record of a :class:`tlhelpers.TrainingResult` (what ``save_model`` writes).
-
-    Only the training fields come from ``result.config``; the data and the model come
-    from what the run was handed (``result.data_used``, ``result.model_used``).
-    """
+    """The run record of a :class:`TrainingResult`: data and model as handed, training settings."""
     unknown = {"source": "unknown"}
     return {
         "format": FORMAT,
@@ -159,9 +149,7 @@ def settings_to_replay(
 ) -> dict[str, Any]:
     """The :class:`TrainConfig` fields of a run record, to train the same way again.
 
-    A record of in-memory data (or of a model handed over ready-made) is refused, since
-    nothing says where to read it again, unless ``other_data`` (``other_model``) says the
-    caller names new data (a new model) itself.
+    In-memory data (a ready-made model) is refused unless ``other_data`` (``other_model``).
 
     Example:
         >>> TrainConfig.from_dict(settings_to_replay(record))
