@@ -308,7 +308,10 @@ def run_predict(args: argparse.Namespace) -> int:
     predictions = predictions.where(predictions.notna(), None).assign(text=texts)
     if blank:
         rows, left = ("row", "its row is") if len(blank) == 1 else ("rows", "their rows are")
-        where = f"{_plural(len(blank), 'blank line')} ({rows} {_rows(blank)})"
+        # Row numbers from 1, as an editor shows lines: '2, 5, 9 ... (12 in all)'.
+        rows += " " + ", ".join(str(i + 1) for i in blank[:10])
+        rows += f" ... ({len(blank)} in all)" if len(blank) > 10 else ""
+        where = f"{_plural(len(blank), 'blank line')} ({rows})"
         print(f"{where}: not classified, {left} left empty.", file=sys.stderr)
     if args.json:
         for row in predictions.to_dict(orient="records"):
@@ -317,12 +320,6 @@ def run_predict(args: argparse.Namespace) -> int:
         table = predictions[["text", "predicted", "confidence"]].fillna("")
         _print_table("Predictions", table.assign(text=table["text"].str.slice(0, 70)))
     return 0
-
-
-def _rows(positions: list[int]) -> str:
-    """Row numbers from 1, as an editor shows lines: '2, 5, 9' or '2, 5, 9 ... (12 in all)'."""
-    shown = ", ".join(str(i + 1) for i in positions[:10])
-    return shown + (f" ... ({len(positions)} in all)" if len(positions) > 10 else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -194,11 +194,6 @@ def plot_curve(
     return fig
 
 
-def _noise_colour(low: float, high: float) -> str:
-    """Green: beyond noise upwards; red: beyond noise downwards; grey: the interval holds 0."""
-    return "tab:green" if low > 0 else "tab:red" if high < 0 else "tab:gray"
-
-
 def _interval_bars(
     labels: list[str], intervals: list[tuple[float, float, float]], difference: bool, height: float
 ) -> tuple[Figure, plt.Axes]:
@@ -208,8 +203,11 @@ def _interval_bars(
     y = np.arange(len(labels))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
     colours = "tab:orange"
-    if difference:
-        colours = [_noise_colour(low, high) for low, high in zip(lows, highs, strict=True)]
+    if difference:  # green: beyond noise upwards; red: downwards; grey: the interval holds 0
+        pairs = zip(lows, highs, strict=True)
+        colours = [
+            "tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in pairs
+        ]
     ax.barh(y, estimates, height=0.6, color=colours, alpha=0.75)
     errors = np.where(finite, [estimates - lows, highs - estimates], 0)
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)

@@ -138,7 +138,10 @@ class LowerLayerCache:
         Without embeddings, cached states pass through as ``inputs_embeds``; the rest
         (mask, pooler, head, loss) is the model's own code.
         """
-        owner, name = _owner_of(self.model, self.layers)
+        # The module holding the layer list, and the list's name in it.
+        path = next(n for n, m in self.model.named_modules() if m is self.layers)
+        owner_path, _, name = path.rpartition(".")
+        owner = self.model.get_submodule(owner_path)
         encoder = encoder_of(self.model)
         original_embeddings = encoder.embeddings
         setattr(owner, name, nn.ModuleList(list(self.layers)[keep]))
@@ -181,14 +184,6 @@ def predict_proba_over_cache(
     )
     with cache.top_layers_only():
         return class_probabilities(model, batches, len(states))
-
-
-def _owner_of(model: nn.Module, layers: nn.ModuleList) -> tuple[nn.Module, str]:
-    for module in model.modules():
-        for name, child in module.named_children():
-            if child is layers:
-                return module, name
-    raise ValueError("Could not find the model's list of transformer layers.")
 
 
 class _PassThrough(nn.Module):
