@@ -103,12 +103,7 @@ def load_text_dataset(
         tweet-sentiment: 38,158 rows read, 37,182 kept (train 29,746, validation 3,718, test 3,718).
         Dropped 609 with conflicting labels (48 texts), 367 duplicates.
         Labels: 0 'negative' (15,954), 1 'neutral' (14,421), 2 'positive' (6,807).
-        >>> data["train"].features["label"].names
-        ['negative', 'neutral', 'positive']
         >>> tiny = load_text_dataset((["good", "bad"] * 10, ["pos", "neg"] * 10))
-        >>> data, report = load_text_dataset(
-        ...     "reviews.tsv", header=None, text_column=1, label_column=0, return_report=True
-        ... )
     """
     options = FileOptions(header, sep, quoting, encoding, read_options)
     _check_fraction("validation_size", validation_size)
