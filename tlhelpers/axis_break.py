@@ -1,13 +1,7 @@
 """A zoomed score axis, marked as such: the break marker the course's figures use.
 
-A score axis (accuracy, F1, precision, recall) starts at 0 so that small gaps are drawn as
-small. When a zoom is the point of a figure, :func:`mark_axis_break` draws a break marker
-("//") where the axis leaves out 0; the course's figure checks (``tests/figure_checks.py``)
-accept a zoomed score axis only when it carries this marker.
-
-Example:
-    >>> ax.set_ylim(0.5, 1.0)
-    >>> mark_axis_break(ax)
+Score axes start at 0; where a zoom is the point, :func:`mark_axis_break` marks the break,
+and the figure checks (``tests/figure_checks.py``) accept a zoomed axis only with it.
 """
 
 from __future__ import annotations

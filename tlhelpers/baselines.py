@@ -1,13 +1,7 @@
-"""Baselines: what a pretrained transformer has to beat.
+"""Baselines: what a pretrained transformer has to beat, with the same ``fit``/``evaluate``.
 
-A fine-tuned model is only impressive next to something simpler. Two classic,
-fast baselines share one scikit-learn-style interface (``fit``, ``predict_proba``,
-``evaluate``) so they sit in the same comparison table as the transformer:
-
-- :class:`TfidfBaseline`: word and word-pair counts (TF-IDF) + logistic regression.
-  No pretraining at all, trains in seconds, and on long, topical texts it is hard to beat.
-- :class:`FrozenFeaturesBaseline`: the pretrained encoder as a frozen feature
-  extractor + logistic regression (transfer learning without fine-tuning).
+:class:`TfidfBaseline` (no pretraining, seconds to train) and :class:`FrozenFeaturesBaseline`
+(the frozen encoder's vectors + logistic regression: transfer without fine-tuning).
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """From texts to model inputs: token lengths, tokenization, length-grouped batches, padding.
 
-:mod:`tlhelpers.data` gives a ``DatasetDict`` of texts and labels; this module turns it
-into what a model reads. Choose ``max_length`` from the token-length statistics, tokenize
-once (truncation, no padding), then batch texts of similar length together and pad each
+Tokenize once (truncation, no padding), then batch texts of similar length and pad each
 batch only to its own longest text, so short tweets do not pay for long ones.
-:func:`prepare_data` checks the data train() is handed against the model, then tokenizes it.
 """
 
 from __future__ import annotations
@@ -38,9 +35,6 @@ def token_length_stats(
 ) -> pd.DataFrame:
     """For each candidate ``max_length``, the share of texts it truncates and of tokens it loses.
 
-    Pick the smallest ``max_length`` that loses little. ``table.attrs["summary"]`` holds the
-    mean, median, 95th percentile and longest token length.
-
     Example:
         >>> token_length_stats(data["train"]["text"], tokenizer)
     """
@@ -61,9 +55,7 @@ def token_length_stats(
 
 
 def suggest_max_length(texts: Sequence[str], tokenizer, coverage: float = 0.95) -> int:
-    """The smallest multiple of 16 that fits ``coverage`` of the texts whole.
-
-    Capped at the model's limit (512 tokens for BERT-like models).
+    """The smallest multiple of 16 that fits ``coverage`` of the texts whole, up to the limit.
 
     Example:
         >>> suggest_max_length(data["train"]["text"], tokenizer)
@@ -120,13 +112,8 @@ def tokenize_dataset(data: DatasetDict | Dataset, tokenizer, max_length: int = 1
 
 
 def tokenized_fingerprint(split: Dataset, tokenizer, max_length: int) -> str:
-    """The fingerprint ``datasets`` gives a split tokenized by :func:`tokenize_dataset`.
-
-    Left to itself, ``Dataset.map`` fingerprints by pickling the mapped function, and with
-    it the whole tokenizer: about half a second per call, most of a short run's time. The
-    output depends only on the input split, the tokenizer and ``max_length``, so those make
-    the fingerprint.
-    """
+    """A tokenized split's fingerprint, from its input, the tokenizer and ``max_length``."""
+    # Left to itself, Dataset.map pickles the whole tokenizer to fingerprint: ~0.5 s a call.
     key = "|".join(
         map(
             str,
@@ -180,10 +167,8 @@ def prepare_data(data: DatasetDict, tokenizer, model, max_length: int) -> Datase
 class LengthGroupedSampler(torch.utils.data.Sampler):
     """Yield batches of indices whose texts have similar lengths, in a random order.
 
-    Shuffle all indices, cut them into "mega-batches" of ``batch_size * 50``, sort each
-    mega-batch by length and slice it into batches, then shuffle the batches. Training
-    stays random, but a batch rarely mixes a 10-token tweet with a 100-token one, so little
-    compute goes to padding.
+    Shuffled indices are cut into mega-batches of ``batch_size * 50``, each sorted by length
+    and sliced into batches, then the batches are shuffled (Hugging Face: ``group_by_length``).
 
     Example:
         >>> sampler = LengthGroupedSampler(lengths, batch_size=32, seed=0)
@@ -244,10 +229,8 @@ def pad_token_id(tokenizer) -> int:
 class PaddingCollator:
     """Pad a list of tokenized examples to the longest one in the batch (dynamic padding).
 
-    ``transformers.DataCollatorWithPadding`` does the same through ``tokenizer.pad``;
-    these few lines are kept because they show the whole mechanism, need no tokenizer
-    (the cached hidden states of :mod:`tlhelpers.layer_cache` are padded the same way),
-    and rename ``label`` to the ``labels`` the model's loss expects.
+    Hugging Face: ``DataCollatorWithPadding``; this one needs no tokenizer (cached hidden
+    states are padded the same way) and renames ``label`` to the loss's ``labels``.
 
     Example:
         >>> PaddingCollator(0)([{"input_ids": [101, 102]}, {"input_ids": [101, 7, 102]}])
@@ -292,9 +275,8 @@ def batch_loader(
 ) -> torch.utils.data.DataLoader:
     """A DataLoader over any indexable ``dataset`` whose items have the given ``lengths``.
 
-    With ``group_by_length`` the batches come from :class:`LengthGroupedSampler` (for
-    evaluation, ``shuffle=False``: sorted longest first, fastest); otherwise a plain seeded
-    shuffle. ``pin_memory`` (for a GPU) lets batches be copied to the device asynchronously.
+    ``group_by_length``: :class:`LengthGroupedSampler` batches (``shuffle=False``: longest
+    first); otherwise a seeded shuffle. ``pin_memory`` speeds copies to a GPU.
 
     Example:
         >>> loader = batch_loader(dataset, lengths, PaddingCollator(0), batch_size=32)
@@ -329,9 +311,6 @@ def make_dataloader(
     pad_to_multiple_of: int | None = None,
 ) -> torch.utils.data.DataLoader:
     """A DataLoader of tokenized texts with dynamic padding and length-grouped batches.
-
-    For evaluation (``shuffle=False``) the examples are sorted by length, longest first,
-    which is fastest; the sampler's order tells where each prediction belongs.
 
     Example:
         >>> loader = make_dataloader(tokenized["train"], batch_size=32, seed=0)

@@ -1,9 +1,7 @@
 """Cleaning: from a table read from any source to clean (text, label) rows.
 
-:func:`tlhelpers.load_text_dataset` reads a source, then :func:`clean_rows` picks the text and
-label columns, drops the rows it cannot use (no text, no label, repeated or conflicting texts)
-and reads the labels. Texts are never changed, and every dropped row is recorded, by reason, in
-the :class:`LoadReport` that the load prints and returns.
+:func:`clean_rows` picks the columns, drops the rows it cannot use and reads the labels;
+texts are never changed, and every dropped row is recorded by reason in a :class:`LoadReport`.
 """
 
 from __future__ import annotations
@@ -190,10 +188,7 @@ def _describe_read(read_with: dict[str, Any]) -> str:
 def clean_rows(
     table: Table, drop_duplicates: bool | None, conflicting: str
 ) -> tuple[pd.DataFrame, LoadReport]:
-    """The table's texts and labels as clean rows, and the report of every row dropped.
-
-    ``drop_duplicates=None`` takes the default of the table's kind of source.
-    """
+    """The table's texts and labels as clean rows, and the report of every row dropped."""
     report = LoadReport(source=table.name, read_with=table.read_with, rows_read=len(table.frame))
     frame = _select_columns(table)
     if table.read_with.get("header", 0) is None:
@@ -304,8 +299,7 @@ def _check_first_row(frame: pd.DataFrame, report: LoadReport) -> None:
 
 
 def _guess_text_and_label(frame: pd.DataFrame) -> tuple[int, int]:
-    """Column positions that look like the texts (longest values) and the labels (fewest
-    distinct values among the others)."""
+    """Positions of the likely text (longest values) and label (fewest distinct) columns."""
     if frame.shape[1] < 2:
         return 0, 1
     sample = frame.head(1000).astype(str)
@@ -377,11 +371,7 @@ def _label_texts(labels: pd.Series, report: LoadReport) -> pd.Series:
 
 
 def _check_two_classes(frame: pd.DataFrame, report: LoadReport, where: str, column) -> None:
-    """Refuse data whose rows all have one label: there is nothing to tell apart.
-
-    Said here, about the data, rather than later by the model ("a classifier needs at
-    least 2 labels"), where it would read like a problem with the model.
-    """
+    """Refuse data whose rows all have one label (said about the data, not the model)."""
     values = frame["label"].unique()
     if len(values) == 1:
         dropped = f" after dropping {_describe_dropped(report)}" if report.dropped else ""
@@ -398,11 +388,8 @@ def _label_ids(
 ) -> tuple[list[int], list[str]]:
     """Class ids for label texts, and the class names; the mapping goes into the report.
 
-    Integer labels are numbered in numeric order (0, 1, ... keep their numbers as ids) and
-    named by ``label_names`` if given, in that same order. Other labels are named by
-    themselves and numbered in ``label_names`` order, or sorted. ``label_names`` must
-    give exactly one name per label value found: a name with no examples would be a
-    class the model could never learn.
+    Integer labels keep numeric order (named by ``label_names`` in it); others are numbered
+    in ``label_names`` order, or sorted. ``label_names`` needs one name per value found.
     """
     values = sorted(set(labels))
     integers = all(_INTEGER.fullmatch(v) for v in values)
@@ -441,11 +428,8 @@ def _label_ids(
 def _handle_repeats(
     frame: pd.DataFrame, report: LoadReport, drop_duplicates: bool, conflicting: str
 ) -> pd.DataFrame:
-    """Resolve texts that appear with different labels, then drop repeated texts.
-
-    Order matters: with the first occurrence kept, a text repeated across a Hub
-    dataset's given splits stays where it appears first (splits are stacked test first).
-    """
+    """Resolve texts that appear with different labels, then drop repeated texts."""
+    # The first occurrence is kept: Hub splits are stacked test first, so a repeat stays there.
     per_text = frame.groupby("text", sort=False)["label"].nunique()
     clashing = per_text.index[per_text > 1]
     report.conflicting_texts = len(clashing)

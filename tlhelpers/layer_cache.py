@@ -1,23 +1,9 @@
 """Train only the top layers, running the frozen lower layers once: a batch source for train().
 
-Fine-tuning runs every text through every layer, forward and backward, every epoch.
-When the embeddings and the lower layers are frozen, their output for a given text never
-changes, so there is no need to recompute it: run the texts through the lower layers
-*once*, keep the hidden states, and let each epoch run only the top layers and the head
-on those cached states. With 2 of MiniLM's 6 layers trained, an epoch costs about a
-third of a forward pass instead of a full forward and backward pass.
-
-This is not a second training loop: ``tl.train(..., cache_frozen_layers=True)`` runs the
-same loop with batches of cached states (``inputs_embeds``) instead of token ids, while
-the model temporarily runs only its top layers (:meth:`LowerLayerCache.top_layers_only`).
-The result is a normal model (all layers in place, the top ones retrained). It suits
-BERT-like encoders (BERT, RoBERTa, MiniLM) and assumes dropout is off in the frozen part
-(train()'s default), since the cache was computed without it.
-
-Many runs over the same texts (the lab's seeds and training-set sizes) can share the
-cache: inside :func:`shared_lower_layer_states`, the states of a text are computed once per
-set of frozen lower weights and reused by every later run, and
-:func:`predict_proba_over_cache` scores texts the same way (only the top layers run).
+When the embeddings and lower layers are frozen their output never changes, so the texts
+run through them *once*; each epoch then runs only the top layers on the cached states
+(``inputs_embeds``). Same loop, same resulting model; BERT-like encoders, dropout off in the
+frozen part. :func:`shared_lower_layer_states` shares the cache across runs.
 
 Example:
     >>> tl.freeze(model, train_last_layers=2)
@@ -51,13 +37,8 @@ _SHARED_STATES: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 def shared_lower_layer_states(store: dict | None = None) -> Iterator[dict]:
     """Inside the block, lower-layer states are kept and reused across runs and predictions.
 
-    ``store`` continues an earlier block's states (it is what the block yields); by
-    default the block starts empty.
-
-    Two runs share states only when their frozen lower weights are identical (they are
-    compared by a digest of those weights): every run that starts from the same pretrained
-    checkpoint, whatever its seed, or every size of one random-init seed. Outside any
-    block, every run computes its own states.
+    Runs share states only when a digest of their frozen lower weights matches (the same
+    checkpoint, whatever the seed). ``store`` continues an earlier block's (what it yields).
 
     Example:
         >>> with shared_lower_layer_states():
@@ -93,9 +74,7 @@ def frozen_lower_layers(model: nn.Module) -> int:
 class LowerLayerCache:
     """The frozen lower layers of a BERT-like classifier, run once per text.
 
-    ``model``'s embeddings and lowest layers must be frozen (:func:`tlhelpers.freeze` with
-    ``train_last_layers`` below the layer count); the layers up to the first trainable one
-    are cached.
+    The layers below the first trainable one are cached; the embeddings must be frozen.
     """
 
     def __init__(self, model: nn.Module):
@@ -112,11 +91,7 @@ class LowerLayerCache:
     def lower_layer_states(
         self, input_ids: Sequence[Sequence[int]], pad_token_id: int, batch_size: int = 64
     ) -> list[torch.Tensor]:
-        """Hidden states after layer ``cut`` for every text, unpadded, on the CPU.
-
-        Inside :func:`shared_lower_layer_states`, texts seen before with the same frozen
-        weights are not run again.
-        """
+        """Hidden states after layer ``cut`` for every text, unpadded, on the CPU."""
         shared = _SHARED_STATES.get()
         known = {} if shared is None else shared.setdefault(self._fingerprint(), {})
         keys = [tuple(ids) for ids in input_ids]
@@ -136,11 +111,7 @@ class LowerLayerCache:
         return [known[key] for key in keys]
 
     def model_inputs(self, tokenized: Dataset, pad_token_id: int) -> tuple[list[dict], list[int]]:
-        """A split's cached states and labels, and their lengths: what a batch loader needs.
-
-        The twin of :func:`tlhelpers.batching.model_inputs`, with ``inputs_embeds`` in
-        place of token ids (padded the same way, by :class:`~tlhelpers.batching.PaddingCollator`).
-        """
+        """:func:`tlhelpers.batching.model_inputs` with cached ``inputs_embeds`` for token ids."""
         states = self.lower_layer_states(tokenized["input_ids"], pad_token_id)
         labels = tokenized["label"]
         items = [{"inputs_embeds": s, "label": y} for s, y in zip(states, labels, strict=True)]
@@ -164,11 +135,13 @@ class LowerLayerCache:
     def _run_layers(self, keep: slice, embeddings: bool) -> Iterator[None]:
         """Temporarily give the model a slice of its layers and, optionally, no embeddings.
 
-        Without embeddings, the embeddings module passes ``inputs_embeds`` straight
-        through, so cached hidden states go in where the token embeddings would. Everything
-        else (attention mask, pooler, head, loss) is the model's own code.
+        Without embeddings, cached states pass through as ``inputs_embeds``; the rest
+        (mask, pooler, head, loss) is the model's own code.
         """
-        owner, name = _owner_of(self.model, self.layers)
+        # The module holding the layer list, and the list's name in it.
+        path = next(n for n, m in self.model.named_modules() if m is self.layers)
+        owner_path, _, name = path.rpartition(".")
+        owner = self.model.get_submodule(owner_path)
         encoder = encoder_of(self.model)
         original_embeddings = encoder.embeddings
         setattr(owner, name, nn.ModuleList(list(self.layers)[keep]))
@@ -191,10 +164,8 @@ def predict_proba_over_cache(
 ) -> np.ndarray:
     """Class probabilities like :func:`tlhelpers.predict_proba`, running only the top layers.
 
-    For a model trained with ``cache_frozen_layers=True``: the frozen lower layers of each
-    text are computed once (and, inside :func:`shared_lower_layer_states`, shared with
-    every model that has the same frozen weights); each call then costs only the top layers.
-    The result equals ``predict_proba`` (a test checks it).
+    Inside :func:`shared_lower_layer_states` the lower layers' states are shared by every
+    model with the same frozen weights. The result equals ``predict_proba``.
 
     Example:
         >>> with shared_lower_layer_states():
@@ -213,14 +184,6 @@ def predict_proba_over_cache(
     )
     with cache.top_layers_only():
         return class_probabilities(model, batches, len(states))
-
-
-def _owner_of(model: nn.Module, layers: nn.ModuleList) -> tuple[nn.Module, str]:
-    for module in model.modules():
-        for name, child in module.named_children():
-            if child is layers:
-                return module, name
-    raise ValueError("Could not find the model's list of transformer layers.")
 
 
 class _PassThrough(nn.Module):

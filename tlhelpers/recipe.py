@@ -1,18 +1,8 @@
 """The whole recipe in one call: load data, sample, seeded model, freeze, train, evaluate.
 
-:func:`fine_tune` is what the command line, the tuning panel, the lab and the notebooks'
-all-in-one cells run. Every step is a public function you can call yourself; this
-module only puts them in order, the same order every time::
-
-    data = tl.load_text_dataset(config.dataset, ...)        # 1. the data, split
-    data["train"] = tl.stratified_sample(..., per_class=n)   # 2. few-shot sample
-    tl.set_seed(config.seed)                                  # 3. the new head is random:
-    model, tokenizer = tl.load_model(config.model, ...)      #    seed it first
-    tl.freeze(model, train_last_layers=...)                   # 4. what learns (or
-    model = tl.add_lora(model, rank=config.lora_rank)         #    LoRA adapters)
-    training = tl.TrainConfig(**config.settings("training"))  # 5. the loop, given
-    result = tl.train(model, tokenizer, data, training)       #    the training fields only
-    report = tl.evaluate(model, tokenizer, data["test"])     # 6. the test score
+:func:`fine_tune` (what the command line, the panel and the lab run) only puts public
+functions in order: ``load_text_dataset``, ``stratified_sample``, ``set_seed``,
+``load_model``, ``freeze`` (or ``add_lora``), ``train``, ``evaluate``.
 """
 
 from __future__ import annotations
@@ -72,9 +62,7 @@ def load_data(
 ) -> DatasetDict | tuple[DatasetDict, LoadReport]:
     """The dataset of ``config``: read, split, sampled and with validation capped as it says.
 
-    With ``return_report=True``, also the :class:`LoadReport` of the load: ``data, report``.
-    With ``split=False``, every kept row in one split ``"all"`` (nothing sampled), to score
-    a whole file.
+    ``return_report`` and ``split`` as in :func:`tlhelpers.load_text_dataset`.
 
     Example:
         >>> data = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
@@ -128,11 +116,8 @@ def sample_splits(data: DatasetDict, config: TrainConfig) -> DatasetDict:
 
 
 def load_seeded_model(config: TrainConfig, labels: Sequence[str]):
-    """The model of ``config``, its new head initialised from ``config.seed``, frozen as it says.
-
-    Seeding *before* loading matters: the new head's weights are drawn when the model is
-    built, so without it two runs with the same seed start from different heads.
-    """
+    """The model of ``config``, its new head initialised from ``config.seed``, frozen as it says."""
+    # Seed *before* loading: the new head's weights are drawn when the model is built.
     set_seed(config.seed)
     if config.pretrained:
         model, tokenizer = load_model(config.model, labels=labels)
@@ -167,13 +152,9 @@ def fine_tune(
 ) -> Run:
     """Run the whole recipe that ``config`` describes and return the :class:`Run`.
 
-    Args:
-        config: the run's settings.
-        data: a DatasetDict to use instead of loading ``config.dataset`` (sampling and the
-            validation cap still apply).
-        callbacks, progress: passed to :func:`tlhelpers.train`.
-        verbose: print the data's load report (default: when ``progress`` is on).
-        evaluate_test: score the trained model on the test split.
+    ``data``: a DatasetDict instead of ``config.dataset`` (still sampled as it says).
+    ``callbacks`` and ``progress`` go to :func:`tlhelpers.train`; ``verbose`` prints the
+    load report (default: with ``progress``).
 
     Example:
         >>> run = fine_tune(TrainConfig(dataset="tweet-sentiment", n_per_class=300, epochs=1))

@@ -1,30 +1,11 @@
 """What a saved run records: the data it trained on, the model it started from, its settings.
 
-A model folder's ``training_config.json`` is the *run record*. It is written from what the
-run used, never from a default that could be mistaken for a fact: a run on a DataFrame
-does not claim it read "tweet-sentiment", and a model handed to ``tl.train`` is not
-recorded as "minilm". The record has three parts, one per group of
-:class:`tlhelpers.TrainConfig` fields (the group is each field's ``metadata["group"]``)::
-
-    {
-      "format": "tlhelpers-run/1",
-      "data": {"source": "file", "dataset": "runs.tsv", "path": "/home/me/runs.tsv",
-               "text_column": "1", "label_column": "0", "header": null, ...,
-               "rows": {"train": 240, "validation": 30, "test": 30}, "sha256": "3f1c..."},
-      "model": {"source": "folder", "model": "runs/base", "pretrained": true,
-                "train_last_layers": null, "name_or_path": "runs/base",
-                "architecture": "BertForSequenceClassification", "labels": ["neg", "pos"]},
-      "training": {"epochs": 3, "lr": 5e-05, "batch_size": 32, ...}
-    }
-
-The data's ``source`` is ``"built-in"``, ``"file"`` or ``"hub"`` when it was read from a
-name or a path (the record then holds every reading option, so ``python -m tlhelpers
-train --config FILE`` reads it again the same way), or ``"in-memory"`` when it was handed
-over as a DatasetDict (to ``tl.train`` or ``fine_tune(data=...)``): then only its row
-count per split and a sha256 of its texts and labels are known, and a replay is refused.
+A model folder's ``training_config.json`` (the *run record*) has ``data``, ``model`` and
+``training`` parts, written from what the run used, never from a default. Data read from a
+name or path keeps every reading option (``train --config`` reads it again); data handed
+over in memory keeps only its row counts and a sha256, and a replay is refused.
 
 Example:
-    >>> run.save("runs/x")
     >>> json.loads(Path("runs/x/training_config.json").read_text())["data"]["source"]
     'file'
 """
@@ -55,8 +36,6 @@ REPLAYABLE_MODELS = ("catalog", "folder", "hub")
 
 def content_hash(data: DatasetDict) -> str:
     """sha256 of every split's texts (or token ids), labels and class names, in order.
-
-    Two runs with the same hash trained on the same examples, whatever they were read from.
 
     Example:
         >>> content_hash(data)[:12]
@@ -95,11 +74,7 @@ def data_in_memory(seen: dict[str, Any], **applied: Any) -> dict[str, Any]:
 
 
 def data_from_config(config: TrainConfig, seen: dict[str, Any]) -> dict[str, Any]:
-    """The record of data read from ``config.dataset``: its name or path and every option.
-
-    ``seen`` is the :func:`fingerprint` of what was read (after sampling): its sizes and
-    hash say exactly which rows the run trained and validated on.
-    """
+    """The record of data read from ``config.dataset``: name or path, options, ``seen`` rows."""
     from .data import BUILTIN_DATASETS
 
     name = config.dataset
@@ -136,11 +111,7 @@ def model_from_config(config: TrainConfig, model) -> dict[str, Any]:
 
 
 def run_record(result) -> dict[str, Any]:
-    """The run record of a :class:`tlhelpers.TrainingResult` (what ``save_model`` writes).
-
-    Only the training fields come from ``result.config``; the data and the model come
-    from what the run was handed (``result.data_used``, ``result.model_used``).
-    """
+    """The run record of a :class:`TrainingResult`: data and model as handed, training settings."""
     unknown = {"source": "unknown"}
     return {
         "format": FORMAT,
@@ -178,9 +149,7 @@ def settings_to_replay(
 ) -> dict[str, Any]:
     """The :class:`TrainConfig` fields of a run record, to train the same way again.
 
-    A record of in-memory data (or of a model handed over ready-made) is refused, since
-    nothing says where to read it again, unless ``other_data`` (``other_model``) says the
-    caller names new data (a new model) itself.
+    In-memory data (a ready-made model) is refused unless ``other_data`` (``other_model``).
 
     Example:
         >>> TrainConfig.from_dict(settings_to_replay(record))

@@ -28,21 +28,12 @@ def stratified_indices(
 ) -> np.ndarray:
     """Row positions of a stratified sample of ``labels``, sorted.
 
-    Give exactly one of:
-        per_class: at most this many rows of each class (a few-shot training set).
-        size: this many rows in all (an int), or this fraction of the rows (a float in
-            (0, 1)), shared between the classes in proportion to their sizes; a class
-            with two or more rows gives at least one while the total allows, so no class
-            is missing from a held-out split. All rows if ``size`` is at least their number.
+    Give ``per_class`` (at most this many rows per class) or ``size`` (a count, or a
+    fraction, shared in proportion; every class of 2+ rows gives one). For one seed a
+    smaller sample lies inside a larger one, so a learning curve adds data.
 
-    Samples are nested: for one seed, a smaller sample is inside a larger one (8 per
-    class lie inside 32 per class), so a learning curve adds data rather than swapping it.
-    The same labels and seed always give the same rows.
-
-    Hugging Face equivalent: ``Dataset.train_test_split(stratify_by_column="label")``;
-    scikit-learn's: ``train_test_split(..., stratify=labels)``. We keep our own because
-    neither draws a fixed number per class or nested samples, and both refuse a class
-    with a single row; the class shares agree with scikit-learn's to within one row.
+    Hugging Face: ``Dataset.train_test_split(stratify_by_column="label")``; scikit-learn:
+    ``train_test_split(stratify=labels)``. Neither draws per class or nested samples.
 
     Example:
         >>> stratified_indices([0, 0, 0, 1, 1, 1], per_class=2, seed=0)

