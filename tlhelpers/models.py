@@ -259,11 +259,16 @@ def replace_head(
         out_name = [n for n, m in old_head.named_children() if isinstance(m, nn.Linear)][-1]
         old_out = getattr(old_head, out_name)
         setattr(old_head, out_name, nn.Linear(old_out.in_features, len(names)).to(param.device))
+    _set_labels(model, names)
+    model.config.tlhelpers_head_hidden_units = hidden_units
+    return model
+
+
+def _set_labels(model: nn.Module, names: list[str]) -> None:
+    """Make a built model's labels ``names``: its config, its loss type and its forward()."""
     _name_classes(model.config, names)
     model.config.problem_type = "single_label_classification"
     model.num_labels = len(names)  # forward() reads this attribute, not the config
-    model.config.tlhelpers_head_hidden_units = hidden_units
-    return model
 
 
 def label_names(model: nn.Module) -> list[str]:
