@@ -24,7 +24,7 @@ def extract_features(
     texts: Sequence[str],
     *,
     layers: Sequence[int] = (-1,),
-    pooling: str = "mean",
+    pooling: str | Sequence[str] = "mean",
     max_length: int = 128,
     batch_size: int = 64,
     progress: bool = False,
@@ -33,20 +33,22 @@ def extract_features(
 
     ``layers``: 0 the embeddings, 1..N the transformer layers, -1 the last; several give a
     dict layer -> array from one forward pass. ``pooling``: ``"mean"`` over real tokens
-    (what sentence encoders learned) or ``"cls"``.
+    (what sentence encoders learned) or ``"cls"``; both, ``("cls", "mean")``, give a dict
+    pooling -> array from one forward pass (with several layers: (layer, pooling) -> array).
 
     Example:
         >>> X = extract_features(model, tokenizer, data["train"]["text"])
         >>> X.shape
         (30000, 384)
     """
-    if pooling not in ("mean", "cls"):
-        raise ValueError(f"pooling must be 'mean' or 'cls', got '{pooling}'.")
+    poolings = (pooling,) if isinstance(pooling, str) else tuple(pooling)
+    if not poolings or any(p not in ("mean", "cls") for p in poolings):
+        raise ValueError(f"pooling must be 'mean', 'cls' or both, got {pooling!r}.")
     check_max_length(min(max_length, model_max_length(tokenizer)), tokenizer, model)
     encoder = encoder_of(model)
     texts = [str(t) for t in texts]
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    outputs: dict[int, np.ndarray] = {}
+    outputs: dict[tuple[int, str], np.ndarray] = {}
     with inference_mode(encoder):
         batches = inference_batches(
             encoded,
@@ -60,14 +62,22 @@ def extract_features(
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
             for layer in layers:
                 states = hidden[layer]
-                if pooling == "mean":
-                    vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
-                else:
-                    vectors = states[:, 0]
-                if layer not in outputs:
-                    outputs[layer] = np.zeros((len(texts), states.shape[-1]), dtype=np.float32)
-                outputs[layer][index] = vectors.float().cpu().numpy()
-    return outputs[layers[0]] if len(layers) == 1 else outputs
+                for kind in poolings:
+                    if kind == "mean":
+                        vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+                    else:
+                        vectors = states[:, 0]
+                    if (layer, kind) not in outputs:
+                        width = states.shape[-1]
+                        outputs[layer, kind] = np.zeros((len(texts), width), dtype=np.float32)
+                    outputs[layer, kind][index] = vectors.float().cpu().numpy()
+    if len(layers) == 1 and len(poolings) == 1:
+        return outputs[layers[0], poolings[0]]
+    if len(poolings) == 1:
+        return {layer: array for (layer, _), array in outputs.items()}
+    if len(layers) == 1:
+        return {kind: array for (_, kind), array in outputs.items()}
+    return outputs
 
 
 def linear_probe(C: float = 1.0, max_iter: int = 2000, seed: int = 0):
