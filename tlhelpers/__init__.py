@@ -92,8 +92,9 @@ if TYPE_CHECKING:
 _MODULE_OF = public_names(__file__)
 # Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
 _SUBMODULES = {
-    *("baselines", "cli", "features", "files", "inference"),
+    *("baselines", "checkpoints", "cli", "features", "files", "inference"),
     *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping"),
+    *("compare_plots", "plot_style"),
 }
 
 __all__ = sorted(_MODULE_OF)
