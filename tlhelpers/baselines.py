@@ -8,29 +8,56 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from datasets import Dataset
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 
-from .evaluation import EvaluationReport, report_from_predictions
+from .evaluation import EvaluationReport, compute_metrics, report_from_predictions
 from .features import extract_features, linear_probe
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class _Baseline:
+    """Fit, predict, evaluate: the ``pipeline`` that ``__init__`` builds, on ``_features``."""
+
+    pipeline: Pipeline
     label_names: list[str]
     fit_seconds: float = 0.0
 
-    def _probabilities(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    def _features(self, texts: list[str]) -> list[str] | np.ndarray:
+        return texts
+
+    def fit(self, dataset: Dataset) -> Self:
+        """Train on a labelled split; ``fit_seconds`` says how long it took."""
+        if len(dataset) == 0:
+            raise ValueError("Cannot fit on an empty dataset.")
+        labels = np.asarray(dataset["label"])
+        if len(np.unique(labels)) < 2:
+            raise ValueError(
+                "The training data has a single class; a classifier needs two or more."
+            )
+        self.label_names = list(dataset.features["label"].names)
+        start = time.perf_counter()
+        features = self._features(list(dataset["text"]))
+        self.pipeline.fit(features, labels)
+        self.fit_seconds = time.perf_counter() - start
+        return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape ``(len(texts), num_labels)``."""
         if not hasattr(self, "label_names"):
             raise RuntimeError("Call fit(train_dataset) before predicting.")
-        return self._probabilities(list(texts))
+        probabilities = np.zeros((len(texts), len(self.label_names)))
+        # A class absent from the training data keeps probability 0.
+        features = self._features(list(texts))
+        probabilities[:, self.pipeline.classes_] = self.pipeline.predict_proba(features)
+        return probabilities
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """Predicted class names."""
@@ -43,17 +70,6 @@ class _Baseline:
             texts, dataset["label"], self.predict_proba(texts), self.label_names
         )
 
-    def _check(self, dataset: Dataset) -> tuple[list[str], np.ndarray]:
-        if len(dataset) == 0:
-            raise ValueError("Cannot fit on an empty dataset.")
-        self.label_names = list(dataset.features["label"].names)
-        labels = np.asarray(dataset["label"])
-        if len(np.unique(labels)) < 2:
-            raise ValueError(
-                "The training data has a single class; a classifier needs two or more."
-            )
-        return list(dataset["text"]), labels
-
 
 class TfidfBaseline(_Baseline):
     """TF-IDF of words and word pairs + logistic regression.
@@ -65,23 +81,10 @@ class TfidfBaseline(_Baseline):
     """
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), C: float = 10.0, min_df: int = 1):
-        self.ngram_range, self.C, self.min_df = ngram_range, C, min_df
-
-    def fit(self, dataset: Dataset) -> TfidfBaseline:
-        texts, labels = self._check(dataset)
-        start = time.perf_counter()
         self.pipeline = make_pipeline(
-            TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, sublinear_tf=True),
-            LogisticRegression(C=self.C, max_iter=2000),
+            TfidfVectorizer(ngram_range=ngram_range, min_df=min_df, sublinear_tf=True),
+            LogisticRegression(C=C, max_iter=2000),
         )
-        self.pipeline.fit(texts, labels)
-        self.fit_seconds = time.perf_counter() - start
-        return self
-
-    def _probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        probabilities = np.zeros((len(texts), len(self.label_names)))
-        probabilities[:, self.pipeline.classes_] = self.pipeline.predict_proba(texts)
-        return probabilities
 
 
 class FrozenFeaturesBaseline(_Baseline):
@@ -95,26 +98,13 @@ class FrozenFeaturesBaseline(_Baseline):
 
     def __init__(self, model, tokenizer, *, layer: int = -1, max_length: int = 128, C: float = 1.0):
         self.model, self.tokenizer = model, tokenizer
-        self.layer, self.max_length, self.C = layer, max_length, C
+        self.layer, self.max_length = layer, max_length
+        self.pipeline = linear_probe(C=C)
 
-    def _features(self, texts: Sequence[str]) -> np.ndarray:
+    def _features(self, texts: list[str]) -> np.ndarray:
         return extract_features(
             self.model, self.tokenizer, texts, layers=(self.layer,), max_length=self.max_length
         )
-
-    def fit(self, dataset: Dataset) -> FrozenFeaturesBaseline:
-        texts, labels = self._check(dataset)
-        start = time.perf_counter()
-        self.classifier = linear_probe(C=self.C).fit(self._features(texts), labels)
-        self.fit_seconds = time.perf_counter() - start
-        return self
-
-    def _probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        probabilities = np.zeros((len(texts), len(self.label_names)))
-        probabilities[:, self.classifier.classes_] = self.classifier.predict_proba(
-            self._features(texts)
-        )
-        return probabilities
 
 
 def majority_baseline(train: Dataset, test: Dataset) -> dict[str, float]:
@@ -124,8 +114,6 @@ def majority_baseline(train: Dataset, test: Dataset) -> dict[str, float]:
         >>> majority_baseline(data["train"], data["test"])
         {'accuracy': 0.43, 'macro_f1': 0.2}
     """
-    from .evaluation import compute_metrics
-
     most_common = int(np.bincount(np.asarray(train["label"])).argmax())
     y_true = np.asarray(test["label"])
     return compute_metrics(y_true, np.full_like(y_true, most_common), train.features["label"].names)

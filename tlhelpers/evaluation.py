@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from datasets import Dataset
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
@@ -28,12 +27,10 @@ def predict_proba(
     *,
     batch_size: int = 64,
     max_length: int | None = None,
-    device: str | torch.device | None = None,
 ) -> np.ndarray:
     """Class probabilities for each text, shape ``(len(texts), num_labels)``, in input order.
 
-    Batches texts of similar length. Predict with the ``max_length`` the model was trained
-    with (a saved model's tokenizer remembers it). Hugging Face: ``pipeline(top_k=None)``.
+    Hugging Face: ``pipeline(top_k=None)``. ``max_length`` defaults to a saved model's trained one.
 
     Example:
         >>> predict_proba(model, tokenizer, ["What a great flight!"], max_length=64).round(2)
@@ -46,8 +43,6 @@ def predict_proba(
         return np.zeros((0, len(label_names(model))), dtype=np.float32)
     max_length = max_length or model_max_length(tokenizer)
     check_max_length(max_length, tokenizer, model)
-    if device is not None:
-        model.to(device)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     batches = inference_batches(
         encoded,
@@ -76,26 +71,10 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
     return frame
 
 
-def confusion_counts(
-    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | int
-) -> np.ndarray:
-    """Confusion matrix as counts, shape ``(num_labels, num_labels)``: rows true, columns predicted.
-
-    Example:
-        >>> confusion_counts([0, 1, 1], [0, 1, 0], 2)
-        array([[1, 0],
-               [1, 1]])
-    """
-    y_true, y_pred, n = _check_label_ids(y_true, y_pred, labels)
-    return confusion_matrix(y_true, y_pred, labels=np.arange(n))
-
-
 def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Accuracy and macro-F1 from confusion counts: the one definition of both scores.
+    """Accuracy and macro-F1 from confusion counts, with leading axes (one matrix per resample).
 
-    ``counts`` may carry leading axes (one matrix per bootstrap resample). A class's F1 is
-    ``2·TP / (2·TP + FP + FN)``, 0 for a class neither present nor predicted: sklearn's
-    ``f1_score(average="macro", zero_division=0)``, for thousands of matrices at once.
+    sklearn's ``f1_score(average="macro", zero_division=0)``, for thousands of matrices at once.
 
     Example:
         >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
@@ -116,17 +95,16 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
 def compute_metrics(
     y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str] | int
 ) -> dict[str, float]:
-    """Accuracy and macro-F1 from integer labels and predictions: the one scoring function.
+    """Accuracy and macro-F1 over *every* class of ``labels`` (names, or their count).
 
-    Macro-F1 averages *every* class of ``labels`` (names, or their count); a class never
-    predicted counts as 0, so ignoring a class is not rewarded. Trainer's twin:
-    ``compute_metrics``; sklearn's ``f1_score(average="macro", zero_division=0)``.
+    sklearn's ``f1_score(average="macro", zero_division=0)``: ignoring a class is not rewarded.
 
     Example:
         >>> compute_metrics([0, 1, 1], [0, 1, 0], ["a", "b", "c"])
         {'accuracy': 0.6666666666666666, 'macro_f1': 0.4444444444444444}
     """
-    scores = scores_from_confusion(confusion_counts(y_true, y_pred, labels))
+    y_true, y_pred, n = _check_label_ids(y_true, y_pred, labels)
+    scores = scores_from_confusion(confusion_matrix(y_true, y_pred, labels=np.arange(n)))
     return {name: float(value) for name, value in scores.items()}
 
 
@@ -175,8 +153,7 @@ def bootstrap_scores(
     """The score on ``n_resamples`` test sets drawn with replacement from the real one.
 
     ``y_pred`` of shape ``(models, examples)`` scores every model on the same draws
-    (paired) and returns ``(models, n_resamples)``. One ``np.bincount`` per chunk builds
-    all the confusion matrices: 1000 resamples of 4,000 examples take under a second.
+    (paired) and returns ``(models, n_resamples)``.
 
     Example:
         >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
@@ -188,11 +165,9 @@ def bootstrap_scores(
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be at least 1 (1000 is usual); got {n_resamples}.")
     predictions = np.asarray(y_pred)
-    codes = []
-    for model_predictions in np.atleast_2d(predictions):
-        model_true, model_pred, n = _check_label_ids(y_true, model_predictions, labels)
-        codes.append(model_true * n + model_pred)
-    codes = np.stack(codes)  # (models, examples): each example's confusion cell
+    checked = [_check_label_ids(y_true, p, labels) for p in np.atleast_2d(predictions)]
+    n = checked[0][2]
+    codes = np.stack([t * n + p for t, p, _ in checked])  # (models, examples): confusion cells
     size = codes.shape[1]
     rng = np.random.default_rng(seed)
     scores = np.empty((len(codes), n_resamples))
@@ -201,7 +176,8 @@ def bootstrap_scores(
     for start in range(0, n_resamples, rows):
         chunk = min(rows, n_resamples - start)
         indices = rng.integers(0, size, size=(chunk, size))
-        offsets = np.arange(chunk)[:, None] * (n * n)  # one confusion matrix per resample
+        # One bincount builds every resample's confusion matrix: 1000 x 4,000 in under a second.
+        offsets = np.arange(chunk)[:, None] * (n * n)
         for m, model_codes in enumerate(codes):
             counts = np.bincount(
                 (model_codes[indices] + offsets).ravel(), minlength=chunk * n * n
@@ -245,10 +221,7 @@ def bootstrap_difference(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> ConfidenceInterval:
-    """Paired bootstrap of score(A) − score(B) on the same test set: is the gap beyond noise?
-
-    Both models are scored on the *same* resamples, so the luck of the draw cancels out;
-    an interval that contains 0 is "within noise".
+    """Paired bootstrap of score(A) − score(B) on the same resamples: is the gap beyond noise?
 
     Example:
         >>> y_true = [0, 0, 1, 1, 2, 2, 2, 1]
@@ -257,6 +230,11 @@ def bootstrap_difference(
         >>> print(difference, "within noise" if difference.contains(0) else "beyond noise")
         0.195 [-0.237, 0.533] within noise
     """
+    if len(y_pred_a) != len(y_pred_b):
+        raise ValueError(
+            f"Both models must predict the same test set: got {len(y_pred_a)} and "
+            f"{len(y_pred_b)} predictions."
+        )
     return _bootstrap(y_true, [y_pred_a, y_pred_b], labels, metric, n_resamples, confidence, seed)
 
 
@@ -272,12 +250,6 @@ def _bootstrap(
     """Percentile interval of one model's score, or of score(A) - score(B) for two models."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
-    predictions = [np.asarray(p) for p in predictions]
-    if predictions[0].shape != predictions[-1].shape:
-        raise ValueError(
-            f"Both models must predict the same test set: got {len(predictions[0])} and "
-            f"{len(predictions[-1])} predictions."
-        )
     scores = bootstrap_scores(
         y_true, np.stack(predictions), labels, metric=metric, n_resamples=n_resamples, seed=seed
     )
@@ -375,8 +347,8 @@ def report_from_predictions(
         >>> report_from_predictions(texts, labels, baseline.predict_proba(texts), names)
     """
     names = list(names)
-    y_true = np.asarray(y_true)
-    y_pred = probabilities.argmax(axis=1)
+    y_true, y_pred = np.asarray(y_true), probabilities.argmax(axis=1)
+    metrics = compute_metrics(y_true, y_pred, names)  # checks the ids
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=np.arange(len(names)), zero_division=0
     )
@@ -384,7 +356,7 @@ def report_from_predictions(
         {"precision": precision, "recall": recall, "f1": f1, "support": support}, index=names
     )
     confusion = pd.DataFrame(
-        confusion_counts(y_true, y_pred, names),
+        confusion_matrix(y_true, y_pred, labels=np.arange(len(names))),
         index=pd.Index(names, name="true"),
         columns=pd.Index(names, name="predicted"),
     )
@@ -399,7 +371,7 @@ def report_from_predictions(
     )
     predictions[names] = probabilities  # one column per class
     return EvaluationReport(
-        **compute_metrics(y_true, y_pred, names),
+        **metrics,
         per_class=per_class,
         confusion=confusion,
         predictions=predictions,

@@ -27,7 +27,6 @@ def extract_features(
     pooling: str | Sequence[str] = "mean",
     max_length: int = 128,
     batch_size: int = 64,
-    progress: bool = False,
 ) -> np.ndarray | dict[int, np.ndarray]:
     """One vector per text from a frozen encoder.
 
@@ -55,7 +54,6 @@ def extract_features(
             batch_size=batch_size,
             pad_token_id=pad_token_id(tokenizer),
             device=device_of(encoder),
-            progress=progress,
         )
         for index, batch in batches:
             hidden = encoder(**batch, output_hidden_states=True).hidden_states

@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from .batching import LengthGroupedSampler, PaddingCollator
-from .config import progress_bar
 
 
 @contextlib.contextmanager
@@ -40,7 +39,6 @@ def inference_batches(
     batch_size: int = 64,
     pad_token_id: int = 0,
     device: str | torch.device = "cpu",
-    progress: bool = False,
     key: str = "input_ids",
 ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
     """Padded batches of token ids, longest first, on ``device``, with their positions.
@@ -57,10 +55,7 @@ def inference_batches(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     collate = PaddingCollator(pad_token_id)
     sampler = LengthGroupedSampler([len(ids) for ids in input_ids], batch_size, shuffle=False)
-    batches: Iterator[list[int]] = iter(sampler)
-    if progress:
-        batches = iter(progress_bar(sampler, desc="Inference", total=len(sampler)))
-    for index in batches:
+    for index in sampler:
         batch = collate([{key: input_ids[i]} for i in index])
         yield index, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 

@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 
 
 def add_typos(text: str, rng: random.Random, rate: float = 0.15) -> str:
-    """Give each word of 3+ letters, with probability ``rate``, one typo.
-
-    A typo: two neighbouring letters swapped, or a letter dropped, doubled or replaced.
+    """Give each 3+ letter word, with probability ``rate``, a typo: swap, drop, double or replace.
 
     Example:
         >>> add_typos("the service was terrible today", random.Random(0), rate=0.5)

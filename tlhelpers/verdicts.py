@@ -51,22 +51,19 @@ class Verdict:
 
     def __str__(self) -> str:
         a, b = self.names
-        level = f"{self.confidence:.0%}"
-        note = "; every paired difference identical, so no spread" if self.no_spread else ""
+        low, high = self.low, self.high
         if self.winner is None:
-            return (
-                f"{a} vs {b}: within noise ({self.difference:+.3f}, {level} interval "
-                f"{self.low:+.3f} to {self.high:+.3f}, {self.method}{note})"
-            )
-        # Told from the winner's side: "W beats L by +x", with the interval of that advantage.
-        loser = b if self.winner == a else a
-        same_side = (self.winner == a) == self.higher_is_better
-        advantage = (self.low, self.high) if same_side else (-self.high, -self.low)
-        size = abs(self.difference)
-        by = f" by {size:+.3f}" if self.higher_is_better else f": lower by {size:.3f}"
+            head = f"{a} vs {b}: within noise ({self.difference:+.3f}, "
+        else:  # told from the winner's side, with the interval of its advantage
+            loser = b if self.winner == a else a
+            if (self.winner == a) != self.higher_is_better:
+                low, high = -high, -low
+            size = abs(self.difference)
+            by = f" by {size:+.3f}" if self.higher_is_better else f": lower by {size:.3f}"
+            head = f"{self.winner} beats {loser}{by} ("
+        note = "; every paired difference identical, so no spread" if self.no_spread else ""
         return (
-            f"{self.winner} beats {loser}{by} ({level} interval {advantage[0]:+.3f} to "
-            f"{advantage[1]:+.3f}, {self.method}{note})"
+            f"{head}{self.confidence:.0%} interval {low:+.3f} to {high:+.3f}, {self.method}{note})"
         )
 
 
@@ -201,7 +198,7 @@ def compare_table(
             first = first or verdict
             if not verdict.beyond_noise:
                 tied.append(other)
-        row = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
+        row = dict(zip(within, key, strict=True))  # grouped by a list: key is a tuple
         row.update(
             best=best, runner_up=order[1], gap=first.difference, low=first.low, high=first.high
         )
