@@ -205,9 +205,12 @@ def bootstrap_interval(
         >>> interval = bootstrap_interval(y_true, y_pred, ["negative", "neutral", "positive"])
         >>> print(interval)  # estimate [low, high]: 8 examples say little
         0.719 [0.333, 1.000]
-        >>> low, high = interval
     """
-    return _bootstrap(y_true, [y_pred], labels, metric, n_resamples, confidence, seed)
+    scores = bootstrap_scores(
+        y_true, y_pred, labels, metric=metric, n_resamples=n_resamples, seed=seed
+    )
+    estimate = compute_metrics(y_true, y_pred, labels)[metric]
+    return _percentile_interval(metric, estimate, scores, confidence)
 
 
 def bootstrap_difference(
@@ -235,33 +238,24 @@ def bootstrap_difference(
             f"Both models must predict the same test set: got {len(y_pred_a)} and "
             f"{len(y_pred_b)} predictions."
         )
-    return _bootstrap(y_true, [y_pred_a, y_pred_b], labels, metric, n_resamples, confidence, seed)
+    predictions = [y_pred_a, y_pred_b]
+    scores = bootstrap_scores(
+        y_true, predictions, labels, metric=metric, n_resamples=n_resamples, seed=seed
+    )
+    a, b = (compute_metrics(y_true, p, labels)[metric] for p in predictions)
+    # Paired: the difference on each of the same resamples.
+    return _percentile_interval(f"{metric} difference", a - b, scores[0] - scores[1], confidence)
 
 
-def _bootstrap(
-    y_true: Sequence[int],
-    predictions: list[Sequence[int]],
-    labels: Sequence[str] | int,
-    metric: str,
-    n_resamples: int,
-    confidence: float,
-    seed: int,
+def _percentile_interval(
+    metric: str, estimate: float, scores: np.ndarray, confidence: float
 ) -> ConfidenceInterval:
-    """Percentile interval of one model's score, or of score(A) - score(B) for two models."""
+    """The interval holding the central ``confidence`` share of the bootstrap ``scores``."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
-    scores = bootstrap_scores(
-        y_true, np.stack(predictions), labels, metric=metric, n_resamples=n_resamples, seed=seed
-    )
-    estimates = [compute_metrics(y_true, p, labels)[metric] for p in predictions]
-    if len(predictions) == 2:  # paired: the difference on each of the same resamples
-        metric = f"{metric} difference"
-        estimates, scores = [estimates[0] - estimates[1]], [scores[0] - scores[1]]
     tail = (1 - confidence) / 2
-    low, high = np.quantile(scores[0], [tail, 1 - tail])
-    return ConfidenceInterval(
-        metric, float(estimates[0]), float(low), float(high), confidence, len(scores[0])
-    )
+    low, high = np.quantile(scores, [tail, 1 - tail])
+    return ConfidenceInterval(metric, estimate, float(low), float(high), confidence, len(scores))
 
 
 def _check_label_ids(
@@ -401,9 +395,8 @@ def evaluate(model, tokenizer, dataset: Dataset, **kwargs) -> EvaluationReport:
             f"Labels {unknown} appear in the data but the model was never "
             f"trained on them; it knows {model_names}."
         )
-    # Map the dataset's label ids onto the model's (same names, maybe another order).
-    to_model = np.array([model_names.index(n) if n in model_names else -1 for n in data_names])
-    y_true = to_model[np.asarray(dataset["label"])]
+    # The dataset's label ids as the model's (same names, maybe another order).
+    y_true = [model_names.index(data_names[i]) for i in dataset["label"]]
     probabilities = predict_proba(model, tokenizer, dataset["text"], **kwargs)
     return report_from_predictions(dataset["text"], y_true, probabilities, model_names)
 
@@ -424,16 +417,15 @@ def reliability(
     # sklearn's calibration_curve omits the bin counts that ECE weights by: bin by hand.
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    rows = [
+    used = np.unique(which)  # the bins that hold predictions
+    table = pd.DataFrame(
         {
-            "bin_low": edges[b],
-            "bin_high": edges[b + 1],
-            "confidence": confidence[which == b].mean(),
-            "accuracy": correct[which == b].mean(),
-            "count": int((which == b).sum()),
+            "bin_low": edges[used],
+            "bin_high": edges[used + 1],
+            "confidence": [confidence[which == b].mean() for b in used],
+            "accuracy": [correct[which == b].mean() for b in used],
+            "count": np.bincount(which)[used],
         }
-        for b in np.unique(which)
-    ]
-    table = pd.DataFrame(rows)
+    )
     gaps = (table["accuracy"] - table["confidence"]).abs()
     return table, float((table["count"] * gaps).sum() / len(confidence))

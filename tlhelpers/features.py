@@ -7,6 +7,7 @@ classifier on the vectors, with no backpropagation through the encoder.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -58,17 +59,15 @@ def extract_features(
         for index, batch in batches:
             hidden = encoder(**batch, output_hidden_states=True).hidden_states
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
-            for layer in layers:
+            for layer, kind in product(layers, poolings):
                 states = hidden[layer]
-                for kind in poolings:
-                    if kind == "mean":
-                        vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
-                    else:
-                        vectors = states[:, 0]
-                    if (layer, kind) not in outputs:
-                        width = states.shape[-1]
-                        outputs[layer, kind] = np.zeros((len(texts), width), dtype=np.float32)
-                    outputs[layer, kind][index] = vectors.float().cpu().numpy()
+                if kind == "mean":
+                    vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+                else:
+                    vectors = states[:, 0]
+                if (layer, kind) not in outputs:
+                    outputs[layer, kind] = np.zeros((len(texts), states.shape[-1]), np.float32)
+                outputs[layer, kind][index] = vectors.float().cpu().numpy()
     if len(layers) == 1 and len(poolings) == 1:
         return outputs[layers[0], poolings[0]]
     if len(poolings) == 1:

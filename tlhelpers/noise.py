@@ -71,8 +71,7 @@ NOISES: dict[str, Callable[[str, random.Random], str]] = {
 def corrupt(texts: Sequence[str], kind: str, *, seed: int = 0, **kwargs) -> list[str]:
     """Apply one kind of noise from :data:`NOISES` to every text, reproducibly.
 
-    ``kind``: ``"typos"``, ``"dropped words"`` or ``"truncated"``; ``kwargs`` (``rate=`` or
-    ``keep=``) go to its function.
+    ``kwargs`` (``rate=`` or ``keep=``) go to the noise function.
 
     Example:
         >>> corrupt(["the service was terrible today"], "truncated")

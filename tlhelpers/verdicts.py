@@ -2,8 +2,6 @@
 
 A difference is **beyond noise** when its 95% *paired* interval excludes 0 (both options
 measured on the same draws, so shared luck cancels); otherwise **within noise**.
-:func:`compare` works over seeds, :func:`compare_predictions` over test examples,
-:func:`compare_table` over each group of a results table.
 
 Example:
     >>> print(tl.compare([0.70, 0.72, 0.69], [0.60, 0.64, 0.61], names=("tuned", "probe")))
@@ -85,9 +83,8 @@ def compare(
 ) -> Verdict:
     """Paired t-interval of mean(a - b) over seeds, and the verdict of the one noise rule.
 
-    ``a[i]`` and ``b[i]`` come from the same seed. The interval is scipy's
-    ``ttest_rel(a, b).confidence_interval(confidence)``: infinite for one pair, zero-width
-    when the seeds show no spread (said in the sentence, ``Verdict.no_spread``).
+    ``a[i]`` and ``b[i]`` share a seed. scipy's ``ttest_rel(a, b).confidence_interval()``;
+    infinite for one seed, zero-width when the seeds show no spread (``Verdict.no_spread``).
 
     Example:
         >>> print(tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70]))
