@@ -71,15 +71,8 @@ def predict(model, tokenizer, texts: Sequence[str], **kwargs) -> pd.DataFrame:
     return frame
 
 
-def scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Accuracy and macro-F1 from confusion counts, with leading axes (one matrix per resample).
-
-    sklearn's ``f1_score(average="macro", zero_division=0)``, for thousands of matrices at once.
-
-    Example:
-        >>> scores_from_confusion(np.array([[1, 0], [1, 1]]))
-        {'accuracy': np.float64(0.6666666666666666), 'macro_f1': np.float64(0.6666666666666666)}
-    """
+def _scores_from_confusion(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 (sklearn's, zero_division=0) of confusion counts, one per resample."""
     counts = np.asarray(counts, dtype=float)
     true_positives = np.diagonal(counts, axis1=-2, axis2=-1)
     denominator = counts.sum(axis=-1) + counts.sum(axis=-2)  # (TP + FN) + (TP + FP)
@@ -104,7 +97,7 @@ def compute_metrics(
         {'accuracy': 0.6666666666666666, 'macro_f1': 0.4444444444444444}
     """
     y_true, y_pred, n = _check_label_ids(y_true, y_pred, labels)
-    scores = scores_from_confusion(confusion_matrix(y_true, y_pred, labels=np.arange(n)))
+    scores = _scores_from_confusion(confusion_matrix(y_true, y_pred, labels=np.arange(n)))
     return {name: float(value) for name, value in scores.items()}
 
 
@@ -182,7 +175,7 @@ def bootstrap_scores(
             counts = np.bincount(
                 (model_codes[indices] + offsets).ravel(), minlength=chunk * n * n
             ).reshape(chunk, n, n)
-            scores[m, start : start + chunk] = scores_from_confusion(counts)[metric]
+            scores[m, start : start + chunk] = _scores_from_confusion(counts)[metric]
     return scores[0] if predictions.ndim == 1 else scores
 
 

@@ -1,8 +1,4 @@
-"""Running a model over many texts: one batched-inference iterator for every caller.
-
-Predictions, frozen features and the layer cache all tokenize once, batch texts by length,
-run the model in eval mode without gradients, and put each result back at its text's position.
-"""
+"""Running a model over many texts: one batched-inference iterator for every caller."""
 
 from __future__ import annotations
 

@@ -171,7 +171,6 @@ def compare_table(
     its interval, seeds, tied (options the best does not beat beyond noise), verdict.
 
     Example:
-        >>> compare_table(curves)                                  # per dataset and size
         >>> compare_table(probe, among="layer", within=("dataset",))
     """
     needed = {among, metric, "seed", *within}
