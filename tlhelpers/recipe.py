@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from datasets import DatasetDict
 
 from .config import TrainConfig, set_seed, split_label_names
 from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
-from .evaluation import EvaluationReport, evaluate, predict
+from .evaluation import EvaluationReport, evaluate
 from .lora import add_lora
 from .models import freeze, load_model, load_tokenizer, random_model, unfreeze
 from .record import data_from_config, data_in_memory, model_from_config
@@ -38,23 +37,12 @@ class Run:
     #: What loading the data did (rows read, dropped and why); None when data= was given.
     load_report: LoadReport | None = None
 
-    def predict(self, texts: Sequence[str]) -> pd.DataFrame:
-        """Classify new texts at the length the model was trained with."""
-        return predict(self.model, self.tokenizer, texts, max_length=self.config.max_length)
-
     def save(self, folder: str | Path, **kwargs: Any) -> Path:
         """Save the model, its tokenizer, the configuration and the scores to ``folder``."""
         from .persistence import save_model
 
         extras = {"training": self.result, "metrics": self.report, "load_report": self.load_report}
         return save_model(self.model, self.tokenizer, folder, **extras, **kwargs)
-
-    def row(self) -> dict[str, Any]:
-        """The run as one table row: the settings that differ from the defaults, the scores."""
-        row = {**self.config.changed(), **self.result.summary()}
-        if self.report is not None:
-            row.update(test_accuracy=self.report.accuracy, test_macro_f1=self.report.macro_f1)
-        return row
 
 
 def load_data(

@@ -2,8 +2,7 @@
 
 :func:`train` is AdamW with warmup then decay, clipping, validation, early stopping and
 the best weights restored, on Hugging Face Accelerate (CPU, GPU, ``torchrun``). How a run
-stops is :mod:`tlhelpers.stopping`. On a GPU a step never waits for the device: the loss
-is read only when logged.
+stops is :mod:`tlhelpers.stopping`.
 """
 
 from __future__ import annotations
@@ -373,8 +372,7 @@ def batch_sources(
 ) -> tuple[DataLoader, DataLoader, contextlib.AbstractContextManager]:
     """Training and validation loaders, and the context the model must run them in.
 
-    With ``config.cache_frozen_layers`` the batches are the frozen lower layers' output,
-    computed here once, and the context runs only the layers above them.
+    ``cache_frozen_layers``: batches of the frozen lower layers' output; the context runs the rest.
     """
     pad_id, on_gpu = pad_token_id(tokenizer), device.type == "cuda"
     if config.cache_frozen_layers:
