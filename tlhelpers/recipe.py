@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from datasets import DatasetDict
 
 from .config import TrainConfig, set_seed, split_label_names
 from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
-from .evaluation import EvaluationReport, evaluate
+from .evaluation import EvaluationReport, evaluate, predict
 from .lora import add_lora
 from .models import freeze, load_model, load_tokenizer, random_model, unfreeze
 from .record import data_from_config, data_in_memory, model_from_config
@@ -36,6 +37,10 @@ class Run:
     report: EvaluationReport | None
     #: What loading the data did (rows read, dropped and why); None when data= was given.
     load_report: LoadReport | None = None
+
+    def predict(self, texts: Sequence[str]) -> pd.DataFrame:
+        """Classify new texts at the length the model was trained with."""
+        return predict(self.model, self.tokenizer, texts, max_length=self.config.max_length)
 
     def save(self, folder: str | Path, **kwargs: Any) -> Path:
         """Save the model, its tokenizer, the configuration and the scores to ``folder``."""
