@@ -136,7 +136,7 @@ class RunLog:
 
     Example:
         >>> log = RunLog()
-        >>> log.add(run.row())
+        >>> log.add(run_row(run))
         >>> log.frame()
     """
 

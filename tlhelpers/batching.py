@@ -114,18 +114,10 @@ def tokenize_dataset(data: DatasetDict | Dataset, tokenizer, max_length: int = 1
 def tokenized_fingerprint(split: Dataset, tokenizer, max_length: int) -> str:
     """A tokenized split's fingerprint, from its input, the tokenizer and ``max_length``."""
     # Left to itself, Dataset.map pickles the whole tokenizer to fingerprint: ~0.5 s a call.
-    key = "|".join(
-        map(
-            str,
-            (
-                split._fingerprint,
-                type(tokenizer).__name__,
-                tokenizer.name_or_path,
-                len(tokenizer),
-                getattr(tokenizer, "truncation_side", "right"),
-                max_length,
-            ),
-        )
+    truncation_side = getattr(tokenizer, "truncation_side", "right")
+    key = (
+        f"{split._fingerprint}|{type(tokenizer).__name__}|{tokenizer.name_or_path}|"
+        f"{len(tokenizer)}|{truncation_side}|{max_length}"
     )
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -175,18 +167,12 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
         >>> loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
     """
 
+    group = 50  # batches per mega-batch
+
     def __init__(
-        self,
-        lengths: Sequence[int],
-        batch_size: int,
-        seed: int = 0,
-        group: int = 50,
-        shuffle: bool = True,
+        self, lengths: Sequence[int], batch_size: int, seed: int = 0, shuffle: bool = True
     ):
-        self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.group = group
+        self.lengths, self.batch_size, self.seed = np.asarray(lengths), batch_size, seed
         self.shuffle = shuffle  # False: longest first, in one sorted pass (for evaluation)
         self.epoch = 0
 
@@ -195,27 +181,23 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[list[int]]:
+        size = self.batch_size
         if not self.shuffle:
             order = np.argsort(-self.lengths, kind="stable")
-            for start in range(0, len(order), self.batch_size):
-                yield order[start : start + self.batch_size].tolist()
+            yield from (order[i : i + size].tolist() for i in range(0, len(order), size))
             return
         rng = np.random.default_rng(self.seed + self.epoch)
         order = rng.permutation(len(self.lengths))
-        mega = self.batch_size * self.group
         batches = []
-        for start in range(0, len(order), mega):
-            chunk = order[start : start + mega]
+        for start in range(0, len(order), size * self.group):
+            chunk = order[start : start + size * self.group]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-            batches.extend(
-                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
-            )
+            batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
         shuffled = [batches[i] for i in rng.permutation(len(batches))]
         # The one short batch goes last: Accelerate, splitting each batch across processes,
         # expects only the last batch to be short and silently drops a short one elsewhere.
-        shuffled.sort(key=lambda batch: len(batch) < self.batch_size)  # stable sort
-        for batch in shuffled:
-            yield batch.tolist()
+        shuffled.sort(key=lambda batch: len(batch) < size)  # stable sort
+        yield from (batch.tolist() for batch in shuffled)
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
@@ -262,45 +244,8 @@ class PaddingCollator:
         return batch
 
 
-def batch_loader(
-    dataset,
-    lengths: Sequence[int],
-    collate,
-    batch_size: int = 32,
-    *,
-    shuffle: bool = True,
-    group_by_length: bool = True,
-    seed: int = 0,
-    pin_memory: bool = False,
-) -> torch.utils.data.DataLoader:
-    """A DataLoader over any indexable ``dataset`` whose items have the given ``lengths``.
-
-    ``group_by_length``: :class:`LengthGroupedSampler` batches (``shuffle=False``: longest
-    first); otherwise a seeded shuffle. ``pin_memory`` speeds copies to a GPU.
-
-    Example:
-        >>> loader = batch_loader(dataset, lengths, PaddingCollator(0), batch_size=32)
-    """
-    if group_by_length:
-        sampler = LengthGroupedSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
-        batching = {"batch_sampler": sampler}
-    else:
-        generator = torch.Generator().manual_seed(seed)
-        batching = {"batch_size": batch_size, "shuffle": shuffle, "generator": generator}
-    return torch.utils.data.DataLoader(
-        dataset, collate_fn=collate, pin_memory=pin_memory, **batching
-    )
-
-
-def model_inputs(tokenized: Dataset) -> tuple[Dataset, list[int]]:
-    """The columns a model reads (token ids, attention mask, label), and each text's length."""
-    columns = [c for c in ("input_ids", "attention_mask", "label") if c in tokenized.column_names]
-    lengths = [len(ids) for ids in tokenized["input_ids"]]
-    return tokenized.select_columns(columns).with_format(None), lengths
-
-
 def make_dataloader(
-    tokenized: Dataset,
+    examples: Dataset | Sequence[dict],
     batch_size: int = 32,
     *,
     shuffle: bool = True,
@@ -312,16 +257,29 @@ def make_dataloader(
 ) -> torch.utils.data.DataLoader:
     """A DataLoader of tokenized texts with dynamic padding and length-grouped batches.
 
+    ``examples``: a tokenized split, or items with cached ``inputs_embeds`` (layer cache).
+    ``group_by_length``: :class:`LengthGroupedSampler` batches (``shuffle=False``: longest
+    first); otherwise a seeded shuffle. ``pin_memory`` speeds copies to a GPU.
+
     Example:
         >>> loader = make_dataloader(tokenized["train"], batch_size=32, seed=0)
     """
+    if isinstance(examples, Dataset):
+        lengths = [len(ids) for ids in examples["input_ids"]]
+        # Only what the model reads: token ids, attention mask, label.
+        columns = [
+            c for c in ("input_ids", "attention_mask", "label") if c in examples.column_names
+        ]
+        examples = examples.select_columns(columns).with_format(None)
+    else:
+        lengths = [len(example["inputs_embeds"]) for example in examples]
+    if group_by_length:
+        sampler = LengthGroupedSampler(lengths, batch_size, seed=seed, shuffle=shuffle)
+        batching = {"batch_sampler": sampler}
+    else:
+        generator = torch.Generator().manual_seed(seed)
+        batching = {"batch_size": batch_size, "shuffle": shuffle, "generator": generator}
     collate = PaddingCollator(pad_token_id, pad_to_multiple_of)
-    return batch_loader(
-        *model_inputs(tokenized),
-        collate,
-        batch_size,
-        shuffle=shuffle,
-        group_by_length=group_by_length,
-        seed=seed,
-        pin_memory=pin_memory,
+    return torch.utils.data.DataLoader(
+        examples, collate_fn=collate, pin_memory=pin_memory, **batching
     )

@@ -110,12 +110,11 @@ class LowerLayerCache:
                     known[missing_keys[i]] = hidden[row, : len(missing_keys[i])].clone()
         return [known[key] for key in keys]
 
-    def model_inputs(self, tokenized: Dataset, pad_token_id: int) -> tuple[list[dict], list[int]]:
-        """:func:`tlhelpers.batching.model_inputs` with cached ``inputs_embeds`` for token ids."""
+    def model_inputs(self, tokenized: Dataset, pad_token_id: int) -> list[dict]:
+        """The examples of ``tokenized`` with cached ``inputs_embeds`` for token ids."""
         states = self.lower_layer_states(tokenized["input_ids"], pad_token_id)
         labels = tokenized["label"]
-        items = [{"inputs_embeds": s, "label": y} for s, y in zip(states, labels, strict=True)]
-        return items, [len(s) for s in states]
+        return [{"inputs_embeds": s, "label": y} for s, y in zip(states, labels, strict=True)]
 
     def _fingerprint(self) -> str:
         """A digest of the frozen weights below the cut: equal digests, equal states."""

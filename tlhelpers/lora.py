@@ -85,8 +85,7 @@ def add_lora(
 
 @contextlib.contextmanager
 def _quiet_peft():
-    """peft 0.21 calls a property transformers 5 deprecated: one FutureWarning, ours to fix
-    neither; every other warning still shows."""
+    """Hide the one FutureWarning peft 0.21 raises on transformers 5 (not ours to fix)."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning

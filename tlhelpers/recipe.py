@@ -19,7 +19,7 @@ from .config import TrainConfig, set_seed, split_label_names
 from .data import LoadReport, check_every_class_trained, label_names_of, load_text_dataset
 from .evaluation import EvaluationReport, evaluate, predict
 from .lora import add_lora
-from .models import encoder_layers, freeze, load_model, load_tokenizer, random_model, unfreeze
+from .models import freeze, load_model, load_tokenizer, random_model, unfreeze
 from .record import data_from_config, data_in_memory, model_from_config
 from .sampling import stratified_sample
 from .training import TrainingResult, train
@@ -48,13 +48,6 @@ class Run:
 
         extras = {"training": self.result, "metrics": self.report, "load_report": self.load_report}
         return save_model(self.model, self.tokenizer, folder, **extras, **kwargs)
-
-    def row(self) -> dict[str, Any]:
-        """The run as one table row: the settings that differ from the defaults, the scores."""
-        row = {**self.config.changed(), **self.result.summary()}
-        if self.report is not None:
-            row.update(test_accuracy=self.report.accuracy, test_macro_f1=self.report.macro_f1)
-        return row
 
 
 def load_data(
@@ -123,22 +116,13 @@ def load_seeded_model(config: TrainConfig, labels: Sequence[str]):
         model, tokenizer = load_model(config.model, labels=labels)
     else:
         model, tokenizer = random_model(config.model, labels=labels), load_tokenizer(config.model)
-    apply_train_last_layers(model, config.train_last_layers)
+    if config.train_last_layers is None:
+        unfreeze(model)
+    else:
+        freeze(model, train_last_layers=config.train_last_layers)
     if config.lora_rank is not None:
         model = add_lora(model, rank=config.lora_rank, alpha=config.lora_alpha)
     return model, tokenizer
-
-
-def apply_train_last_layers(model, train_last_layers: int | None):
-    """``None``: every weight learns; ``n``: only the top ``n`` layers and the head."""
-    if train_last_layers is None:
-        return unfreeze(model)
-    if train_last_layers > len(encoder_layers(model)):
-        raise ValueError(
-            f"train_last_layers={train_last_layers} but the model has "
-            f"{len(encoder_layers(model))} layers; use None to train everything."
-        )
-    return freeze(model, train_last_layers=train_last_layers)
 
 
 def fine_tune(

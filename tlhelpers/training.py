@@ -2,8 +2,7 @@
 
 :func:`train` is AdamW with warmup then decay, clipping, validation, early stopping and
 the best weights restored, on Hugging Face Accelerate (CPU, GPU, ``torchrun``). How a run
-stops is :mod:`tlhelpers.stopping`. On a GPU a step never waits for the device: the loss
-is read only when logged.
+stops is :mod:`tlhelpers.stopping`.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from transformers import get_scheduler
 
-from .batching import PaddingCollator, batch_loader, model_inputs, pad_token_id, prepare_data
+from .batching import make_dataloader, pad_token_id, prepare_data
 from .config import DATA_AND_MODEL_SETTINGS, TrainConfig, progress_bar, set_seed
 from .evaluation import compute_metrics
 from .inference import inference_mode
@@ -73,7 +72,6 @@ class TrainingResult:
     trainable_parameters: int
     seconds: float
     examples_per_second: float
-    tokens_per_second: float
     stopped_early: bool = False
     interrupted: bool = False
     stop_signal: str | None = None
@@ -299,7 +297,7 @@ def train(
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
 
-                running.add(loss, len(labels) * accelerator.num_processes, batch["attention_mask"])
+                running.add(loss, len(labels) * accelerator.num_processes)
                 bar.update(1)
                 at = {"step": step, "epoch": round(step / steps_per_epoch, 3)}
                 if step % config.log_every == 0 or step == 1:
@@ -346,7 +344,6 @@ def train(
         trainable_parameters=count_parameters(model)["trainable"],
         seconds=seconds,
         examples_per_second=running.examples / seconds,
-        tokens_per_second=running.tokens.item() * accelerator.num_processes / seconds,
         stopped_early=ending == "early stop",
         interrupted=interrupted,
         stop_signal=stop.received if interrupted else None,
@@ -375,25 +372,26 @@ def batch_sources(
 ) -> tuple[DataLoader, DataLoader, contextlib.AbstractContextManager]:
     """Training and validation loaders, and the context the model must run them in.
 
-    With ``config.cache_frozen_layers`` the batches are the frozen lower layers' output,
-    computed here once, and the context runs only the layers above them.
+    ``cache_frozen_layers``: batches of the frozen lower layers' output; the context runs the rest.
     """
-    splits, pad_id, on_gpu = ("train", "validation"), pad_token_id(tokenizer), device.type == "cuda"
+    pad_id, on_gpu = pad_token_id(tokenizer), device.type == "cuda"
     if config.cache_frozen_layers:
         cache = LowerLayerCache(model.to(device))
-        inputs = {split: cache.model_inputs(tokenized[split], pad_id) for split in splits}
+        inputs = {split: cache.model_inputs(tokenized[split], pad_id) for split in tokenized}
         context = cache.top_layers_only()
     else:
-        inputs = {split: model_inputs(tokenized[split]) for split in splits}
-        context = contextlib.nullcontext()
-    collate = PaddingCollator(pad_id, pad_to_multiple_of=8 if on_gpu else None)
-    options = dict(group_by_length=config.group_by_length, seed=config.seed, pin_memory=on_gpu)
+        inputs, context = tokenized, contextlib.nullcontext()
+    options = dict(
+        group_by_length=config.group_by_length,
+        pad_token_id=pad_id,
+        seed=config.seed,
+        pin_memory=on_gpu,
+        pad_to_multiple_of=8 if on_gpu else None,
+    )
     return (
-        batch_loader(*inputs["train"], collate, config.batch_size, **options),
+        make_dataloader(inputs["train"], config.batch_size, **options),
         # Validation needs no gradients, so twice the batch fits in the same memory.
-        batch_loader(
-            *inputs["validation"], collate, 2 * config.batch_size, shuffle=False, **options
-        ),
+        make_dataloader(inputs["validation"], 2 * config.batch_size, shuffle=False, **options),
         context,
     )
 
@@ -407,19 +405,17 @@ def _epoch_after_epoch(loader) -> Iterator[dict]:
 
 
 class RunningTotals:
-    """Examples, tokens and the training loss of a run, summed on the device.
+    """Examples and the training loss of a run, summed on the device.
 
     :meth:`read_loss` (the mean since the last read) is the one place that waits for a GPU.
     """
 
     def __init__(self, device: torch.device):
         self.loss = torch.zeros((), device=device)
-        self.tokens = torch.zeros((), dtype=torch.long, device=device)
         self.examples = self._since_read = 0
 
-    def add(self, loss: torch.Tensor, examples: int, attention_mask: torch.Tensor) -> None:
+    def add(self, loss: torch.Tensor, examples: int) -> None:
         self.loss += loss.detach().float() * examples
-        self.tokens += attention_mask.sum()
         self.examples += examples
         self._since_read += examples
 
