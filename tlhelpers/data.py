@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import datasets
 import numpy as np
@@ -40,17 +40,6 @@ SPLITS = ("train", "validation", "test")
 
 Source = str | Path | pd.DataFrame | dict | tuple
 Conflicts = Literal["drop", "first", "error"]
-
-
-# Type checkers read the return type from return_report; the options are the function's.
-@overload
-def load_text_dataset(
-    source: Source, *, return_report: Literal[False] = ..., **options: Any
-) -> DatasetDict: ...
-@overload
-def load_text_dataset(
-    source: Source, *, return_report: Literal[True], **options: Any
-) -> tuple[DatasetDict, LoadReport]: ...
 
 
 def load_text_dataset(
