@@ -218,8 +218,8 @@ def _read_source(source: Source, text_column, label_column, options: FileOptions
 
 
 def _to_dataset(frame: pd.DataFrame, names: Sequence[str]) -> Dataset:
-    frame = frame.drop(columns=[c for c in ("_row", "_split") if c in frame.columns])
-    dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    frame = frame.drop(columns=["_row", "_split"], errors="ignore")
+    dataset = Dataset.from_pandas(frame, preserve_index=False)
     features = dataset.features.copy()
     features["text"] = Value("string")
     features["label"] = ClassLabel(names=list(names))
