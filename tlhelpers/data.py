@@ -36,10 +36,7 @@ from .files import (
 )
 from .sampling import SEED, stratified_indices, stratified_sample
 
-SPLITS = ("train", "validation", "test")
-
 Source = str | Path | pd.DataFrame | dict | tuple
-Conflicts = Literal["drop", "first", "error"]
 
 
 def load_text_dataset(
@@ -59,7 +56,7 @@ def load_text_dataset(
     encoding: str | None = None,
     read_options: Mapping[str, Any] | None = None,
     drop_duplicates: bool | None = None,
-    conflicting_labels: Conflicts = "drop",
+    conflicting_labels: Literal["drop", "first", "error"] = "drop",
     verbose: bool = True,
     return_report: bool = False,
     split: bool = True,
@@ -270,7 +267,7 @@ def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int
         train, parts["validation"] = _split_off(train, validation_size, seed)
     if "test" not in parts:
         train, parts["test"] = _split_off(train, test_size, seed)
-    extra = sorted(set(parts) - set(SPLITS))
+    extra = sorted(set(parts) - {"train", "validation", "test"})
     if extra:
         # e.g. IMDb's "unsupervised" split: it has no usable labels for this task.
         raise ValueError(
