@@ -104,10 +104,9 @@ class LoadReport:
         changes = []
         if self.dropped:
             changes.append("dropped " + _describe_dropped(self))
-        if "max_examples" in self.left_out:
-            changes.append(f"max_examples left out {self.left_out['max_examples']:,}")
-        if "n_per_class" in self.left_out:
-            changes.append(f"n_per_class left out {self.left_out['n_per_class']:,} training rows")
+        for option, n in self.left_out.items():  # max_examples, then n_per_class
+            rows = " training rows" if option == "n_per_class" else ""
+            changes.append(f"{option} left out {n:,}{rows}")
         if self.duplicates_kept:
             repeated = _plural(self.duplicates_kept, "repeated text")
             changes.append(f"kept {repeated} (drop_duplicates=False)")
@@ -124,8 +123,7 @@ class LoadReport:
         lines.append("Labels: " + ", ".join(classes) + ".")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    __str__ = summary
 
     def count_splits(self, data: DatasetDict) -> None:
         """Record the splits' sizes and examples per class; check that no row went missing."""
@@ -174,8 +172,8 @@ def _describe_read(read_with: dict[str, Any]) -> str:
         parts = [read_with["format"]]
     else:
         kind = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(sep)
-        parts = [f"{kind}-separated" if kind else f"sep={sep!r}"]
-        parts.append(f'quoting="{"none" if read_with["quoting"] == csv.QUOTE_NONE else "minimal"}"')
+        quoting = "none" if read_with["quoting"] == csv.QUOTE_NONE else "minimal"
+        parts = [f"{kind}-separated" if kind else f"sep={sep!r}", f'quoting="{quoting}"']
         if read_with["header"] != 0:
             parts.append(f"header={read_with['header']}")
     if read_with.get("encoding") not in (None, "utf-8"):
@@ -386,15 +384,13 @@ def _check_two_classes(frame: pd.DataFrame, report: LoadReport, where: str, colu
 def _label_ids(
     labels: pd.Series, label_names: Sequence[str] | None, report: LoadReport, column: Any
 ) -> tuple[list[int], list[str]]:
-    """Class ids for label texts, and the class names; the mapping goes into the report.
-
-    Integer labels keep numeric order (named by ``label_names`` in it); others are numbered
-    in ``label_names`` order, or sorted. ``label_names`` needs one name per value found.
-    """
+    """Class ids for label texts (numbered in numeric order for integers, else by
+    ``label_names`` or sorted), and the class names; the mapping goes into the report."""
     values = sorted(set(labels))
     integers = all(_INTEGER.fullmatch(v) for v in values)
     if integers:
         values = sorted(values, key=int)
+    names = list(values)  # named by themselves (integers by their numbers)
     if label_names is not None:
         names = [str(n) for n in label_names]
         if not integers:
@@ -411,16 +407,14 @@ def _label_ids(
                 f"label_column={column!r} holds {_plural(len(values), 'value')}: {shown}. "
                 "Give one name per value, in the order of the sorted values."
             )
-    else:
-        names = list(values)  # named by themselves (integers by their numbers)
     if integers and [int(v) for v in values] != list(range(len(values))):
         # e.g. ratings 1..5 or -1/0/1: ids in numeric order
         ids = "named in order" if label_names is not None else f"get ids 0..{len(values) - 1}"
         report.notes.append(f"integer labels {values[0]}..{values[-1]} {ids}")
-    if label_names is None or integers:
-        mapping = {v: i for i, v in enumerate(values)}
-    else:
-        mapping = {v: names.index(v) for v in values}
+    # names holds each value once (checked above): a value's id is its place there.
+    mapping = (
+        {v: i for i, v in enumerate(values)} if integers else {v: names.index(v) for v in values}
+    )
     report.label_names, report.label_mapping = names, mapping
     return [mapping[v] for v in labels], names
 

@@ -230,7 +230,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     import tlhelpers as tl
 
-    from .data import _plural
+    from .cleaning import _plural
     from .persistence import load_run_config
     from .recipe import load_data
 
@@ -282,7 +282,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     import tlhelpers as tl
 
-    from .data import _plural
+    from .cleaning import _plural
 
     texts = list(args.texts)
     if args.file:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import datasets
 import numpy as np
@@ -26,7 +26,6 @@ from .cleaning import (
     _label_ids,
     clean_rows,
 )
-from .cleaning import _plural as _plural  # cli imports it from here
 from .files import (
     BUILTIN_DATASETS,
     FILE_TYPES,
@@ -37,21 +36,7 @@ from .files import (
 )
 from .sampling import SEED, stratified_indices, stratified_sample
 
-SPLITS = ("train", "validation", "test")
-
 Source = str | Path | pd.DataFrame | dict | tuple
-Conflicts = Literal["drop", "first", "error"]
-
-
-# Type checkers read the return type from return_report; the options are the function's.
-@overload
-def load_text_dataset(
-    source: Source, *, return_report: Literal[False] = ..., **options: Any
-) -> DatasetDict: ...
-@overload
-def load_text_dataset(
-    source: Source, *, return_report: Literal[True], **options: Any
-) -> tuple[DatasetDict, LoadReport]: ...
 
 
 def load_text_dataset(
@@ -71,7 +56,7 @@ def load_text_dataset(
     encoding: str | None = None,
     read_options: Mapping[str, Any] | None = None,
     drop_duplicates: bool | None = None,
-    conflicting_labels: Conflicts = "drop",
+    conflicting_labels: Literal["drop", "first", "error"] = "drop",
     verbose: bool = True,
     return_report: bool = False,
     split: bool = True,
@@ -103,11 +88,11 @@ def load_text_dataset(
         tweet-sentiment: 38,158 rows read, 37,182 kept (train 29,746, validation 3,718, test 3,718).
         Dropped 609 with conflicting labels (48 texts), 367 duplicates.
         Labels: 0 'negative' (15,954), 1 'neutral' (14,421), 2 'positive' (6,807).
-        >>> tiny = load_text_dataset((["good", "bad"] * 10, ["pos", "neg"] * 10))
     """
     options = FileOptions(header, sep, quoting, encoding, read_options)
-    _check_fraction("validation_size", validation_size)
-    _check_fraction("test_size", test_size)
+    for name, value in (("validation_size", validation_size), ("test_size", test_size)):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} must be a fraction between 0 and 1, got {value}.")
     if validation_size + test_size >= 1:
         raise ValueError(
             f"validation_size + test_size = {validation_size + test_size} leaves no training "
@@ -230,33 +215,29 @@ def _read_source(source: Source, text_column, label_column, options: FileOptions
 
 
 def _to_dataset(frame: pd.DataFrame, names: Sequence[str]) -> Dataset:
-    frame = frame.drop(columns=[c for c in ("_row", "_split") if c in frame.columns])
-    dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    frame = frame.drop(columns=["_row", "_split"], errors="ignore")
+    dataset = Dataset.from_pandas(frame, preserve_index=False)
     features = dataset.features.copy()
     features["text"] = Value("string")
     features["label"] = ClassLabel(names=list(names))
     return dataset.cast(features)
 
 
-def _check_fraction(name: str, value: float) -> None:
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must be a fraction between 0 and 1, got {value}.")
-
-
 def _load_hub_dataset(name: str) -> dict[str, pd.DataFrame]:
     from huggingface_hub import constants
 
-    offline = constants.HF_HUB_OFFLINE
-    cache_hint = (
-        "it is not in the local Hugging Face cache" if offline else "it could not be downloaded"
-    )
     try:
         loaded = datasets.load_dataset(name)
     except Exception as error:  # the Hub raises several types (ConnectionError, OSError, ...)
-        why = " (HF_HUB_OFFLINE=1 is set, so nothing is downloaded)" if offline else ""
+        why = (
+            "it is not in the local Hugging Face cache (HF_HUB_OFFLINE=1 is set, so nothing is "
+            "downloaded)"
+            if constants.HF_HUB_OFFLINE
+            else "it could not be downloaded"
+        )
         raise ValueError(
-            f"Unknown dataset '{name}': it is not a built-in name, not a file, and {cache_hint}"
-            f"{why}. Built-in datasets that work offline: {', '.join(BUILTIN_DATASETS)}. "
+            f"Unknown dataset '{name}': it is not a built-in name, not a file, and {why}. "
+            f"Built-in datasets that work offline: {', '.join(BUILTIN_DATASETS)}. "
             f"Original error: {type(error).__name__}: {error}"
         ) from error
     return {split: part.to_pandas() for split, part in loaded.items()}
@@ -286,32 +267,25 @@ def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int
         train, parts["validation"] = _split_off(train, validation_size, seed)
     if "test" not in parts:
         train, parts["test"] = _split_off(train, test_size, seed)
-    extra = sorted(set(parts) - set(SPLITS))
+    extra = sorted(set(parts) - {"train", "validation", "test"})
     if extra:
         # e.g. IMDb's "unsupervised" split: it has no usable labels for this task.
         raise ValueError(
             f"The dataset has splits {extra} besides train/validation/test; load it with "
             "datasets.load_dataset, keep the splits you want and pass a DataFrame."
         )
-    check_labels_seen_in_training(train["label"], parts["test"]["label"], names)
-    return {"train": train, "validation": parts["validation"], "test": parts["test"]}
-
-
-def check_labels_seen_in_training(train_labels, other_labels, names: Sequence[str]) -> None:
-    """Raise if a label appears in evaluation data but never in training data."""
-    unseen = sorted(set(int(v) for v in other_labels) - set(int(v) for v in train_labels))
+    unseen = sorted({int(v) for v in parts["test"]["label"]} - {int(v) for v in train["label"]})
     if unseen:
         raise ValueError(
             f"Labels {[names[i] for i in unseen]} appear in the evaluation data but never in "
             "training: the model could never learn them. Add training examples for them or "
             "drop those rows."
         )
+    return {"train": train, "validation": parts["validation"], "test": parts["test"]}
 
 
 def check_every_class_trained(data: DatasetDict, *, hint: str = "") -> None:
-    """Raise unless every class has a training example (it could never be predicted).
-
-    The message names each such class and where it does appear, then ``hint``.
+    """Raise unless every class has a training example (naming where it does appear, then ``hint``).
 
     Example:
         >>> check_every_class_trained(load_text_dataset("bbc-news"))
@@ -366,22 +340,17 @@ def check_texts(texts: str | Iterable[Any], *, what: str = "texts") -> list[str]
     error names the bad entries, calling the texts ``what``.
 
     Example:
-        >>> check_texts("one review")
-        ['one review']
         >>> check_texts(["ok", None, float("nan")])
         Traceback (most recent call last):
         ValueError: texts must be strings, but 2 of 3 are not: texts[1] is None, ...
     """
     if isinstance(texts, str):
         return [str(texts)]
-    if texts is None or isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+    raw = isinstance(texts, (bytes, bytearray))
+    if raw or not isinstance(texts, Iterable):
+        decode = " (decode bytes first, e.g. data.decode('utf-8'))" if raw else ""
         raise TypeError(
-            f"{what} must be a string or a list of strings, got {type(texts).__name__}"
-            + (
-                " (decode bytes first, e.g. data.decode('utf-8'))."
-                if isinstance(texts, (bytes, bytearray))
-                else "."
-            )
+            f"{what} must be a string or a list of strings, got {type(texts).__name__}{decode}."
         )
     items = texts.tolist() if isinstance(texts, (pd.Series, pd.Index, np.ndarray)) else list(texts)
     bad = [(i, t) for i, t in enumerate(items) if not isinstance(t, str)]

