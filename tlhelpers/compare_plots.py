@@ -15,14 +15,7 @@ from matplotlib.ticker import NullFormatter
 
 from .axis_break import is_score_label, mark_axis_break
 from .evaluation import ConfidenceInterval
-from .plot_style import (
-    METRIC_COLOURS,
-    label_above,
-    label_fits,
-    legend_outside,
-    metric_label,
-    score_limits,
-)
+from .plot_style import METRIC_COLOURS, finish, label_above, label_fits, metric_label, score_limits
 
 if TYPE_CHECKING:
     from .verdicts import Verdict
@@ -75,18 +68,16 @@ def plot_comparison(
     missing = [m for m in metrics if m not in frame.columns]
     if missing:
         raise ValueError(f"Metrics {missing} not in the results' columns {list(frame.columns)}.")
-    given = pd.DataFrame() if errors is None else _results_frame(errors)
-
-    def stats_of(name: str, metric: str) -> tuple[float, float, int]:
-        mean, sd, count = mean_and_sd(frame.loc[name, metric])
-        if metric in given.columns and name in given.index:
-            sd = float(given.loc[name, metric])
-        return mean, sd, count
-
-    stats = {metric: [stats_of(name, metric) for name in frame.index] for metric in metrics}
-    counts = [count for values in stats.values() for _, _, count in values]
-    seeds = max(counts)
-    has_errors = any(np.isfinite(sd) for values in stats.values() for _, sd, _ in values)
+    given = {} if errors is None else _results_frame(errors).to_dict()  # {metric: {method: sd}}
+    stats = {}  # {metric: (means, sds, counts)}, one value per method
+    for metric in metrics:
+        means, sds, counts = np.array([mean_and_sd(value) for value in frame[metric]]).T
+        override = given.get(metric, {})
+        sds = [override.get(name, sd) for name, sd in zip(frame.index, sds, strict=True)]
+        stats[metric] = means, np.array(sds, dtype=float), counts
+    counts = np.concatenate([column for _, _, column in stats.values()])
+    seeds = int(counts.max())
+    has_errors = any(np.isfinite(sds).any() for _, sds, _ in stats.values())
     x, width = np.arange(len(frame)), 0.8 / len(metrics)
     fig_width = max(6, 1.6 * len(frame) + 3.5)
     longest = "0.000\n± 0.000" if has_errors else "0.000"
@@ -95,7 +86,7 @@ def plot_comparison(
     highest = 0.0
     for k, metric in enumerate(metrics):
         offset = (k - (len(metrics) - 1) / 2) * width
-        means, sds, _ = np.array(stats[metric]).T  # columns of the (mean, sd, count) rows
+        means, sds, _ = stats[metric]
         colour = METRIC_COLOURS.get(metric)
         ax.bar(x + offset, means, width, label=metric_label(metric), color=colour)
         if has_errors:
@@ -123,7 +114,6 @@ def plot_comparison(
             ylabel += "\n(a bar without error bar: one run)"
     elif has_errors:
         ylabel += " (mean ± sd)"
-    ax.set(title=title, xlabel="method", ylabel=ylabel)
     if ylim is None:
         room = (0.3 if has_errors else 0.18) if turn else (0.16 if has_errors else 0.08)
         score_limits(ax, highest, room=room)
@@ -134,10 +124,8 @@ def plot_comparison(
             ax.set_yticks([t for t in ax.get_yticks() if ylim[0] <= t <= 1.0])
         if ylim[0] > 0:
             mark_axis_break(ax)
-            ax.set_title(f"{title}\n(score axis starts at {ylim[0]:g}: gaps look larger)")
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+            title += f"\n(score axis starts at {ylim[0]:g}: gaps look larger)"
+    return finish(ax, title=title, xlabel="method", ylabel=ylabel)
 
 
 def plot_curve(
@@ -147,13 +135,11 @@ def plot_curve(
     xlabel: str,
     ylabel: str,
     logx: bool = False,
-    errors: Mapping[str, Sequence[float]] | None = None,
-    ylim: tuple[float, float] | None = None,
 ) -> Figure:
     """A line chart of named series over a shared x axis, from 0 when ``ylabel`` is a score.
 
     A series holds one value per x, or a list of per-seed values per x (line: mean, error
-    bars: sd); ``errors`` gives the sds of a series of means.
+    bars: sd).
 
     Example:
         >>> plot_curve([1e-5, 1e-4], {"macro-F1": [0.6, 0.7]}, "LR sweep", "lr", "score", logx=True)
@@ -164,8 +150,6 @@ def plot_curve(
     for name, series in ys.items():
         # One (mean, sd, count) row per x value, read by column.
         means, sds, _ = np.array([mean_and_sd(value) for value in series]).reshape(-1, 3).T
-        if errors is not None and name in errors:
-            sds = np.asarray(errors[name], dtype=float)
         if len(means) != len(x):
             raise ValueError(f"Series {name!r} has {len(means)} values for {len(x)} x values.")
         if np.isfinite(sds).any():
@@ -181,27 +165,19 @@ def plot_curve(
             # The sweep's own values as ticks; matplotlib's minor labels overlap within a decade.
             ax.set_xticks(list(x), [f"{value:g}" for value in x])
             ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-        if ylim[0] > 0 and is_score_label(ylabel):
-            mark_axis_break(ax)
-    elif is_score_label(ylabel):
+    if is_score_label(ylabel):
         score_limits(ax, highest)
-    ax.grid(alpha=0.3)
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+    return finish(ax, grid="both", title=title, xlabel=xlabel, ylabel=ylabel)
 
 
 def _interval_bars(
     labels: list[str], intervals: list[tuple[float, float, float]], difference: bool, height: float
-) -> tuple[Figure, plt.Axes]:
+) -> plt.Axes:
     """Horizontal bars of (estimate, low, high) with error bars: differences around 0."""
     estimates, lows, highs = np.array(intervals, dtype=float).T
     finite = np.isfinite(lows) & np.isfinite(highs)  # one seed: no interval to draw
     y = np.arange(len(labels))[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
+    _, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
     colours = "tab:orange"
     if difference:  # green: beyond noise upwards; red: downwards; grey: the interval holds 0
         pairs = zip(lows, highs, strict=True)
@@ -220,7 +196,7 @@ def _interval_bars(
         ax.set_xlim(-1.15 * reach, 1.15 * reach)
     else:
         score_limits(ax, highs.max(), axis="x")
-    return fig, ax
+    return ax
 
 
 def plot_intervals(
@@ -239,13 +215,11 @@ def plot_intervals(
     difference = any(v.low < 0 for v in values) or values[0].metric.endswith("difference")
     labels = [f"{name}\n{value}" for name, value in intervals.items()]
     bars = [(v.estimate, v.low, v.high) for v in values]
-    fig, ax = _interval_bars(labels, bars, difference, height=1.4)
+    ax = _interval_bars(labels, bars, difference, height=1.4)
     metric = metric_label(values[0].metric.removesuffix(" difference"))
     what = f"{metric} difference" if difference else metric
     xlabel = xlabel or f"{what} ({values[0].confidence:.0%} bootstrap interval)"
-    ax.set(title=title, ylabel="comparison" if difference else "model", xlabel=xlabel)
-    fig.tight_layout()
-    return fig
+    return finish(ax, title=title, ylabel="comparison" if difference else "model", xlabel=xlabel)
 
 
 def plot_verdicts(
@@ -270,12 +244,10 @@ def plot_verdicts(
         for v in verdicts
     ]
     bars = [(v.difference, v.low, v.high) for v in verdicts]
-    fig, ax = _interval_bars(labels, bars, difference=True, height=1.6)
+    ax = _interval_bars(labels, bars, difference=True, height=1.6)
     methods = {v.method for v in verdicts}
     how = f"{verdicts[0].confidence:.0%} paired interval"
     if len(methods) == 1:
         how += f", {methods.pop()}"
-    ax.set(title=title, ylabel="comparison (A − B)", xlabel=f"{xlabel}, A − B\n({how})")
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    xlabel = f"{xlabel}, A − B\n({how})"
+    return finish(ax, grid="x", title=title, ylabel="comparison (A − B)", xlabel=xlabel)
