@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,9 +15,7 @@ from matplotlib.ticker import NullFormatter
 from .axis_break import is_score_label, mark_axis_break
 from .evaluation import ConfidenceInterval
 from .plot_style import METRIC_COLOURS, finish, label_above, label_fits, metric_label, score_limits
-
-if TYPE_CHECKING:
-    from .verdicts import Verdict
+from .verdicts import Verdict
 
 
 def mean_and_sd(values: float | Sequence[float]) -> tuple[float, float, int]:
@@ -30,10 +27,9 @@ def mean_and_sd(values: float | Sequence[float]) -> tuple[float, float, int]:
     """
     array = np.atleast_1d(np.asarray(values, dtype=float))
     array = array[np.isfinite(array)]
-    if len(array) == 0:
-        return float("nan"), float("nan"), 0
+    mean = float(array.mean()) if len(array) else float("nan")
     sd = float(array.std(ddof=1)) if len(array) > 1 else float("nan")
-    return float(array.mean()), sd, len(array)
+    return mean, sd, len(array)
 
 
 def _results_frame(results) -> pd.DataFrame:
@@ -61,8 +57,7 @@ def plot_comparison(
     ``errors`` gives the sds of cells that hold means; a ``ylim`` above 0 marks the break.
 
     Example:
-        >>> plot_comparison({"TF-IDF": tfidf.summary(), "MiniLM": report.summary()})
-        >>> plot_comparison({"linear head": {"macro_f1": [0.61, 0.63, 0.62]}}, metrics=["macro_f1"])
+        >>> plot_comparison({"TF-IDF": tfidf.summary(), "head": {"macro_f1": [0.61, 0.63]}})
     """
     frame = _results_frame(results)
     missing = [m for m in metrics if m not in frame.columns]
@@ -142,23 +137,20 @@ def plot_curve(
     bars: sd).
 
     Example:
-        >>> plot_curve([1e-5, 1e-4], {"macro-F1": [0.6, 0.7]}, "LR sweep", "lr", "score", logx=True)
-        >>> plot_curve([100, 200], {"fine-tune": [[0.5, 0.52], [0.6, 0.61]]}, "Curve", "n", "F1")
+        >>> plot_curve([1, 2], {"F1": [[0.5, 0.52], [0.6, 0.61]]}, "Per epoch", "epoch", "F1")
     """
     fig, ax = plt.subplots(figsize=(8.5, 3.6))
     highest = 0.0
     for name, series in ys.items():
-        # One (mean, sd, count) row per x value, read by column.
         means, sds, _ = np.array([mean_and_sd(value) for value in series]).reshape(-1, 3).T
         if len(means) != len(x):
             raise ValueError(f"Series {name!r} has {len(means)} values for {len(x)} x values.")
+        label = metric_label(name)
         if np.isfinite(sds).any():
-            sds = np.nan_to_num(sds)
-            ax.errorbar(x, means, yerr=sds, fmt="o-", capsize=3, label=metric_label(name))
-            highest = max(highest, float(np.nanmax(means + sds)))
+            ax.errorbar(x, means, yerr=np.nan_to_num(sds), fmt="o-", capsize=3, label=label)
         else:
-            ax.plot(x, means, "o-", label=metric_label(name))
-            highest = max(highest, float(np.nanmax(means)))
+            ax.plot(x, means, "o-", label=label)
+        highest = max(highest, float(np.nanmax(means + np.nan_to_num(sds))))
     if logx:
         ax.set_xscale("log")
         if len(x) <= 8:
@@ -180,10 +172,7 @@ def _interval_bars(
     _, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
     colours = "tab:orange"
     if difference:  # green: beyond noise upwards; red: downwards; grey: the interval holds 0
-        pairs = zip(lows, highs, strict=True)
-        colours = [
-            "tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in pairs
-        ]
+        colours = np.select([lows > 0, highs < 0], ["tab:green", "tab:red"], "tab:gray")
     ax.barh(y, estimates, height=0.6, color=colours, alpha=0.75)
     errors = np.where(finite, [estimates - lows, highs - estimates], 0)
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)

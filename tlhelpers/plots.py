@@ -1,9 +1,5 @@
-"""Figures of training and evaluating one model: training curves, confusion matrices,
-per-class scores, calibration, token lengths, the learning-rate schedule and model costs.
-
-Each function returns one matplotlib figure: a notebook shows it, ``fig.savefig`` saves it.
-The figures that compare methods are in :mod:`tlhelpers.compare_plots`, also reachable here.
-"""
+"""Figures of training and evaluating one model, each returned as one matplotlib figure; the
+figures that compare methods (:mod:`tlhelpers.compare_plots`) are reachable here too."""
 
 from __future__ import annotations
 
@@ -36,8 +32,6 @@ from .plot_style import (
 )
 from .training import History, TrainingResult, learning_rate_schedule
 
-SHARES = "share of each true class\n(recall on the diagonal)"  # a row-normalised confusion
-
 
 def _history(history: History | TrainingResult) -> History:
     return history.history if isinstance(history, TrainingResult) else history
@@ -66,18 +60,16 @@ def plot_training(history: History | TrainingResult, title: str = "Training curv
         for metric in ("accuracy", "macro_f1"):
             colour, label = METRIC_COLOURS[metric], metric_label(metric)
             metric_ax.plot(evals["step"], evals[metric], "o-", color=colour, label=label)
+        style = {"ha": "right", "fontsize": "small"}
         if len(evals) <= 2:  # every value: accuracy above its point, macro-F1 below
-            notes = [
-                (f"{value:.3f}", (step, value), dy, va, METRIC_COLOURS[metric])
-                for metric, dy, va in (("accuracy", 6, "bottom"), ("macro_f1", -6, "top"))
-                for step, value in zip(evals["step"], evals[metric], strict=True)
-            ]
+            for metric, dy, va in (("accuracy", 6, "bottom"), ("macro_f1", -6, "top")):
+                for point in zip(evals["step"], evals[metric], strict=True):
+                    colour = METRIC_COLOURS[metric]
+                    note_at(metric_ax, f"{point[1]:.3f}", point, dy, va=va, color=colour, **style)
         else:
             best = evals["macro_f1"].idxmax()
-            best_point = (evals["step"][best], evals["macro_f1"][best])
-            notes = [(f"best {best_point[1]:.3f}", best_point, -12, "top", None)]
-        for text, point, dy, va, colour in notes:
-            note_at(metric_ax, text, point, dy, ha="right", va=va, fontsize="small", color=colour)
+            point = (evals["step"][best], evals["macro_f1"][best])
+            note_at(metric_ax, f"best {point[1]:.3f}", point, -12, va="top", **style)
     loss_ax.set(title="Training loss", ylabel="cross-entropy loss")
     evaluations = f"{len(evals)} evaluation{'s' if len(evals) != 1 else ''}"
     metric_ax.set(title=f"Validation scores ({evaluations})", ylabel="validation score")
@@ -118,13 +110,8 @@ class LivePlot:
             self._logged_steps += 1
             if self._logged_steps % self.every:
                 return
-        self.draw(history)
-
-    def draw(self, history: History) -> None:
-        """Draw ``history`` in place of the previous drawing."""
-        fig = plot_training(history, title=self.title)
+        fig = self.figure = plot_training(history, title=self.title)
         plt.close(fig)  # keep pyplot from showing it a second time at the end of the cell
-        self.figure = fig
         if self.output is not None:
             with self.output:
                 clear_output(wait=True)
@@ -193,7 +180,8 @@ def plot_confusion(
             ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_yticks(range(len(names)), names)
-        ax.set(xlabel="predicted class", ylabel="true class", title=SHARES if shares else "counts")
+        kind = "share of each true class\n(recall on the diagonal)" if shares else "counts"
+        ax.set(xlabel="predicted class", ylabel="true class", title=kind)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title or "Confusion matrix")
     fig.tight_layout()
@@ -271,8 +259,7 @@ def plot_token_lengths(
     top = clip if clipped else longest
     fig, ax = plt.subplots(figsize=(9, 3.5))
     bins = np.arange(0, top + 8, max(1, int(np.ceil(top / 60))))
-    shown = np.minimum(lengths, clip) if clipped else lengths
-    ax.hist(shown, bins=bins, color="tab:blue", alpha=0.8, label="texts")
+    ax.hist(np.minimum(lengths, top), bins=bins, color="tab:blue", alpha=0.8, label="texts")
     if max_length is not None:
         cut = f"max_length={max_length}:\n{(lengths > max_length).mean():.1%} of texts cut"
         ax.axvline(max_length, color="tab:red", linewidth=2, label=cut)
