@@ -1,16 +1,11 @@
-"""A zoomed score axis, marked as such: the break marker the course's figures use.
-
-Score axes start at 0; where a zoom is the point, :func:`mark_axis_break` marks the break,
-and the figure checks (``tests/figure_checks.py``) accept a zoomed axis only with it.
-"""
+"""The break marker of a zoomed score axis: score axes start at 0, and the figure checks
+(``tests/figure_checks.py``) accept a zoomed one only where :func:`mark_axis_break` marked it."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from matplotlib.axes import Axes
 
 # The gid of the marker drawn by mark_axis_break; the figure checks look for it.
 AXIS_BREAK_GID = "tlhelpers-axis-break"
@@ -30,7 +25,7 @@ def is_score_label(label: str) -> bool:
 def mark_axis_break(ax: Axes, axis: str = "y") -> None:
     """Draw a break marker (two short slashes) where a zoomed score axis leaves out 0.
 
-    Use it only when a zoom is the point of the figure; say so in the title as well.
+    Use it only when a zoom is the point of the figure, and say so in the title.
 
     Example:
         >>> ax.set_ylim(0.5, 1.0)

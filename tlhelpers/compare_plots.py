@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,17 +14,8 @@ from matplotlib.ticker import NullFormatter
 
 from .axis_break import is_score_label, mark_axis_break
 from .evaluation import ConfidenceInterval
-from .plot_style import (
-    METRIC_COLOURS,
-    label_above,
-    label_fits,
-    legend_outside,
-    metric_label,
-    score_limits,
-)
-
-if TYPE_CHECKING:
-    from .verdicts import Verdict
+from .plot_style import METRIC_COLOURS, finish, label_above, label_fits, metric_label, score_limits
+from .verdicts import Verdict
 
 
 def mean_and_sd(values: float | Sequence[float]) -> tuple[float, float, int]:
@@ -37,10 +27,9 @@ def mean_and_sd(values: float | Sequence[float]) -> tuple[float, float, int]:
     """
     array = np.atleast_1d(np.asarray(values, dtype=float))
     array = array[np.isfinite(array)]
-    if len(array) == 0:
-        return float("nan"), float("nan"), 0
+    mean = float(array.mean()) if len(array) else float("nan")
     sd = float(array.std(ddof=1)) if len(array) > 1 else float("nan")
-    return float(array.mean()), sd, len(array)
+    return mean, sd, len(array)
 
 
 def _results_frame(results) -> pd.DataFrame:
@@ -68,25 +57,22 @@ def plot_comparison(
     ``errors`` gives the sds of cells that hold means; a ``ylim`` above 0 marks the break.
 
     Example:
-        >>> plot_comparison({"TF-IDF": tfidf.summary(), "MiniLM": report.summary()})
-        >>> plot_comparison({"linear head": {"macro_f1": [0.61, 0.63, 0.62]}}, metrics=["macro_f1"])
+        >>> plot_comparison({"TF-IDF": tfidf.summary(), "head": {"macro_f1": [0.61, 0.63]}})
     """
     frame = _results_frame(results)
     missing = [m for m in metrics if m not in frame.columns]
     if missing:
         raise ValueError(f"Metrics {missing} not in the results' columns {list(frame.columns)}.")
-    given = pd.DataFrame() if errors is None else _results_frame(errors)
-
-    def stats_of(name: str, metric: str) -> tuple[float, float, int]:
-        mean, sd, count = mean_and_sd(frame.loc[name, metric])
-        if metric in given.columns and name in given.index:
-            sd = float(given.loc[name, metric])
-        return mean, sd, count
-
-    stats = {metric: [stats_of(name, metric) for name in frame.index] for metric in metrics}
-    counts = [count for values in stats.values() for _, _, count in values]
-    seeds = max(counts)
-    has_errors = any(np.isfinite(sd) for values in stats.values() for _, sd, _ in values)
+    given = {} if errors is None else _results_frame(errors).to_dict()  # {metric: {method: sd}}
+    stats = {}  # {metric: (means, sds, counts)}, one value per method
+    for metric in metrics:
+        means, sds, counts = np.array([mean_and_sd(value) for value in frame[metric]]).T
+        override = given.get(metric, {})
+        sds = [override.get(name, sd) for name, sd in zip(frame.index, sds, strict=True)]
+        stats[metric] = means, np.array(sds, dtype=float), counts
+    counts = np.concatenate([column for _, _, column in stats.values()])
+    seeds = int(counts.max())
+    has_errors = any(np.isfinite(sds).any() for _, sds, _ in stats.values())
     x, width = np.arange(len(frame)), 0.8 / len(metrics)
     fig_width = max(6, 1.6 * len(frame) + 3.5)
     longest = "0.000\n± 0.000" if has_errors else "0.000"
@@ -95,7 +81,7 @@ def plot_comparison(
     highest = 0.0
     for k, metric in enumerate(metrics):
         offset = (k - (len(metrics) - 1) / 2) * width
-        means, sds, _ = np.array(stats[metric]).T  # columns of the (mean, sd, count) rows
+        means, sds, _ = stats[metric]
         colour = METRIC_COLOURS.get(metric)
         ax.bar(x + offset, means, width, label=metric_label(metric), color=colour)
         if has_errors:
@@ -123,7 +109,6 @@ def plot_comparison(
             ylabel += "\n(a bar without error bar: one run)"
     elif has_errors:
         ylabel += " (mean ± sd)"
-    ax.set(title=title, xlabel="method", ylabel=ylabel)
     if ylim is None:
         room = (0.3 if has_errors else 0.18) if turn else (0.16 if has_errors else 0.08)
         score_limits(ax, highest, room=room)
@@ -134,10 +119,8 @@ def plot_comparison(
             ax.set_yticks([t for t in ax.get_yticks() if ylim[0] <= t <= 1.0])
         if ylim[0] > 0:
             mark_axis_break(ax)
-            ax.set_title(f"{title}\n(score axis starts at {ylim[0]:g}: gaps look larger)")
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+            title += f"\n(score axis starts at {ylim[0]:g}: gaps look larger)"
+    return finish(ax, title=title, xlabel="method", ylabel=ylabel)
 
 
 def plot_curve(
@@ -147,67 +130,49 @@ def plot_curve(
     xlabel: str,
     ylabel: str,
     logx: bool = False,
-    errors: Mapping[str, Sequence[float]] | None = None,
-    ylim: tuple[float, float] | None = None,
 ) -> Figure:
     """A line chart of named series over a shared x axis, from 0 when ``ylabel`` is a score.
 
     A series holds one value per x, or a list of per-seed values per x (line: mean, error
-    bars: sd); ``errors`` gives the sds of a series of means.
+    bars: sd).
 
     Example:
-        >>> plot_curve([1e-5, 1e-4], {"macro-F1": [0.6, 0.7]}, "LR sweep", "lr", "score", logx=True)
-        >>> plot_curve([100, 200], {"fine-tune": [[0.5, 0.52], [0.6, 0.61]]}, "Curve", "n", "F1")
+        >>> plot_curve([1, 2], {"F1": [[0.5, 0.52], [0.6, 0.61]]}, "Per epoch", "epoch", "F1")
     """
     fig, ax = plt.subplots(figsize=(8.5, 3.6))
     highest = 0.0
     for name, series in ys.items():
-        # One (mean, sd, count) row per x value, read by column.
         means, sds, _ = np.array([mean_and_sd(value) for value in series]).reshape(-1, 3).T
-        if errors is not None and name in errors:
-            sds = np.asarray(errors[name], dtype=float)
         if len(means) != len(x):
             raise ValueError(f"Series {name!r} has {len(means)} values for {len(x)} x values.")
+        label = metric_label(name)
         if np.isfinite(sds).any():
-            sds = np.nan_to_num(sds)
-            ax.errorbar(x, means, yerr=sds, fmt="o-", capsize=3, label=metric_label(name))
-            highest = max(highest, float(np.nanmax(means + sds)))
+            ax.errorbar(x, means, yerr=np.nan_to_num(sds), fmt="o-", capsize=3, label=label)
         else:
-            ax.plot(x, means, "o-", label=metric_label(name))
-            highest = max(highest, float(np.nanmax(means)))
+            ax.plot(x, means, "o-", label=label)
+        highest = max(highest, float(np.nanmax(means + np.nan_to_num(sds))))
     if logx:
         ax.set_xscale("log")
         if len(x) <= 8:
             # The sweep's own values as ticks; matplotlib's minor labels overlap within a decade.
             ax.set_xticks(list(x), [f"{value:g}" for value in x])
             ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-        if ylim[0] > 0 and is_score_label(ylabel):
-            mark_axis_break(ax)
-    elif is_score_label(ylabel):
+    if is_score_label(ylabel):
         score_limits(ax, highest)
-    ax.grid(alpha=0.3)
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+    return finish(ax, grid="both", title=title, xlabel=xlabel, ylabel=ylabel)
 
 
 def _interval_bars(
     labels: list[str], intervals: list[tuple[float, float, float]], difference: bool, height: float
-) -> tuple[Figure, plt.Axes]:
+) -> plt.Axes:
     """Horizontal bars of (estimate, low, high) with error bars: differences around 0."""
     estimates, lows, highs = np.array(intervals, dtype=float).T
     finite = np.isfinite(lows) & np.isfinite(highs)  # one seed: no interval to draw
     y = np.arange(len(labels))[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
+    _, ax = plt.subplots(figsize=(7.5, 0.7 * len(labels) + height))
     colours = "tab:orange"
     if difference:  # green: beyond noise upwards; red: downwards; grey: the interval holds 0
-        pairs = zip(lows, highs, strict=True)
-        colours = [
-            "tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray" for lo, hi in pairs
-        ]
+        colours = np.select([lows > 0, highs < 0], ["tab:green", "tab:red"], "tab:gray")
     ax.barh(y, estimates, height=0.6, color=colours, alpha=0.75)
     errors = np.where(finite, [estimates - lows, highs - estimates], 0)
     ax.errorbar(estimates, y, xerr=errors, fmt="none", ecolor="black", capsize=4, linewidth=1)
@@ -220,7 +185,7 @@ def _interval_bars(
         ax.set_xlim(-1.15 * reach, 1.15 * reach)
     else:
         score_limits(ax, highs.max(), axis="x")
-    return fig, ax
+    return ax
 
 
 def plot_intervals(
@@ -239,13 +204,11 @@ def plot_intervals(
     difference = any(v.low < 0 for v in values) or values[0].metric.endswith("difference")
     labels = [f"{name}\n{value}" for name, value in intervals.items()]
     bars = [(v.estimate, v.low, v.high) for v in values]
-    fig, ax = _interval_bars(labels, bars, difference, height=1.4)
+    ax = _interval_bars(labels, bars, difference, height=1.4)
     metric = metric_label(values[0].metric.removesuffix(" difference"))
     what = f"{metric} difference" if difference else metric
     xlabel = xlabel or f"{what} ({values[0].confidence:.0%} bootstrap interval)"
-    ax.set(title=title, ylabel="comparison" if difference else "model", xlabel=xlabel)
-    fig.tight_layout()
-    return fig
+    return finish(ax, title=title, ylabel="comparison" if difference else "model", xlabel=xlabel)
 
 
 def plot_verdicts(
@@ -270,12 +233,10 @@ def plot_verdicts(
         for v in verdicts
     ]
     bars = [(v.difference, v.low, v.high) for v in verdicts]
-    fig, ax = _interval_bars(labels, bars, difference=True, height=1.6)
+    ax = _interval_bars(labels, bars, difference=True, height=1.6)
     methods = {v.method for v in verdicts}
     how = f"{verdicts[0].confidence:.0%} paired interval"
     if len(methods) == 1:
         how += f", {methods.pop()}"
-    ax.set(title=title, ylabel="comparison (A − B)", xlabel=f"{xlabel}, A − B\n({how})")
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    xlabel = f"{xlabel}, A − B\n({how})"
+    return finish(ax, grid="x", title=title, ylabel="comparison (A − B)", xlabel=xlabel)

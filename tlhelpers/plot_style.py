@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
 # How a metric's column name reads in a legend or on an axis.
@@ -29,6 +30,17 @@ def legend_outside(ax: plt.Axes, **settings) -> None:
     """
     place = {"loc": "upper left", "bbox_to_anchor": (1.01, 1), "borderaxespad": 0}
     ax.legend(**{**place, "fontsize": "small", **settings})
+
+
+def finish(ax: plt.Axes, grid: str | None = None, **settings) -> Figure:
+    """``ax.set(**settings)``, a grid on ``grid`` ("x", "y", "both"), a legend beside; laid out."""
+    ax.set(**settings)
+    if grid:
+        ax.grid(axis=grid, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        legend_outside(ax)
+    ax.figure.tight_layout()
+    return ax.figure
 
 
 def score_limits(ax: plt.Axes, top_value: float, axis: str = "y", room: float = 0.0) -> None:

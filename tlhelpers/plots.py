@@ -1,9 +1,5 @@
-"""Figures of training and evaluating one model: training curves, confusion matrices,
-per-class scores, calibration, token lengths, the learning-rate schedule and model costs.
-
-Each function returns one matplotlib figure: a notebook shows it, ``fig.savefig`` saves it.
-The figures that compare methods are in :mod:`tlhelpers.compare_plots`, also reachable here.
-"""
+"""Figures of training and evaluating one model, each returned as one matplotlib figure; the
+figures that compare methods (:mod:`tlhelpers.compare_plots`) are reachable here too."""
 
 from __future__ import annotations
 
@@ -26,6 +22,7 @@ from .compare_plots import (  # noqa: F401
 from .evaluation import EvaluationReport, reliability
 from .plot_style import (
     METRIC_COLOURS,
+    finish,
     label_above,
     label_fits,
     legend_outside,
@@ -34,8 +31,6 @@ from .plot_style import (
     score_limits,
 )
 from .training import History, TrainingResult, learning_rate_schedule
-
-SHARES = "share of each true class\n(recall on the diagonal)"  # a row-normalised confusion
 
 
 def _history(history: History | TrainingResult) -> History:
@@ -46,51 +41,43 @@ def plot_training(history: History | TrainingResult, title: str = "Training curv
     """Loss per logged step (left) and validation loss/accuracy/macro-F1 per evaluation (right).
 
     Example:
-        >>> result = tl.train(model, tokenizer, data)
-        >>> plot_training(result)
+        >>> plot_training(tl.train(model, tokenizer, data))
     """
-    fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
-    loss_ax, metric_ax = axes
+    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(13, 3.8))
     history = _history(history)
     steps, evals = history.steps_frame(), history.evals_frame()
-    last_step = 0
     if len(steps):
-        last_step = int(steps["step"].max())
         loss_ax.plot(steps["step"], steps["loss"], color="tab:gray", alpha=0.6, label="batch loss")
-        # About a tenth of the logs, odd; none under 15 logs, where a mean over a third of
-        # the run would draw a trend the points do not show.
-        window = max(5, len(steps) // 10 | 1) if len(steps) >= 15 else 0
-        if window:
+        # Under 15 logs, a mean over a third of the run would draw a trend the points do not show.
+        if len(steps) >= 15:
+            window = max(5, len(steps) // 10 | 1)  # about a tenth of the logs, odd
             # Centred: a trailing mean of a falling loss lags behind, above every raw point.
             smooth = steps["loss"].rolling(window, center=True, min_periods=1).mean()
             label = f"smoothed (centred mean of {window} logs)"
             loss_ax.plot(steps["step"], smooth, color="black", label=label)
     if len(evals):
-        last_step = max(last_step, int(evals["step"].max()))
         loss_ax.plot(evals["step"], evals["loss"], "o-", color="tab:red", label="validation loss")
         for metric in ("accuracy", "macro_f1"):
             colour, label = METRIC_COLOURS[metric], metric_label(metric)
             metric_ax.plot(evals["step"], evals[metric], "o-", color=colour, label=label)
+        style = {"ha": "right", "fontsize": "small"}
         if len(evals) <= 2:  # every value: accuracy above its point, macro-F1 below
-            notes = [
-                (f"{value:.3f}", (step, value), dy, va, METRIC_COLOURS[metric])
-                for metric, dy, va in (("accuracy", 6, "bottom"), ("macro_f1", -6, "top"))
-                for step, value in zip(evals["step"], evals[metric], strict=True)
-            ]
+            for metric, dy, va in (("accuracy", 6, "bottom"), ("macro_f1", -6, "top")):
+                for point in zip(evals["step"], evals[metric], strict=True):
+                    colour = METRIC_COLOURS[metric]
+                    note_at(metric_ax, f"{point[1]:.3f}", point, dy, va=va, color=colour, **style)
         else:
             best = evals["macro_f1"].idxmax()
-            best_point = (evals["step"][best], evals["macro_f1"][best])
-            notes = [(f"best {best_point[1]:.3f}", best_point, -12, "top", None)]
-        for text, point, dy, va, colour in notes:
-            note_at(metric_ax, text, point, dy, ha="right", va=va, fontsize="small", color=colour)
-    loss_ax.set(title="Training loss", xlabel="optimizer step", ylabel="cross-entropy loss")
+            point = (evals["step"][best], evals["macro_f1"][best])
+            note_at(metric_ax, f"best {point[1]:.3f}", point, -12, va="top", **style)
+    loss_ax.set(title="Training loss", ylabel="cross-entropy loss")
     evaluations = f"{len(evals)} evaluation{'s' if len(evals) != 1 else ''}"
     metric_ax.set(title=f"Validation scores ({evaluations})", ylabel="validation score")
-    metric_ax.set_xlabel("optimizer step")
     score_limits(metric_ax, 1.0)
-    for ax in axes:
-        # From step 0 to the last step, so a lone evaluation sits where training ended.
-        ax.set_xlim(0, max(1, last_step) * 1.04)
+    # From step 0 to the last step, so a lone evaluation sits where training ended.
+    last_step = max([1, *steps.get("step", []), *evals.get("step", [])])
+    for ax in fig.axes:
+        ax.set(xlabel="optimizer step", xlim=(0, last_step * 1.04))
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             legend_outside(ax)
@@ -123,13 +110,8 @@ class LivePlot:
             self._logged_steps += 1
             if self._logged_steps % self.every:
                 return
-        self.draw(history)
-
-    def draw(self, history: History) -> None:
-        """Draw ``history`` in place of the previous drawing."""
-        fig = plot_training(history, title=self.title)
+        fig = self.figure = plot_training(history, title=self.title)
         plt.close(fig)  # keep pyplot from showing it a second time at the end of the cell
-        self.figure = fig
         if self.output is not None:
             with self.output:
                 clear_output(wait=True)
@@ -163,17 +145,12 @@ def plot_loss_curves(
             steps = _history(member).steps_frame()
             if not len(steps):
                 raise ValueError(f"Run {name!r} logged no training loss (History.steps is empty).")
-            ax.plot(
-                steps["step"], steps["loss"], color=colour, alpha=0.8, label=None if n else name
-            )
+            label = None if n else name  # one legend entry per group
+            ax.plot(steps["step"], steps["loss"], color=colour, alpha=0.8, label=label)
     if reference is not None:
         ax.axhline(reference[1], color="black", linestyle="--", linewidth=1, label=reference[0])
-    ax.set_ylim(0, None)
-    ax.set(title=title, xlabel="optimizer step", ylabel="training loss (cross-entropy)")
-    ax.grid(alpha=0.3)
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+    labels = {"xlabel": "optimizer step", "ylabel": "training loss (cross-entropy)"}
+    return finish(ax, grid="both", ylim=(0, None), title=title, **labels)
 
 
 def plot_confusion(
@@ -203,7 +180,8 @@ def plot_confusion(
             ax.text(j, i, text, ha="center", va="center", color="white" if dark else "black")
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
         ax.set_yticks(range(len(names)), names)
-        ax.set(xlabel="predicted class", ylabel="true class", title=SHARES if shares else "counts")
+        kind = "share of each true class\n(recall on the diagonal)" if shares else "counts"
+        ax.set(xlabel="predicted class", ylabel="true class", title=kind)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title or "Confusion matrix")
     fig.tight_layout()
@@ -228,11 +206,8 @@ def plot_per_class(report: EvaluationReport, title: str = "Per-class scores") ->
     ax.set_xticks(x, [f"{name}\n(n={int(n)})" for name, n in table["support"].items()])
     macro = report.macro_f1
     ax.axhline(macro, color="black", linestyle="--", linewidth=1, label=f"macro-F1 {macro:.3f}")
-    ax.set(title=title, xlabel="class (test examples)", ylabel="score")
     score_limits(ax, 1.0, room=0.06 if level else 0.12)  # room for labels above 1.0
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+    return finish(ax, title=title, xlabel="class (test examples)", ylabel="score")
 
 
 def plot_reliability(
@@ -263,15 +238,12 @@ def plot_reliability(
 
 
 def plot_token_lengths(
-    lengths: Sequence[int],
-    max_length: int | None = None,
-    title: str = "Token lengths",
-    clip_percentile: float = 99.0,
+    lengths: Sequence[int], max_length: int | None = None, title: str = "Token lengths"
 ) -> Figure:
     """Histogram of token counts per text, with ``max_length`` and the share it cuts.
 
     A few very long texts would squeeze the rest into a sliver, so the axis ends at the
-    ``clip_percentile``; the last bar holds the longer texts, and the title says so.
+    99th percentile; the last bar holds the longer texts, and the title says so.
 
     Example:
         >>> plot_token_lengths(tl.token_lengths(data["train"]["text"], tokenizer), max_length=64)
@@ -280,29 +252,25 @@ def plot_token_lengths(
     if lengths.size == 0:
         raise ValueError("plot_token_lengths got no lengths; pass one token count per text.")
     longest = int(lengths.max())
-    clip = int(np.ceil(np.percentile(lengths, clip_percentile)))
+    clip = int(np.ceil(np.percentile(lengths, 99)))
     if max_length is not None:
         clip = max(clip, int(max_length * 1.1))
     clipped = longest > clip * 1.2  # only clip when an outlier really stretches the axis
     top = clip if clipped else longest
     fig, ax = plt.subplots(figsize=(9, 3.5))
     bins = np.arange(0, top + 8, max(1, int(np.ceil(top / 60))))
-    shown = np.minimum(lengths, clip) if clipped else lengths
-    ax.hist(shown, bins=bins, color="tab:blue", alpha=0.8, label="texts")
+    ax.hist(np.minimum(lengths, top), bins=bins, color="tab:blue", alpha=0.8, label="texts")
     if max_length is not None:
         cut = f"max_length={max_length}:\n{(lengths > max_length).mean():.1%} of texts cut"
         ax.axvline(max_length, color="tab:red", linewidth=2, label=cut)
     if clipped:
         title = (
-            f"{title}\nx axis cut at the {clip_percentile:g}th percentile ({clip} tokens); "
+            f"{title}\nx axis cut at the 99th percentile ({clip} tokens); "
             f"the last bar\nalso holds the {(lengths > clip).sum():,} longer texts "
             f"(up to {longest:,} tokens)"
         )
-    ax.set(title=title, xlabel="tokens per text (with [CLS] and [SEP])", ylabel="number of texts")
-    ax.set_xlim(0, bins[-1])
-    legend_outside(ax)
-    fig.tight_layout()
-    return fig
+    xlabel = "tokens per text (with [CLS] and [SEP])"
+    return finish(ax, title=title, xlabel=xlabel, ylabel="number of texts", xlim=(0, bins[-1]))
 
 
 def plot_lr_schedule(
@@ -322,34 +290,27 @@ def plot_lr_schedule(
     ax.plot(steps, [lr * factor(int(s)) for s in steps], color="tab:green", label="learning rate")
     if warmup:
         ax.axvspan(0, warmup, color="tab:green", alpha=0.1, label=f"warmup ({warmup} steps)")
-    legend_outside(ax)
-    ax.set(xlabel="optimizer step", ylabel="learning rate", xlim=(0, total_steps))
-    ax.set(title=title or f"Learning-rate schedule (peak {lr:g})", ylim=(0, lr * 1.05))
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    fig.tight_layout()
-    return fig
+    ax.set(xlabel="optimizer step", ylabel="learning rate", xlim=(0, total_steps))
+    return finish(ax, title=title or f"Learning-rate schedule (peak {lr:g})", ylim=(0, lr * 1.05))
 
 
-def plot_model_costs(
-    costs: pd.DataFrame,
-    size: str = "parameters_millions",
-    speed: str = "ms_per_batch",
-    title: str = "Model size and CPU speed",
-) -> Figure:
+def plot_model_costs(costs: pd.DataFrame, title: str = "Model size and CPU speed") -> Figure:
     """Bars of each model's size and measured time (``costs``: one row per model).
 
     Example:
         >>> plot_model_costs(table)   # columns parameters_millions, ms_per_batch
     """
-    fig, (size_ax, speed_ax) = plt.subplots(1, 2, figsize=(11, 0.6 * len(costs) + 1.8))
-    names = [str(n) for n in costs.index]
-    for ax, column, colour in ((size_ax, size, "tab:purple"), (speed_ax, speed, "tab:orange")):
-        bars = ax.barh(names, costs[column], color=colour)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.6 * len(costs) + 1.8))
+    panels = [
+        ("parameters_millions", "tab:purple", "size", "parameters (millions)"),
+        ("ms_per_batch", "tab:orange", "forward pass on the CPU", "ms per batch"),
+    ]
+    for ax, (column, colour, name, xlabel) in zip(axes, panels, strict=True):
+        bars = ax.barh([str(n) for n in costs.index], costs[column], color=colour)
         ax.bar_label(bars, fmt="%.0f", padding=2, fontsize="small")
         ax.invert_yaxis()
-        ax.set_xlim(0, costs[column].max() * 1.2)
-    size_ax.set(title="size", xlabel="parameters (millions)", ylabel="model")
-    speed_ax.set(title="forward pass on the CPU", xlabel=speed.replace("_", " "), ylabel="model")
+        ax.set(title=name, xlabel=xlabel, ylabel="model", xlim=(0, costs[column].max() * 1.2))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
