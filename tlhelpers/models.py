@@ -101,16 +101,12 @@ def load_model(
     num_labels: int | None = None,
     dtype: torch.dtype | None = None,
 ):
-    """Load a pretrained encoder with a fresh classification head sized for ``labels``.
+    """``(model, tokenizer)``: a pretrained encoder with a fresh head sized for ``labels``.
 
-    Returns ``(model, tokenizer)``; the config carries ``id2label``/``label2id``.
     Hugging Face: ``AutoModelForSequenceClassification.from_pretrained(name, num_labels=...)``.
-
-    Args:
-        name: a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a local folder.
-        labels: the class names or their count; left out for a fine-tuned classifier, the
-            classes it learned. ``num_labels``, if given, must agree.
-        dtype: optional weight dtype (e.g. ``torch.float16`` on a GPU); default float32.
+    ``name`` is a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a folder;
+    ``labels`` the class names or their count, left out for a fine-tuned classifier to keep
+    the classes it learned. ``dtype``: e.g. ``torch.float16`` on a GPU (default float32).
 
     Example:
         >>> model, tokenizer = load_model("minilm", labels=["negative", "neutral", "positive"])
@@ -131,7 +127,14 @@ def load_model(
     if labels is None and num_labels is None and trained:
         labels = trained  # a fine-tuned classifier: keep the classes it learned
     names = _normalise_labels(labels, num_labels)
-    _check_label_order(str(name), trained, names)
+    # Same count: from_pretrained keeps the trained head, so other names or another order
+    # would silently give its outputs the wrong names.
+    if trained and len(trained) == len(names) and trained != names:
+        raise ValueError(
+            f"'{name}' was trained to predict {trained}, in this order; loading it with "
+            f"labels={names} would give its outputs the wrong names. Leave labels out (or "
+            f"pass them in that order), or pass a different number of labels to start a new head."
+        )
     _name_classes(config, names)
     with _loading(name):
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -161,17 +164,6 @@ def _trained_label_names(config) -> list[str] | None:
     if names == [f"LABEL_{i}" for i in range(len(names))]:
         return None  # default names: nothing was learned about what the classes are
     return names
-
-
-def _check_label_order(name: str, trained: list[str] | None, wanted: list[str]) -> None:
-    # Same count: from_pretrained keeps the trained head, so other names or another order
-    # would silently give its outputs the wrong names.
-    if trained and len(trained) == len(wanted) and trained != wanted:
-        raise ValueError(
-            f"'{name}' was trained to predict {trained}, in this order; loading it with "
-            f"labels={wanted} would give its outputs the wrong names. Leave labels out (or "
-            f"pass them in that order), or pass a different number of labels to start a new head."
-        )
 
 
 def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None) -> list[str]:

@@ -76,17 +76,11 @@ def save_model(
     _ACTIVE.add(staging)
     try:
         os.mkdir(staging)  # mode 0o777 minus the umask, like any folder you create
-        run_config = getattr(training, "config", None)
         with _quiet_transformers():
             model.save_pretrained(staging)  # a LoRA model writes only its adapter (peft)
             tokenizer.save_pretrained(staging)
             if is_lora(model):  # the labels and architecture, read by label_names and checks
                 model.config.save_pretrained(staging)
-        if run_config is not None:
-            # The run record: the data and model the run used, and its training settings.
-            record = run_record(training)
-            (staging / CONFIG_FILE).write_text(json.dumps(_jsonable(record), indent=2) + "\n")
-            _record_max_length(staging, run_config.max_length)
         info = {
             "format": "tlhelpers-model/1",
             "labels": label_names(model),
@@ -99,8 +93,17 @@ def save_model(
             "training": _jsonable(training),
             "metrics": _jsonable(metrics),
         }
-        if run_config is not None:
+        if getattr(training, "config", None) is not None:
+            # The run record: the data and model the run used, and its training settings.
+            record = run_record(training)
+            (staging / CONFIG_FILE).write_text(json.dumps(_jsonable(record), indent=2) + "\n")
             info["data"], info["model"] = record["data"], record["model"]
+            # The tokenizer truncates at the trained length: predictions see what training saw.
+            path = staging / "tokenizer_config.json"
+            if path.exists():
+                settings = json.loads(path.read_text())
+                settings["model_max_length"] = int(training.config.max_length)
+                path.write_text(json.dumps(settings, indent=2) + "\n")
         if is_lora(model):
             info["adapter"] = adapter_record(model)
         if load_report is not None:
@@ -156,15 +159,6 @@ def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> P
         if not overwrite:
             raise FileExistsError(f"{folder} already holds a saved model (overwrite=False).")
     return folder
-
-
-def _record_max_length(folder: Path, max_length: int) -> None:
-    # The saved tokenizer truncates at the trained length: predictions see what training saw.
-    path = folder / "tokenizer_config.json"
-    if path.exists():
-        settings = json.loads(path.read_text())
-        settings["model_max_length"] = int(max_length)
-        path.write_text(json.dumps(settings, indent=2) + "\n")
 
 
 def load_run_config(folder: str | os.PathLike):
@@ -293,16 +287,10 @@ def _leftovers(folder: Path) -> list[_Leftover]:
         rf"\.{re.escape(folder.name)}\.(saving|old|trash)-([A-Za-z0-9]+)-(\d+)-(\d+)"
     )
     try:
-        paths = list(folder.parent.iterdir())
+        matches = [(path, pattern.fullmatch(path.name)) for path in folder.parent.iterdir()]
     except OSError:  # a parent we may not list (a read-only share): nothing we could fix
         return []
-    found = []
-    for path in paths:
-        match = pattern.fullmatch(path.name)
-        if match:
-            kind, host, pid, stamp = match.groups()
-            found.append(_Leftover(path, kind, host, int(pid), int(stamp)))
-    return found
+    return [_Leftover(path, m[1], m[2], int(m[3]), int(m[4])) for path, m in matches if m]
 
 
 def _is_stale(leftover: _Leftover) -> bool:
@@ -311,22 +299,17 @@ def _is_stale(leftover: _Leftover) -> bool:
         return False  # a process id means nothing on another machine
     if leftover.pid == os.getpid():
         return leftover.path not in _ACTIVE  # ours, and no save of ours is writing it
-    return not _writer_alive(leftover.pid, leftover.stamp / 1e9)
-
-
-def _writer_alive(pid: int, named_at: float) -> bool:
-    """Is process ``pid``, which named a folder at time ``named_at``, still running?"""
     import psutil  # installed with accelerate; works on Linux, macOS and Windows
 
     try:
-        process = psutil.Process(pid)
-        if process.create_time() > named_at + 1.0:
-            return False  # a newer process got the same id: the writer is gone
-        return process.status() != psutil.STATUS_ZOMBIE  # a zombie has exited
+        process = psutil.Process(leftover.pid)
+        if process.create_time() > leftover.stamp / 1e9 + 1.0:
+            return True  # a newer process got the same id: the writer is gone
+        return process.status() == psutil.STATUS_ZOMBIE  # a zombie has exited
     except psutil.NoSuchProcess:
-        return False
+        return True
     except psutil.Error:
-        return True  # exists but we may not inspect it: assume it is alive
+        return False  # exists but we may not inspect it: assume it is alive
 
 
 def _hidden_sibling(folder: Path, kind: str) -> Path:
@@ -416,26 +399,24 @@ def load_saved_model(
             labels = [config.id2label[i] for i in range(config.num_labels)]
             model = load_adapter(folder, base_name, labels, adapter.get("base_sha256"))
             tokenizer = AutoTokenizer.from_pretrained(folder)
-        return (model.to(device) if device else model).eval(), tokenizer
-    safe, pickled = _weight_files(folder)
-    try:
-        with _quiet_transformers():
-            # use_safetensors=True whenever safetensors exist: then transformers never
-            # unpickles anything, even if a pytorch_model.bin lies next to them.
-            model = AutoModelForSequenceClassification.from_pretrained(
-                folder, use_safetensors=bool(safe)
-            )
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-        hidden_units = getattr(model.config, "tlhelpers_head_hidden_units", None)
-        if hidden_units:
-            # An MLP head is ours, not transformers': rebuild it, then load all weights.
-            replace_head(model, label_names(model), hidden_units=hidden_units)
-            model.load_state_dict(_read_weights(safe or pickled), strict=False)
-    except Exception as error:
-        raise _load_error(folder, error) from error
-    if device:
-        model.to(device)
-    return model.eval(), tokenizer
+    else:
+        safe, pickled = _weight_files(folder)
+        try:
+            with _quiet_transformers():
+                # use_safetensors=True whenever safetensors exist: then transformers never
+                # unpickles anything, even if a pytorch_model.bin lies next to them.
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    folder, use_safetensors=bool(safe)
+                )
+                tokenizer = AutoTokenizer.from_pretrained(folder)
+            hidden_units = getattr(model.config, "tlhelpers_head_hidden_units", None)
+            if hidden_units:
+                # An MLP head is ours, not transformers': rebuild it, then load all weights.
+                replace_head(model, label_names(model), hidden_units=hidden_units)
+                model.load_state_dict(_read_weights(safe or pickled), strict=False)
+        except Exception as error:
+            raise _load_error(folder, error) from error
+    return (model.to(device) if device else model).eval(), tokenizer
 
 
 def load_training_info(folder: str | os.PathLike) -> dict:
