@@ -29,12 +29,6 @@ class CatalogEntry:
     licence: str | None = None
     trained_on: str | None = None
 
-    def architecture(self, num_labels: int = 2):
-        """A config for this architecture built offline (no weights): for measuring cost."""
-        from transformers import CONFIG_MAPPING
-
-        return CONFIG_MAPPING[self.model_type](num_labels=num_labels, **dict(self.config))
-
 
 # One checkpoint per paragraph ("?" where the model card does not say):
 #   name | Hub id

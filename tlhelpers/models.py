@@ -17,14 +17,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 # The catalog and name lookup live in checkpoints.py; re-exported for tl.models.CATALOG etc.
-from .checkpoints import (  # noqa: F401
-    CATALOG,
-    CatalogEntry,
-    catalog,
-    embedded_model_path,
-    is_available_offline,
-    resolve_model_name,
-)
+from .checkpoints import CATALOG, catalog, embedded_model_path, resolve_model_name  # noqa: F401
 
 
 def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn.Module:
@@ -36,8 +29,8 @@ def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn
         True
     """
     names = _normalise_labels(labels, None)
-    if name in CATALOG:
-        config = CATALOG[name].architecture(num_labels=len(names))
+    if name in CATALOG:  # built from the catalog's config fields: no download
+        config = AutoConfig.for_model(CATALOG[name].model_type, **dict(CATALOG[name].config))
     else:
         with _loading(name):
             config = AutoConfig.from_pretrained(resolve_model_name(name))
@@ -211,11 +204,8 @@ def replace_head(
     ``model.classifier = torch.nn.Linear(768, 3)`` alone leaves ``num_labels`` at its old
     value (the loss then fails, a saved model reloads wrongly); this updates the labels too.
 
-    Args:
-        hidden_units: ``None`` for a linear head; a number for a small MLP head (Linear ->
-            GELU -> Dropout -> Linear), which ``transformers.pipeline`` cannot reload.
-        dropout: dropout before the MLP head's output layer.
-        seed: seed for the new head's initial weights.
+    ``hidden_units=N`` makes a small MLP head (Linear -> GELU -> Dropout(``dropout``) ->
+    Linear), which ``transformers.pipeline`` cannot reload; ``seed`` seeds its initial weights.
 
     Example:
         >>> replace_head(model, ["business", "entertainment", "politics", "sport", "tech"])

@@ -59,10 +59,9 @@ def save_model(
 ) -> Path:
     """Save a model, its tokenizer and what produced it, atomically (HF: ``save_pretrained``).
 
-    Args:
-        training, metrics, load_report: a :class:`TrainingResult`, an
-            :class:`EvaluationReport` and a :class:`LoadReport` (or dicts) to record.
-        overwrite: replace an earlier save in ``folder`` (anything else is never overwritten).
+    ``training``, ``metrics``, ``load_report``: a :class:`TrainingResult`, an
+    :class:`EvaluationReport` and a :class:`LoadReport` (or dicts) to record. ``overwrite``
+    replaces an earlier save in ``folder`` (anything else is never overwritten).
 
     Example:
         >>> save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
@@ -241,9 +240,7 @@ def recover_interrupted_save(folder: str | os.PathLike) -> list[str]:
     folder = _real_path(Path(folder))
     if not folder.parent.is_dir():
         return []
-    done: list[str] = []
-    if not os.path.lexists(folder):
-        done += _restore_previous(folder)
+    done = [] if os.path.lexists(folder) else _restore_previous(folder)
     for leftover in _leftovers(folder):
         if _is_stale(leftover):
             shutil.rmtree(leftover.path, ignore_errors=True)
@@ -258,10 +255,10 @@ def _restore_previous(folder: Path) -> list[str]:
     """``folder`` is missing: put back the newest ``.old-`` copy once its writer is gone."""
     deadline = time.monotonic() + WAIT_FOR_WRITER_S
     while True:
-        olds = sorted((x for x in _leftovers(folder) if x.kind == "old"), key=lambda x: x.stamp)
-        if not olds or os.path.lexists(folder):
+        olds = [x for x in _leftovers(folder) if x.kind == "old"]
+        newest = max(olds, key=lambda x: x.stamp, default=None)
+        if newest is None or os.path.lexists(folder):
             return []  # never saved here, or a live writer just finished
-        newest = olds[-1]
         if _is_stale(newest):
             break
         if time.monotonic() > deadline:  # a live save is stuck between its two renames

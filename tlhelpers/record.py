@@ -4,10 +4,6 @@ A model folder's ``training_config.json`` (the *run record*) has ``data``, ``mod
 ``training`` parts, written from what the run used, never from a default. Data read from a
 name or path keeps every reading option (``train --config`` reads it again); data handed
 over in memory keeps only its row counts and a sha256, and a replay is refused.
-
-Example:
-    >>> json.loads(Path("runs/x/training_config.json").read_text())["data"]["source"]
-    'file'
 """
 
 from __future__ import annotations
@@ -27,11 +23,6 @@ IN_MEMORY = "in-memory"
 # Sources a run can be read from again: a replay loads them by name or path.
 REPLAYABLE_DATA = ("built-in", "file", "hub")
 REPLAYABLE_MODELS = ("catalog", "folder", "hub")
-
-
-# --------------------------------------------------------------------------------------
-# Writing: what the run used
-# --------------------------------------------------------------------------------------
 
 
 def content_hash(data: DatasetDict) -> str:
@@ -119,11 +110,6 @@ def run_record(result) -> dict[str, Any]:
         "model": getattr(result, "model_used", None) or unknown,
         "training": result.config.settings("training"),
     }
-
-
-# --------------------------------------------------------------------------------------
-# Reading: the settings to run it again
-# --------------------------------------------------------------------------------------
 
 
 def is_run_record(values: dict[str, Any]) -> bool:
