@@ -116,9 +116,7 @@ def resolve_model_name(name: str | os.PathLike) -> str:
     name = str(name)
     if name in ("minilm", CATALOG["minilm"].hub_id):
         return str(embedded_model_path())
-    if name in CATALOG:
-        return CATALOG[name].hub_id
-    return name
+    return CATALOG[name].hub_id if name in CATALOG else name
 
 
 def is_available_offline(name: str) -> bool:

@@ -153,7 +153,7 @@ def _trained_label_names(config) -> list[str] | None:
     architectures = getattr(config, "architectures", None) or []
     if not any("ForSequenceClassification" in a for a in architectures):
         return None  # a bare encoder: its head will be new
-    names = [config.id2label[i] for i in range(len(config.id2label))]
+    names = label_names(config)
     if names == [f"LABEL_{i}" for i in range(len(names))]:
         return None  # default names: nothing was learned about what the classes are
     return names
@@ -253,14 +253,14 @@ def _set_labels(model: nn.Module, names: list[str]) -> None:
     model.num_labels = len(names)  # forward() reads this attribute, not the config
 
 
-def label_names(model: nn.Module) -> list[str]:
-    """The model's class names in output order.
+def label_names(model: nn.Module | transformers.PretrainedConfig) -> list[str]:
+    """The class names of a model (or of its config) in output order.
 
     Example:
         >>> label_names(model)
         ['negative', 'neutral', 'positive']
     """
-    id2label = model.config.id2label
+    id2label = getattr(model, "config", model).id2label
     return [id2label[i] for i in range(len(id2label))]
 
 

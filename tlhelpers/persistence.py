@@ -392,8 +392,7 @@ def load_saved_model(
         adapter = load_training_info(folder).get("adapter", {})
         base_name = str(base or adapter.get("base_model") or adapter_base_path(folder))
         with _quiet_transformers():
-            config = transformers.AutoConfig.from_pretrained(folder)
-            labels = [config.id2label[i] for i in range(config.num_labels)]
+            labels = label_names(transformers.AutoConfig.from_pretrained(folder))
             model = load_adapter(folder, base_name, labels, adapter.get("base_sha256"))
             tokenizer = AutoTokenizer.from_pretrained(folder)
     else:

@@ -153,7 +153,5 @@ def settings_to_replay(
             "not one loaded by name: name the model to start from with model=...."
         )
     names = set(TrainConfig.field_names())
-    values = {k: v for k, v in record.get("training", {}).items() if k in names}
-    for part in (data, model):
-        values.update({k: v for k, v in part.items() if k in names})
-    return values
+    merged = {**record.get("training", {}), **data, **model}
+    return {k: v for k, v in merged.items() if k in names}
