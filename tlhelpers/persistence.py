@@ -127,15 +127,13 @@ def _finish_files(staging: Path) -> None:
     # the umask). fsync is for power cuts: else the rename could reach the disk first.
     umask = os.umask(0o022)  # the only portable way to read the umask: set it, set it back
     os.umask(umask)
-    for root, dirs, files in os.walk(staging):
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o777 & ~umask)
+    for root, _, files in os.walk(staging):  # staging itself and every folder inside
+        os.chmod(root, 0o777 & ~umask)
         for name in files:
             path = os.path.join(root, name)
             os.chmod(path, 0o666 & ~umask)
             _fsync(path)
         _fsync(root)
-    os.chmod(staging, 0o777 & ~umask)
 
 
 def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -174,17 +172,14 @@ def load_run_config(folder: str | os.PathLike):
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
-    """Make the complete copy in ``staging`` the model at ``folder``, atomically.
-
-    Linux swaps the two in one ``renameat2(RENAME_EXCHANGE)``. Elsewhere two renames (old ->
-    ``.old-``, new -> ``folder``); if the process dies between them, the next save or load
-    puts the ``.old-`` copy back (hidden names carry the writer's host and process id).
-    """
+    """Make the complete copy in ``staging`` the model at ``folder``, atomically."""
     if not os.path.lexists(folder):
         os.rename(staging, folder)  # one atomic step: nothing was there before
     elif _exchange_paths(staging, folder):
         pass  # one atomic step; `staging` now holds the old model, deleted by save_model
     else:
+        # Two renames where the system cannot exchange: if the process dies between them,
+        # the next save or load puts the `.old-` copy back (see recover_interrupted_save).
         old = _hidden_sibling(folder, "old")
         os.rename(folder, old)  # from here until the next rename, `folder` does not exist
         try:
