@@ -29,108 +29,69 @@ class CatalogEntry:
     licence: str | None = None
     trained_on: str | None = None
 
-    def architecture(self, num_labels: int = 2):
-        """A config for this architecture built offline (no weights): for measuring cost."""
-        from transformers import CONFIG_MAPPING
 
-        return CONFIG_MAPPING[self.model_type](num_labels=num_labels, **dict(self.config))
+# One checkpoint per paragraph ("?" where the model card does not say):
+#   name | Hub id
+#   millions of parameters | layers | hidden size | model type | language | cased | licence
+#   what it was trained on
+#   note
+#   config fields beyond the model type's defaults, if any (roberta's vocabulary differs)
+_TABLE = """
+minilm | sentence-transformers/all-MiniLM-L6-v2
+22.7 | 6 | 384 | bert | English | uncased | apache-2.0
+over 1 billion sentence pairs (Reddit, Q&A sites, ...), for similarity
+Small sentence encoder; embedded in this course (works offline).
+hidden_size=384 num_hidden_layers=6 num_attention_heads=12 intermediate_size=1536
+
+distilbert | distilbert-base-uncased
+67.0 | 6 | 768 | distilbert | English | uncased | apache-2.0
+books and English Wikipedia
+BERT distilled to half the layers; ~60% of BERT's cost.
+
+bert-base | bert-base-uncased
+109.5 | 12 | 768 | bert | English | uncased | apache-2.0
+books and English Wikipedia
+The classic; the seed's Linear(768, 3).
+
+roberta-base | roberta-base
+124.6 | 12 | 768 | roberta | English | cased | mit
+books, English Wikipedia, news and web text
+BERT trained longer on more data; strong default.
+vocab_size=50265 max_position_embeddings=514 type_vocab_size=1
+
+twitter-roberta-sentiment | cardiffnlp/twitter-roberta-base-sentiment-latest
+124.6 | 12 | 768 | roberta | English | ? | ?
+tweets (2018-2021); already a 3-class sentiment classifier
+RoBERTa-base trained on ~124M tweets, then fine-tuned for negative/neutral/positive.
+vocab_size=50265 max_position_embeddings=514 type_vocab_size=1
+
+xlm-roberta-base | xlm-roberta-base
+278.0 | 12 | 768 | xlm-roberta | 100 languages | ? | mit
+filtered CommonCrawl web text (2.5 TB)
+RoBERTa for 100 languages; the large vocabulary is most of its size.
+vocab_size=250002 max_position_embeddings=514 type_vocab_size=1
+"""
 
 
-# roberta-base's vocabulary and positions (its tokenizer differs from BERT's).
-_ROBERTA_BASE = (("vocab_size", 50265), ("max_position_embeddings", 514), ("type_vocab_size", 1))
+def _read_table(table: str) -> dict[str, CatalogEntry]:
+    """The catalog by name, from the paragraphs of ``_TABLE``."""
+    entries = {}
+    for paragraph in table.strip().split("\n\n"):
+        names, facts, trained_on, note, *extra = paragraph.splitlines()
+        name, hub_id = names.split(" | ")
+        millions, layers, hidden, model_type, language, cased, licence = (
+            None if fact == "?" else fact for fact in facts.split(" | ")
+        )
+        sizes = float(millions), int(layers), int(hidden)
+        card = {"language": language, "licence": licence, "trained_on": trained_on}
+        card["cased"] = {"cased": True, "uncased": False}.get(cased)
+        fields = (field.split("=") for field in " ".join(extra).split())
+        config = tuple((key, int(value)) for key, value in fields)
+        entries[name] = CatalogEntry(name, hub_id, *sizes, note, model_type, config, **card)
+    return entries
 
 
-CATALOG: dict[str, CatalogEntry] = {
-    entry.name: entry
-    for entry in [
-        CatalogEntry(
-            "minilm",
-            "sentence-transformers/all-MiniLM-L6-v2",
-            22.7,
-            6,
-            384,
-            "Small sentence encoder; embedded in this course (works offline).",
-            config=(
-                ("hidden_size", 384),
-                ("num_hidden_layers", 6),
-                ("num_attention_heads", 12),
-                ("intermediate_size", 1536),
-            ),
-            language="English",
-            cased=False,
-            licence="apache-2.0",
-            trained_on="over 1 billion sentence pairs (Reddit, Q&A sites, ...), for similarity",
-        ),
-        CatalogEntry(
-            "distilbert",
-            "distilbert-base-uncased",
-            67.0,
-            6,
-            768,
-            "BERT distilled to half the layers; ~60% of BERT's cost.",
-            model_type="distilbert",
-            language="English",
-            cased=False,
-            licence="apache-2.0",
-            trained_on="books and English Wikipedia",
-        ),
-        CatalogEntry(
-            "bert-base",
-            "bert-base-uncased",
-            109.5,
-            12,
-            768,
-            "The classic; the seed's Linear(768, 3).",
-            language="English",
-            cased=False,
-            licence="apache-2.0",
-            trained_on="books and English Wikipedia",
-        ),
-        CatalogEntry(
-            "roberta-base",
-            "roberta-base",
-            124.6,
-            12,
-            768,
-            "BERT trained longer on more data; strong default.",
-            model_type="roberta",
-            config=_ROBERTA_BASE,
-            language="English",
-            cased=True,
-            licence="mit",
-            trained_on="books, English Wikipedia, news and web text",
-        ),
-        CatalogEntry(
-            "twitter-roberta-sentiment",
-            "cardiffnlp/twitter-roberta-base-sentiment-latest",
-            124.6,
-            12,
-            768,
-            "RoBERTa-base trained on ~124M tweets, then fine-tuned for negative/neutral/positive.",
-            model_type="roberta",
-            config=_ROBERTA_BASE,
-            language="English",
-            trained_on="tweets (2018-2021); already a 3-class sentiment classifier",
-        ),
-        CatalogEntry(
-            "xlm-roberta-base",
-            "xlm-roberta-base",
-            278.0,
-            12,
-            768,
-            "RoBERTa for 100 languages; the large vocabulary is most of its size.",
-            model_type="xlm-roberta",
-            config=(
-                ("vocab_size", 250002),
-                ("max_position_embeddings", 514),
-                ("type_vocab_size", 1),
-            ),
-            language="100 languages",
-            licence="mit",
-            trained_on="filtered CommonCrawl web text (2.5 TB)",
-        ),
-    ]
-}
+CATALOG: dict[str, CatalogEntry] = _read_table(_TABLE)
 
 
 def embedded_model_path() -> Path:
@@ -155,9 +116,7 @@ def resolve_model_name(name: str | os.PathLike) -> str:
     name = str(name)
     if name in ("minilm", CATALOG["minilm"].hub_id):
         return str(embedded_model_path())
-    if name in CATALOG:
-        return CATALOG[name].hub_id
-    return name
+    return CATALOG[name].hub_id if name in CATALOG else name
 
 
 def is_available_offline(name: str) -> bool:

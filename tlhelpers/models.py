@@ -17,14 +17,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 # The catalog and name lookup live in checkpoints.py; re-exported for tl.models.CATALOG etc.
-from .checkpoints import (  # noqa: F401
-    CATALOG,
-    CatalogEntry,
-    catalog,
-    embedded_model_path,
-    is_available_offline,
-    resolve_model_name,
-)
+from .checkpoints import CATALOG, catalog, embedded_model_path, resolve_model_name  # noqa: F401
 
 
 def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn.Module:
@@ -36,8 +29,8 @@ def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn
         True
     """
     names = _normalise_labels(labels, None)
-    if name in CATALOG:
-        config = CATALOG[name].architecture(num_labels=len(names))
+    if name in CATALOG:  # built from the catalog's config fields: no download
+        config = AutoConfig.for_model(CATALOG[name].model_type, **dict(CATALOG[name].config))
     else:
         with _loading(name):
             config = AutoConfig.from_pretrained(resolve_model_name(name))
@@ -101,16 +94,12 @@ def load_model(
     num_labels: int | None = None,
     dtype: torch.dtype | None = None,
 ):
-    """Load a pretrained encoder with a fresh classification head sized for ``labels``.
+    """``(model, tokenizer)``: a pretrained encoder with a fresh head sized for ``labels``.
 
-    Returns ``(model, tokenizer)``; the config carries ``id2label``/``label2id``.
     Hugging Face: ``AutoModelForSequenceClassification.from_pretrained(name, num_labels=...)``.
-
-    Args:
-        name: a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a local folder.
-        labels: the class names or their count; left out for a fine-tuned classifier, the
-            classes it learned. ``num_labels``, if given, must agree.
-        dtype: optional weight dtype (e.g. ``torch.float16`` on a GPU); default float32.
+    ``name`` is a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a folder;
+    ``labels`` the class names or their count, left out for a fine-tuned classifier to keep
+    the classes it learned. ``dtype``: e.g. ``torch.float16`` on a GPU (default float32).
 
     Example:
         >>> model, tokenizer = load_model("minilm", labels=["negative", "neutral", "positive"])
@@ -131,7 +120,14 @@ def load_model(
     if labels is None and num_labels is None and trained:
         labels = trained  # a fine-tuned classifier: keep the classes it learned
     names = _normalise_labels(labels, num_labels)
-    _check_label_order(str(name), trained, names)
+    # Same count: from_pretrained keeps the trained head, so other names or another order
+    # would silently give its outputs the wrong names.
+    if trained and len(trained) == len(names) and trained != names:
+        raise ValueError(
+            f"'{name}' was trained to predict {trained}, in this order; loading it with "
+            f"labels={names} would give its outputs the wrong names. Leave labels out (or "
+            f"pass them in that order), or pass a different number of labels to start a new head."
+        )
     _name_classes(config, names)
     with _loading(name):
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -157,21 +153,10 @@ def _trained_label_names(config) -> list[str] | None:
     architectures = getattr(config, "architectures", None) or []
     if not any("ForSequenceClassification" in a for a in architectures):
         return None  # a bare encoder: its head will be new
-    names = [config.id2label[i] for i in range(len(config.id2label))]
+    names = label_names(config)
     if names == [f"LABEL_{i}" for i in range(len(names))]:
         return None  # default names: nothing was learned about what the classes are
     return names
-
-
-def _check_label_order(name: str, trained: list[str] | None, wanted: list[str]) -> None:
-    # Same count: from_pretrained keeps the trained head, so other names or another order
-    # would silently give its outputs the wrong names.
-    if trained and len(trained) == len(wanted) and trained != wanted:
-        raise ValueError(
-            f"'{name}' was trained to predict {trained}, in this order; loading it with "
-            f"labels={wanted} would give its outputs the wrong names. Leave labels out (or "
-            f"pass them in that order), or pass a different number of labels to start a new head."
-        )
 
 
 def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None) -> list[str]:
@@ -219,11 +204,8 @@ def replace_head(
     ``model.classifier = torch.nn.Linear(768, 3)`` alone leaves ``num_labels`` at its old
     value (the loss then fails, a saved model reloads wrongly); this updates the labels too.
 
-    Args:
-        hidden_units: ``None`` for a linear head; a number for a small MLP head (Linear ->
-            GELU -> Dropout -> Linear), which ``transformers.pipeline`` cannot reload.
-        dropout: dropout before the MLP head's output layer.
-        seed: seed for the new head's initial weights.
+    ``hidden_units=N`` makes a small MLP head (Linear -> GELU -> Dropout(``dropout``) ->
+    Linear), which ``transformers.pipeline`` cannot reload; ``seed`` seeds its initial weights.
 
     Example:
         >>> replace_head(model, ["business", "entertainment", "politics", "sport", "tech"])
@@ -271,14 +253,14 @@ def _set_labels(model: nn.Module, names: list[str]) -> None:
     model.num_labels = len(names)  # forward() reads this attribute, not the config
 
 
-def label_names(model: nn.Module) -> list[str]:
-    """The model's class names in output order.
+def label_names(model: nn.Module | transformers.PretrainedConfig) -> list[str]:
+    """The class names of a model (or of its config) in output order.
 
     Example:
         >>> label_names(model)
         ['negative', 'neutral', 'positive']
     """
-    id2label = model.config.id2label
+    id2label = getattr(model, "config", model).id2label
     return [id2label[i] for i in range(len(id2label))]
 
 

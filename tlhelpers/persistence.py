@@ -59,10 +59,9 @@ def save_model(
 ) -> Path:
     """Save a model, its tokenizer and what produced it, atomically (HF: ``save_pretrained``).
 
-    Args:
-        training, metrics, load_report: a :class:`TrainingResult`, an
-            :class:`EvaluationReport` and a :class:`LoadReport` (or dicts) to record.
-        overwrite: replace an earlier save in ``folder`` (anything else is never overwritten).
+    ``training``, ``metrics``, ``load_report``: a :class:`TrainingResult`, an
+    :class:`EvaluationReport` and a :class:`LoadReport` (or dicts) to record. ``overwrite``
+    replaces an earlier save in ``folder`` (anything else is never overwritten).
 
     Example:
         >>> save_model(model, tokenizer, "runs/tweets", training=result, metrics=report)
@@ -76,17 +75,11 @@ def save_model(
     _ACTIVE.add(staging)
     try:
         os.mkdir(staging)  # mode 0o777 minus the umask, like any folder you create
-        run_config = getattr(training, "config", None)
         with _quiet_transformers():
             model.save_pretrained(staging)  # a LoRA model writes only its adapter (peft)
             tokenizer.save_pretrained(staging)
             if is_lora(model):  # the labels and architecture, read by label_names and checks
                 model.config.save_pretrained(staging)
-        if run_config is not None:
-            # The run record: the data and model the run used, and its training settings.
-            record = run_record(training)
-            (staging / CONFIG_FILE).write_text(json.dumps(_jsonable(record), indent=2) + "\n")
-            _record_max_length(staging, run_config.max_length)
         info = {
             "format": "tlhelpers-model/1",
             "labels": label_names(model),
@@ -99,8 +92,17 @@ def save_model(
             "training": _jsonable(training),
             "metrics": _jsonable(metrics),
         }
-        if run_config is not None:
+        if getattr(training, "config", None) is not None:
+            # The run record: the data and model the run used, and its training settings.
+            record = run_record(training)
+            (staging / CONFIG_FILE).write_text(json.dumps(_jsonable(record), indent=2) + "\n")
             info["data"], info["model"] = record["data"], record["model"]
+            # The tokenizer truncates at the trained length: predictions see what training saw.
+            path = staging / "tokenizer_config.json"
+            if path.exists():
+                settings = json.loads(path.read_text())
+                settings["model_max_length"] = int(training.config.max_length)
+                path.write_text(json.dumps(settings, indent=2) + "\n")
         if is_lora(model):
             info["adapter"] = adapter_record(model)
         if load_report is not None:
@@ -125,15 +127,13 @@ def _finish_files(staging: Path) -> None:
     # the umask). fsync is for power cuts: else the rename could reach the disk first.
     umask = os.umask(0o022)  # the only portable way to read the umask: set it, set it back
     os.umask(umask)
-    for root, dirs, files in os.walk(staging):
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o777 & ~umask)
+    for root, _, files in os.walk(staging):  # staging itself and every folder inside
+        os.chmod(root, 0o777 & ~umask)
         for name in files:
             path = os.path.join(root, name)
             os.chmod(path, 0o666 & ~umask)
             _fsync(path)
         _fsync(root)
-    os.chmod(staging, 0o777 & ~umask)
 
 
 def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -158,15 +158,6 @@ def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> P
     return folder
 
 
-def _record_max_length(folder: Path, max_length: int) -> None:
-    # The saved tokenizer truncates at the trained length: predictions see what training saw.
-    path = folder / "tokenizer_config.json"
-    if path.exists():
-        settings = json.loads(path.read_text())
-        settings["model_max_length"] = int(max_length)
-        path.write_text(json.dumps(settings, indent=2) + "\n")
-
-
 def load_run_config(folder: str | os.PathLike):
     """The :class:`tlhelpers.TrainConfig` a saved model was trained with (None if unknown).
 
@@ -181,17 +172,14 @@ def load_run_config(folder: str | os.PathLike):
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
-    """Make the complete copy in ``staging`` the model at ``folder``, atomically.
-
-    Linux swaps the two in one ``renameat2(RENAME_EXCHANGE)``. Elsewhere two renames (old ->
-    ``.old-``, new -> ``folder``); if the process dies between them, the next save or load
-    puts the ``.old-`` copy back (hidden names carry the writer's host and process id).
-    """
+    """Make the complete copy in ``staging`` the model at ``folder``, atomically."""
     if not os.path.lexists(folder):
         os.rename(staging, folder)  # one atomic step: nothing was there before
     elif _exchange_paths(staging, folder):
         pass  # one atomic step; `staging` now holds the old model, deleted by save_model
     else:
+        # Two renames where the system cannot exchange: if the process dies between them,
+        # the next save or load puts the `.old-` copy back (see recover_interrupted_save).
         old = _hidden_sibling(folder, "old")
         os.rename(folder, old)  # from here until the next rename, `folder` does not exist
         try:
@@ -247,9 +235,7 @@ def recover_interrupted_save(folder: str | os.PathLike) -> list[str]:
     folder = _real_path(Path(folder))
     if not folder.parent.is_dir():
         return []
-    done: list[str] = []
-    if not os.path.lexists(folder):
-        done += _restore_previous(folder)
+    done = [] if os.path.lexists(folder) else _restore_previous(folder)
     for leftover in _leftovers(folder):
         if _is_stale(leftover):
             shutil.rmtree(leftover.path, ignore_errors=True)
@@ -264,10 +250,10 @@ def _restore_previous(folder: Path) -> list[str]:
     """``folder`` is missing: put back the newest ``.old-`` copy once its writer is gone."""
     deadline = time.monotonic() + WAIT_FOR_WRITER_S
     while True:
-        olds = sorted((x for x in _leftovers(folder) if x.kind == "old"), key=lambda x: x.stamp)
-        if not olds or os.path.lexists(folder):
+        olds = [x for x in _leftovers(folder) if x.kind == "old"]
+        newest = max(olds, key=lambda x: x.stamp, default=None)
+        if newest is None or os.path.lexists(folder):
             return []  # never saved here, or a live writer just finished
-        newest = olds[-1]
         if _is_stale(newest):
             break
         if time.monotonic() > deadline:  # a live save is stuck between its two renames
@@ -293,16 +279,10 @@ def _leftovers(folder: Path) -> list[_Leftover]:
         rf"\.{re.escape(folder.name)}\.(saving|old|trash)-([A-Za-z0-9]+)-(\d+)-(\d+)"
     )
     try:
-        paths = list(folder.parent.iterdir())
+        matches = [(path, pattern.fullmatch(path.name)) for path in folder.parent.iterdir()]
     except OSError:  # a parent we may not list (a read-only share): nothing we could fix
         return []
-    found = []
-    for path in paths:
-        match = pattern.fullmatch(path.name)
-        if match:
-            kind, host, pid, stamp = match.groups()
-            found.append(_Leftover(path, kind, host, int(pid), int(stamp)))
-    return found
+    return [_Leftover(path, m[1], m[2], int(m[3]), int(m[4])) for path, m in matches if m]
 
 
 def _is_stale(leftover: _Leftover) -> bool:
@@ -311,22 +291,17 @@ def _is_stale(leftover: _Leftover) -> bool:
         return False  # a process id means nothing on another machine
     if leftover.pid == os.getpid():
         return leftover.path not in _ACTIVE  # ours, and no save of ours is writing it
-    return not _writer_alive(leftover.pid, leftover.stamp / 1e9)
-
-
-def _writer_alive(pid: int, named_at: float) -> bool:
-    """Is process ``pid``, which named a folder at time ``named_at``, still running?"""
     import psutil  # installed with accelerate; works on Linux, macOS and Windows
 
     try:
-        process = psutil.Process(pid)
-        if process.create_time() > named_at + 1.0:
-            return False  # a newer process got the same id: the writer is gone
-        return process.status() != psutil.STATUS_ZOMBIE  # a zombie has exited
+        process = psutil.Process(leftover.pid)
+        if process.create_time() > leftover.stamp / 1e9 + 1.0:
+            return True  # a newer process got the same id: the writer is gone
+        return process.status() == psutil.STATUS_ZOMBIE  # a zombie has exited
     except psutil.NoSuchProcess:
-        return False
+        return True
     except psutil.Error:
-        return True  # exists but we may not inspect it: assume it is alive
+        return False  # exists but we may not inspect it: assume it is alive
 
 
 def _hidden_sibling(folder: Path, kind: str) -> Path:
@@ -412,30 +387,27 @@ def load_saved_model(
         adapter = load_training_info(folder).get("adapter", {})
         base_name = str(base or adapter.get("base_model") or adapter_base_path(folder))
         with _quiet_transformers():
-            config = transformers.AutoConfig.from_pretrained(folder)
-            labels = [config.id2label[i] for i in range(config.num_labels)]
+            labels = label_names(transformers.AutoConfig.from_pretrained(folder))
             model = load_adapter(folder, base_name, labels, adapter.get("base_sha256"))
             tokenizer = AutoTokenizer.from_pretrained(folder)
-        return (model.to(device) if device else model).eval(), tokenizer
-    safe, pickled = _weight_files(folder)
-    try:
-        with _quiet_transformers():
-            # use_safetensors=True whenever safetensors exist: then transformers never
-            # unpickles anything, even if a pytorch_model.bin lies next to them.
-            model = AutoModelForSequenceClassification.from_pretrained(
-                folder, use_safetensors=bool(safe)
-            )
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-        hidden_units = getattr(model.config, "tlhelpers_head_hidden_units", None)
-        if hidden_units:
-            # An MLP head is ours, not transformers': rebuild it, then load all weights.
-            replace_head(model, label_names(model), hidden_units=hidden_units)
-            model.load_state_dict(_read_weights(safe or pickled), strict=False)
-    except Exception as error:
-        raise _load_error(folder, error) from error
-    if device:
-        model.to(device)
-    return model.eval(), tokenizer
+    else:
+        safe, pickled = _weight_files(folder)
+        try:
+            with _quiet_transformers():
+                # use_safetensors=True whenever safetensors exist: then transformers never
+                # unpickles anything, even if a pytorch_model.bin lies next to them.
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    folder, use_safetensors=bool(safe)
+                )
+                tokenizer = AutoTokenizer.from_pretrained(folder)
+            hidden_units = getattr(model.config, "tlhelpers_head_hidden_units", None)
+            if hidden_units:
+                # An MLP head is ours, not transformers': rebuild it, then load all weights.
+                replace_head(model, label_names(model), hidden_units=hidden_units)
+                model.load_state_dict(_read_weights(safe or pickled), strict=False)
+        except Exception as error:
+            raise _load_error(folder, error) from error
+    return (model.to(device) if device else model).eval(), tokenizer
 
 
 def load_training_info(folder: str | os.PathLike) -> dict:

@@ -4,10 +4,6 @@ A model folder's ``training_config.json`` (the *run record*) has ``data``, ``mod
 ``training`` parts, written from what the run used, never from a default. Data read from a
 name or path keeps every reading option (``train --config`` reads it again); data handed
 over in memory keeps only its row counts and a sha256, and a replay is refused.
-
-Example:
-    >>> json.loads(Path("runs/x/training_config.json").read_text())["data"]["source"]
-    'file'
 """
 
 from __future__ import annotations
@@ -27,11 +23,6 @@ IN_MEMORY = "in-memory"
 # Sources a run can be read from again: a replay loads them by name or path.
 REPLAYABLE_DATA = ("built-in", "file", "hub")
 REPLAYABLE_MODELS = ("catalog", "folder", "hub")
-
-
-# --------------------------------------------------------------------------------------
-# Writing: what the run used
-# --------------------------------------------------------------------------------------
 
 
 def content_hash(data: DatasetDict) -> str:
@@ -121,11 +112,6 @@ def run_record(result) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------------------
-# Reading: the settings to run it again
-# --------------------------------------------------------------------------------------
-
-
 def is_run_record(values: dict[str, Any]) -> bool:
     """True for a run record (False for a plain ``TrainConfig.save`` file)."""
     return str(values.get("format", "")).startswith("tlhelpers-run/")
@@ -167,7 +153,5 @@ def settings_to_replay(
             "not one loaded by name: name the model to start from with model=...."
         )
     names = set(TrainConfig.field_names())
-    values = {k: v for k, v in record.get("training", {}).items() if k in names}
-    for part in (data, model):
-        values.update({k: v for k, v in part.items() if k in names})
-    return values
+    merged = {**record.get("training", {}), **data, **model}
+    return {k: v for k, v in merged.items() if k in names}
