@@ -36,15 +36,7 @@ if TYPE_CHECKING:
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 # What `evaluate --dataset FILE` reads the file with (TrainConfig's data fields of that name).
-READ_OPTIONS = (
-    "text_column",
-    "label_column",
-    "label_names",
-    "header",
-    "sep",
-    "quoting",
-    "encoding",
-)
+READ_OPTIONS = "text_column label_column label_names header sep quoting encoding".split()
 ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
 
 
@@ -105,17 +97,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         >>> config_from_args(build_parser().parse_args(["train", "--out", "x", "--lr", "1e-4"]))
     """
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-    if not getattr(args, "config", None):
-        return TrainConfig(**given)
-    from .record import is_run_record, settings_to_replay
-
-    values = read_settings_file(args.config)
-    if is_run_record(values):
-        # A run on in-memory data (or a ready-made model) cannot be repeated from its
-        # record, unless --dataset (--model) names what to use instead.
-        other = {"other_data": "dataset" in given, "other_model": "model" in given}
-        values = settings_to_replay(values, where=args.config, **other)
-    return TrainConfig.from_dict({**values, **given})
+    return TrainConfig.load(args.config, **given) if args.config else TrainConfig(**given)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,7 +155,8 @@ def run_train(args: argparse.Namespace) -> int:
     if config.dataset is None:
         raise ValueError("No dataset: pass --dataset NAME_OR_FILE (or a --config that has one).")
     check_save_target(args.out)
-    replayed = _replayed_data(args)
+    # A replay of a run record must read the recorded rows (unless --dataset names others).
+    replayed = read_settings_file(args.config) if args.config and "dataset" not in args else {}
 
     import pandas as pd
 
@@ -203,9 +186,9 @@ def run_train(args: argparse.Namespace) -> int:
         return EXIT_CODES.get(result.stop_signal or "", 130)
     speed = f"{result.examples_per_second:.1f} examples/s"
     print(f"\nTrained in {result.seconds:.0f} s ({speed}). Saved to {args.out}")
-    then, now = (replayed or {}).get("sha256"), (result.data_used or {}).get("sha256")
+    then = (replayed.get("data") or {}).get("sha256")
+    now = (result.data_used or {}).get("sha256")
     if then and now and then != now:
-        # A replay is only a replay if it read the same rows: say so when it did not.
         print(
             f"Note: {args.config} recorded data with sha256 {then[:12]}..., but this run read "
             f"{config.dataset} as {now[:12]}...: the file changed, or a data flag differs, so "
@@ -213,16 +196,6 @@ def run_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def _replayed_data(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The data part of the run record that ``--config`` replays (None if it is not one)."""
-    from .record import is_run_record
-
-    if not getattr(args, "config", None) or hasattr(args, "dataset"):
-        return None  # no record, or --dataset names other data on purpose
-    values = read_settings_file(args.config)
-    return values.get("data") if is_run_record(values) else None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -350,40 +323,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Errors come from the library, which names settings as Python does (header=None,
 # text_column=...). At the command line the same setting is a flag: --header none.
-_SETTING = r"\b(?P<name>{names})\b"
-_VALUE = r"(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
+_NAMES = "|".join(TrainConfig.field_names())
+_WITH_VALUE = re.compile(
+    rf"\b(?P<name>{_NAMES})=(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
+)
+# A bare name is a flag opening a sentence before "must" (a config check), or elsewhere if it
+# has an underscore: "model" and "header" are ordinary English words too.
+_BARE = re.compile(
+    rf"(?:^|(?<=\. )|(?<=: ))\b(?P<name>{_NAMES})\b(?= must\b)"
+    rf"|(?<![-\w])\b(?P<snake>{'|'.join(n for n in TrainConfig.field_names() if '_' in n)})\b"
+)
 
 
 def as_flags(message: str) -> str:
     """``message`` with the API's spelling of settings replaced by the command-line flags.
 
-    A bare name becomes a flag only with an underscore or before "must": ``model`` and
-    ``header`` are ordinary English words too.
-
     Example:
         >>> as_flags("Pass header=None and text_column=1, label_column=0.")
         'Pass --header none and --text-column 1, --label-column 0.'
     """
-    names = sorted(TrainConfig.field_names(), key=len, reverse=True)
-    with_value = re.compile(_SETTING.format(names="|".join(names)) + "=" + _VALUE)
 
-    def flag_with_value(match: re.Match) -> str:
-        flag, value = "--" + match["name"].replace("_", "-"), match["value"]
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    def with_value(match: re.Match) -> str:
+        name, value = match["name"], match["value"]
         if value in ("True", "False"):  # a switch: --drop-duplicates / --no-drop-duplicates
-            return flag if value == "True" else "--no-" + flag[2:]
+            return flag(name if value == "True" else "no_" + name)
         if value[0] in "'\"" and re.fullmatch(r"[\w.\-]+", value[1:-1]):
             value = value[1:-1]  # 'drop' -> drop; a value with spaces or \t keeps its quotes
-        return f"{flag} {'none' if value == 'None' else value}"
+        return f"{flag(name)} {'none' if value == 'None' else value}"
 
-    def flag(match: re.Match) -> str:
-        return "--" + match["name"].replace("_", "-")
-
-    message = with_value.sub(flag_with_value, message)
-    # "lr must be ..." opening a sentence (a config check) is the setting, underscore or not.
-    subject = _SETTING.format(names="|".join(names)) + r"(?= must\b)"
-    message = re.sub(r"(?:^|(?<=\. )|(?<=: ))" + subject, flag, message)
-    bare = _SETTING.format(names="|".join(n for n in names if "_" in n))
-    return re.sub(r"(?<![-\w])" + bare, flag, message)
+    message = _WITH_VALUE.sub(with_value, message)
+    return _BARE.sub(lambda match: flag(match["name"] or match["snake"]), message)
 
 
 @contextlib.contextmanager

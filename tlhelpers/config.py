@@ -110,14 +110,11 @@ def _setting(default: Any, help: str, hf: str | None = None, *, group: str = "tr
 _data = partial(_setting, group="data")
 _model = partial(_setting, group="model")
 
-MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
-METRICS = ("macro_f1", "accuracy", "loss")
-CONFLICTING_LABELS = ("drop", "first", "error")
 # The settings that take one of a few words (the command line offers them as choices).
 CHOICES = {
-    "conflicting_labels": CONFLICTING_LABELS,
-    "metric": METRICS,
-    "mixed_precision": MIXED_PRECISION,
+    "conflicting_labels": ("drop", "first", "error"),
+    "metric": ("macro_f1", "accuracy", "loss"),
+    "mixed_precision": ("auto", "no", "bf16", "fp16"),
 }
 
 
@@ -249,61 +246,40 @@ class TrainConfig:
         """The names of every setting, in declaration order."""
         return [f.name for f in fields(cls)]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as plain JSON-able values."""
-        return asdict(self)
-
-    @classmethod
-    def group_of(cls, name: str) -> str:
-        """What a field chooses: ``"data"``, ``"model"`` or ``"training"`` (its metadata).
-
-        Example:
-            >>> TrainConfig.group_of("n_per_class"), TrainConfig.group_of("lr")
-            ('data', 'training')
-        """
-        return cls.__dataclass_fields__[name].metadata["group"]
-
     def settings(self, group: str) -> dict[str, Any]:
         """The fields of one group (``"data"``, ``"model"`` or ``"training"``) and their values.
 
         Example:
-            >>> TrainConfig().settings("model")
-            {'model': 'minilm', 'pretrained': True, 'train_last_layers': None}
+            >>> TrainConfig().settings("model")["train_last_layers"] is None
+            True
         """
         if group not in GROUPS:
             raise ValueError(f"group must be one of {GROUPS}, got {group!r}.")
-        return {k: v for k, v in self.to_dict().items() if self.group_of(k) == group}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["group"] == group}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Build a config from :meth:`to_dict`'s output; unknown names are refused.
+    def load(cls, path: str | os.PathLike, **changes: Any) -> TrainConfig:
+        """Read a JSON file of settings or a saved model's run record, then apply ``changes``.
+
+        A record of a run on in-memory data (or a ready-made model) is refused unless
+        ``changes`` name the ``dataset`` (``model``) to use instead.
 
         Example:
-            >>> TrainConfig.from_dict({"lr": 1e-4}).lr
-            0.0001
+            >>> TrainConfig.load("runs/tweets/training_config.json", seed=6).seed
+            6
         """
-        return cls().replace(**values)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the settings as JSON (what ``train --config FILE`` reads)."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> TrainConfig:
-        """Read settings written by :meth:`save`, or a saved model's run record."""
         from .record import is_run_record, settings_to_replay
 
         values = read_settings_file(path)
         if is_run_record(values):
-            values = settings_to_replay(values, where=str(path))
-        return cls.from_dict(values)
+            other = {"other_data": "dataset" in changes, "other_model": "model" in changes}
+            values = settings_to_replay(values, where=str(path), **other)
+        return cls().replace(**{**values, **changes})
 
     def changed(self) -> dict[str, Any]:
         """Only the settings that differ from the defaults."""
         default = TrainConfig()
-        return {k: v for k, v in self.to_dict().items() if getattr(default, k) != v}
+        return {k: v for k, v in asdict(self).items() if getattr(default, k) != v}
 
     def to_code(self) -> str:
         """Plain Python that repeats this run (what the tuning panel shows).
@@ -319,14 +295,12 @@ class TrainConfig:
             run = tl.fine_tune(config)
             print(run.report.summary())
         """
-        changed = [f"    {name}={value!r}," for name, value in self.changed().items()]
-        config = (
-            ["config = tl.TrainConfig(", *changed, ")"]
-            if changed
-            else ["config = tl.TrainConfig()"]
+        changed = "".join(f"\n    {name}={value!r}," for name, value in self.changed().items())
+        config = f"tl.TrainConfig({changed}\n)" if changed else "tl.TrainConfig()"
+        return (
+            f"import tlhelpers as tl\n\nconfig = {config}\n"
+            "run = tl.fine_tune(config)\nprint(run.report.summary())"
         )
-        run = ["run = tl.fine_tune(config)", "print(run.report.summary())"]
-        return "\n".join(["import tlhelpers as tl", "", *config, *run])
 
     @classmethod
     def describe(cls) -> pd.DataFrame:
@@ -379,14 +353,8 @@ def _check_config(c: TrainConfig) -> None:
 
     for name in ("epochs", "batch_size", "max_length", "log_every"):
         require(is_count(getattr(c, name), 1), name, "a whole number of at least 1")
-    for name in (
-        "max_steps",
-        "n_per_class",
-        "max_examples",
-        "max_validation_examples",
-        "eval_every",
-        "lora_rank",
-    ):
+    optional = "max_steps n_per_class max_examples max_validation_examples eval_every lora_rank"
+    for name in optional.split():
         value = getattr(c, name)
         require(value is None or is_count(value, 1), name, "at least 1 or None")
     require(c.lora_alpha is None or c.lora_alpha > 0, "lora_alpha", "positive or None")
