@@ -42,13 +42,7 @@ if TYPE_CHECKING:
         tokenize_dataset,
     )
     from .config import TrainConfig, describe_mode, is_quick, pick, set_seed
-    from .data import (
-        BUILTIN_DATASETS,
-        LoadReport,
-        check_texts,
-        label_names_of,
-        load_text_dataset,
-    )
+    from .data import BUILTIN_DATASETS, LoadReport, check_texts, label_names_of, load_text_dataset
     from .evaluation import (
         ConfidenceInterval,
         EvaluationReport,

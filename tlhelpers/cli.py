@@ -16,12 +16,11 @@ Exit codes: 0 done, 2 bad arguments or data, 130 stopped by Ctrl-C, 143 stopped 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import signal
 import sys
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,21 +42,18 @@ ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for 
 def _value_parser(kind: str):
     """Parse a flag's text as the field's type; ``none`` gives None where None is allowed."""
     base = {"int": int, "float": float, "str": str}[kind.split("|")[0].strip()]
-    optional = "None" in kind
-    also_text = "str" in kind  # e.g. header: a row number, or a word such as "infer"
 
     def parse(text: str) -> Any:
-        if optional and text.lower() == "none":
+        if "None" in kind and text.lower() == "none":
             return None
         try:
             return base(text)
         except ValueError:
-            if also_text:
+            if "str" in kind:  # e.g. header: a row number, or a word such as "infer"
                 return text
             message = f"expected {kind.replace('|', 'or')}, got {text!r}"
             raise argparse.ArgumentTypeError(message) from None
 
-    parse.__name__ = kind  # argparse names the type in its error messages
     return parse
 
 
@@ -117,8 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(train)
 
     evaluate = commands.add_parser("evaluate", help="measure a saved model on a dataset split")
-    evaluate.add_argument("--model", required=True, help="folder written by `train`")
-    evaluate.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
+    predict = commands.add_parser("predict", help="classify new texts with a saved model")
+    for command in (evaluate, predict):
+        command.add_argument("--model", required=True, help="folder written by `train`")
+        command.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
     evaluate.add_argument(
         "--dataset", help="another dataset, read with the flags below (default: the training one)"
     )
@@ -133,9 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--show-errors", type=int, default=5, help="most confident mistakes")
 
-    predict = commands.add_parser("predict", help="classify new texts with a saved model")
-    predict.add_argument("--model", required=True, help="folder written by `train`")
-    predict.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--file", help="a text file with one text per line ('-' for stdin)")
     predict.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -242,17 +237,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _print_table("Per class", report.per_class)
     _print_table("Confusion matrix (rows: true, columns: predicted)", report.confusion)
     if args.show_errors:
-        errors = report.misclassified(args.show_errors)[
-            ["text", "label", "predicted", "confidence"]
-        ]
+        columns = ["text", "label", "predicted", "confidence"]
+        errors = report.misclassified(args.show_errors)[columns]
         errors = errors.assign(text=errors["text"].str.slice(0, 70))
         _print_table("Most confident mistakes", errors.reset_index(drop=True))
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     import tlhelpers as tl
 
     from .data import _plural
@@ -273,9 +265,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not filled:
         raise ValueError(f"All {_plural(len(texts), 'text')} are blank: nothing to classify.")
     model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
-    predictions = tl.predict(model, tokenizer, [texts[i] for i in filled]).set_index(
-        pd.Index(filled)
-    )
+    predictions = tl.predict(model, tokenizer, [texts[i] for i in filled]).set_axis(filled)
     # Blank rows: the text as given, every other column empty (null in --json).
     predictions = predictions.reindex(range(len(texts))).astype(object)
     predictions = predictions.where(predictions.notna(), None).assign(text=texts)
@@ -303,12 +293,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     received: list[str] = []
     started = False
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        received.append("SIGTERM")  # the command ends as it does on Ctrl-C
+        raise KeyboardInterrupt
+
     try:
         args = build_parser().parse_args(argv)
         handlers = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
-        with _terminate_as_interrupt(received):
-            started = True
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+        started = True
+        try:
             return handlers[args.command](args)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {as_flags(str(error))}", file=sys.stderr)
         return 2
@@ -356,18 +354,3 @@ def as_flags(message: str) -> str:
 
     message = _WITH_VALUE.sub(with_value, message)
     return _BARE.sub(lambda match: flag(match["name"] or match["snake"]), message)
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt(received: list[str]) -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C for the whole command, so both end the same way."""
-
-    def handle(signum: int, frame: Any) -> None:
-        received.append(signal.Signals(signum).name)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handle)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

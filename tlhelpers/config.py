@@ -35,10 +35,7 @@ def is_quick() -> bool:
     """True when ``TLHELPERS_QUICK`` is set to a true value (``1``, ``true``, ``yes``).
 
     Example:
-        >>> import os
-        >>> os.environ["TLHELPERS_QUICK"] = "1"
-        >>> is_quick()
-        True
+        >>> is_quick()  # True under TLHELPERS_QUICK=1, as in the tests
     """
     return os.environ.get(QUICK_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -106,7 +103,6 @@ def _setting(default: Any, help: str, hf: str | None = None, *, group: str = "tr
     return field(default=default, metadata={"help": help, "hf": hf, "group": group})
 
 
-# Fields that choose the data or the model: read by fine_tune, refused by train.
 _data = partial(_setting, group="data")
 _model = partial(_setting, group="model")
 
