@@ -120,8 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--dataset", help="another dataset, read with the flags below (default: the training one)"
     )
-    # The same flags as train's, read as train reads them; with --dataset they describe that
-    # file, never the training file (whose header or separator may be another).
     add_config_flags(evaluate, "reading --dataset (as in train; not inherited)", READ_OPTIONS)
     evaluate.add_argument(
         "--split",
@@ -208,8 +206,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ValueError(f"{flags} describe how to read --dataset FILE; pass --dataset too.")
     model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
     if args.dataset:
-        # Another dataset: read with its own options (defaults + flags), not the training
-        # file's. Every row is kept with --split all, repeated texts included.
+        # Another dataset: read with its own options (defaults + flags), not the training file's.
         config = TrainConfig(dataset=args.dataset, **reading)
     else:
         # The training data, read and split as the run record says (refused for a run on

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from pathlib import Path
@@ -20,9 +19,8 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     import pandas as pd
 
-# numpy, pandas and torch are imported where they are used, not here: the command line
-# imports this module to build its flags, and a Ctrl-C (or --help) in the first second must
-# not wait for, or land inside, PyTorch's import.
+# pandas, torch and transformers load where they are used: the command line imports this
+# module for its flags, and a Ctrl-C (or --help) must not wait for, or land inside, them.
 
 QUICK_ENV_VAR = "TLHELPERS_QUICK"
 # "off" hides tlhelpers' progress bars. `make notebooks` sets it (with the Hugging Face
@@ -79,17 +77,14 @@ def describe_mode() -> str:
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and PyTorch so that two runs with the same seed match on a CPU.
 
+    Hugging Face: ``transformers.set_seed``, which this calls.
+
     Example:
         >>> set_seed(0)
     """
-    import numpy as np
-    import torch
+    import transformers
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+    transformers.set_seed(seed)
 
 
 # What a field chooses, kept in its metadata: "data" (what is read and how it is split and
@@ -232,9 +227,8 @@ class TrainConfig:
         """
         unknown = sorted(set(changes) - set(self.field_names()))
         if unknown:
-            raise ValueError(
-                f"Unknown setting(s) {unknown}. TrainConfig knows: {', '.join(self.field_names())}."
-            )
+            known = ", ".join(self.field_names())
+            raise ValueError(f"Unknown setting(s) {unknown}. TrainConfig knows: {known}.")
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -314,8 +308,6 @@ class TrainConfig:
         return pd.DataFrame(rows, columns=columns).set_index("setting")
 
 
-# fine_tune() applies the data and model fields before training; train(), handed a ready
-# model and data, refuses them rather than ignore them.
 DATA_AND_MODEL_SETTINGS = tuple(
     f.name for f in fields(TrainConfig) if f.metadata["group"] in ("data", "model")
 )
@@ -344,15 +336,15 @@ def _check_config(c: TrainConfig) -> None:
         if not allowed:
             raise ValueError(f"{name} must be {rule}, got {getattr(c, name)!r}.")
 
-    def is_count(value: Any, least: int) -> bool:
-        return isinstance(value, int) and value >= least
+    def is_count(name: str, least: int, optional: bool = True) -> bool:
+        value = getattr(c, name)
+        return (optional and value is None) or (isinstance(value, int) and value >= least)
 
     for name in ("epochs", "batch_size", "max_length", "log_every"):
-        require(is_count(getattr(c, name), 1), name, "a whole number of at least 1")
+        require(is_count(name, 1, optional=False), name, "a whole number of at least 1")
     optional = "max_steps n_per_class max_examples max_validation_examples eval_every lora_rank"
     for name in optional.split():
-        value = getattr(c, name)
-        require(value is None or is_count(value, 1), name, "at least 1 or None")
+        require(is_count(name, 1), name, "at least 1 or None")
     require(c.lora_alpha is None or c.lora_alpha > 0, "lora_alpha", "positive or None")
     if c.lora_rank is not None and (c.train_last_layers is not None or c.cache_frozen_layers):
         raise ValueError(
@@ -362,8 +354,7 @@ def _check_config(c: TrainConfig) -> None:
     if c.lora_alpha is not None and c.lora_rank is None:
         raise ValueError("lora_alpha scales LoRA adapters: set lora_rank too (e.g. 8).")
     for name in ("patience", "train_last_layers"):
-        value = getattr(c, name)
-        require(value is None or is_count(value, 0), name, "0 or more, or None")
+        require(is_count(name, 0), name, "0 or more, or None")
     require(0 < c.lr < 1, "lr", "between 0 and 1 (e.g. 5e-5)")
     require(0 <= c.warmup_ratio < 1, "warmup_ratio", "a fraction in [0, 1)")
     require(c.weight_decay >= 0, "weight_decay", "0 or more")
