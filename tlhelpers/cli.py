@@ -71,19 +71,15 @@ def add_config_flags(
         if names is not None and f.name not in names:
             continue
         kind = str(f.type)
-        twin = f" [Hugging Face: {f.metadata['hf']}]" if f.metadata["hf"] else ""
-        options: dict[str, Any] = {
-            "default": argparse.SUPPRESS,
-            "help": f"{f.metadata['help']} (default: {f.default}){twin}",
-        }
         if kind == "bool":
-            options["action"] = argparse.BooleanOptionalAction
+            options: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
         else:
-            options["type"] = _value_parser(kind)
-            options["metavar"] = f.name.upper()
-        if f.name in CHOICES:
-            options["choices"] = CHOICES[f.name]
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, **options)
+            parse, choices = _value_parser(kind), CHOICES.get(f.name)
+            options = {"type": parse, "metavar": f.name.upper(), "choices": choices}
+        twin = f" [Hugging Face: {f.metadata['hf']}]" if f.metadata["hf"] else ""
+        text = f"{f.metadata['help']} (default: {f.default}){twin}"
+        flag = "--" + f.name.replace("_", "-")
+        group.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=text, **options)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
