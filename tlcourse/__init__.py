@@ -32,8 +32,5 @@ if TYPE_CHECKING:
     from .widgets import TuningPanel
 
 _MODULE_OF = public_names(__file__)
-# Modules reached as attributes (tlcourse.lab_plots.plot_learning_curves) load on first use.
-_SUBMODULES = {"experiments", "lab_analysis", "lab_plots", "widgets"}
-
 __all__ = sorted(_MODULE_OF)
-__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF, _SUBMODULES)
+__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

@@ -14,12 +14,11 @@ or, the whole recipe described once (what the command line and the widget panel 
     run = tl.fine_tune(tl.TrainConfig(dataset="tweet-sentiment", epochs=2, lr=5e-5))
     run.save("runs/tweets")
 
-``import tlhelpers`` is fast and imports neither torch nor transformers: each name below is
-imported from its module the first time it is used (PEP 562's module ``__getattr__``), so
-a script that only needs ``tl.is_quick()`` or ``--help`` does not wait for PyTorch.
+``import tlhelpers`` is fast and imports neither torch nor transformers: each name below (and
+each module, ``tl.plots``) is imported the first time it is used (PEP 562's module
+``__getattr__``), so a script that only needs ``tl.is_quick()`` or ``--help`` does not wait.
 """
 
-# The imports under TYPE_CHECKING are read, never run.
 # ruff: noqa: F401
 
 from __future__ import annotations
@@ -42,13 +41,7 @@ if TYPE_CHECKING:
         tokenize_dataset,
     )
     from .config import TrainConfig, describe_mode, is_quick, pick, set_seed
-    from .data import (
-        BUILTIN_DATASETS,
-        LoadReport,
-        check_texts,
-        label_names_of,
-        load_text_dataset,
-    )
+    from .data import BUILTIN_DATASETS, LoadReport, check_texts, label_names_of, load_text_dataset
     from .evaluation import (
         ConfidenceInterval,
         EvaluationReport,
@@ -90,12 +83,5 @@ if TYPE_CHECKING:
 
 
 _MODULE_OF = public_names(__file__)
-# Modules reached as attributes (tl.plots.plot_history) are imported on first use too.
-_SUBMODULES = {
-    *("baselines", "checkpoints", "cli", "features", "files", "inference"),
-    *("cleaning", "layer_cache", "lora", "noise", "plots", "stopping"),
-    *("compare_plots", "plot_style"),
-}
-
 __all__ = sorted(_MODULE_OF)
-__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF, _SUBMODULES)
+__getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)

@@ -4,20 +4,20 @@ A package lists its public API once, as imports under ``if TYPE_CHECKING:`` in i
 ``__init__.py``: editors and type checkers read them, Python never runs them.
 :func:`public_names` reads that list from the source (importing nothing) and
 :func:`lazy_attributes` returns the module ``__getattr__`` and ``__dir__`` that import a name
-from its module the first time it is used. ``tlhelpers`` and ``tlcourse`` both use it.
-
-Example, at the end of a package's ``__init__.py``::
+(or a public submodule) the first time it is used. ``tlhelpers`` and ``tlcourse`` use it,
+at the end of their ``__init__.py``::
 
     _MODULE_OF = public_names(__file__)
     __all__ = sorted(_MODULE_OF)
-    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF, submodules={"plots"})
+    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
-from collections.abc import Callable, Iterable
+import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +35,17 @@ def public_names(init_file: str) -> dict[str, str]:
 
 
 def lazy_attributes(
-    namespace: dict[str, Any], module_of: dict[str, str], submodules: Iterable[str] = ()
+    namespace: dict[str, Any], module_of: dict[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` of the package whose ``globals()`` is ``namespace``.
 
-    A name of ``module_of`` is imported from its module, a name of ``submodules`` (modules
-    reached as attributes, ``tl.plots.plot_history``) is the module itself; either is then
-    stored in ``namespace``, so the next lookup is a plain attribute, not this function.
+    A name of ``module_of`` is imported from its module, a public submodule's name
+    (``tl.plots.plot_history``) is the module itself; either is then stored in ``namespace``,
+    so the next lookup is a plain attribute, not this function.
     """
     package = namespace["__name__"]
-    submodules = {*module_of.values(), *submodules}
+    found = pkgutil.iter_modules(namespace["__path__"])  # lists files, imports nothing
+    submodules = {module.name for module in found if not module.name.startswith("_")}
 
     def __getattr__(name: str) -> Any:
         if name in module_of:

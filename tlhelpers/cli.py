@@ -16,12 +16,11 @@ Exit codes: 0 done, 2 bad arguments or data, 130 stopped by Ctrl-C, 143 stopped 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import signal
 import sys
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,36 +35,25 @@ if TYPE_CHECKING:
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 # What `evaluate --dataset FILE` reads the file with (TrainConfig's data fields of that name).
-READ_OPTIONS = (
-    "text_column",
-    "label_column",
-    "label_names",
-    "header",
-    "sep",
-    "quoting",
-    "encoding",
-)
+READ_OPTIONS = "text_column label_column label_names header sep quoting encoding".split()
 ALLOW_PICKLE_HELP = "also load pickled weights (a pickle can run code: only for files you trust)"
 
 
 def _value_parser(kind: str):
     """Parse a flag's text as the field's type; ``none`` gives None where None is allowed."""
     base = {"int": int, "float": float, "str": str}[kind.split("|")[0].strip()]
-    optional = "None" in kind
-    also_text = "str" in kind  # e.g. header: a row number, or a word such as "infer"
 
     def parse(text: str) -> Any:
-        if optional and text.lower() == "none":
+        if "None" in kind and text.lower() == "none":
             return None
         try:
             return base(text)
         except ValueError:
-            if also_text:
+            if "str" in kind:  # e.g. header: a row number, or a word such as "infer"
                 return text
             message = f"expected {kind.replace('|', 'or')}, got {text!r}"
             raise argparse.ArgumentTypeError(message) from None
 
-    parse.__name__ = kind  # argparse names the type in its error messages
     return parse
 
 
@@ -83,19 +71,15 @@ def add_config_flags(
         if names is not None and f.name not in names:
             continue
         kind = str(f.type)
-        twin = f" [Hugging Face: {f.metadata['hf']}]" if f.metadata["hf"] else ""
-        options: dict[str, Any] = {
-            "default": argparse.SUPPRESS,
-            "help": f"{f.metadata['help']} (default: {f.default}){twin}",
-        }
         if kind == "bool":
-            options["action"] = argparse.BooleanOptionalAction
+            options: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
         else:
-            options["type"] = _value_parser(kind)
-            options["metavar"] = f.name.upper()
-        if f.name in CHOICES:
-            options["choices"] = CHOICES[f.name]
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, **options)
+            parse, choices = _value_parser(kind), CHOICES.get(f.name)
+            options = {"type": parse, "metavar": f.name.upper(), "choices": choices}
+        twin = f" [Hugging Face: {f.metadata['hf']}]" if f.metadata["hf"] else ""
+        text = f"{f.metadata['help']} (default: {f.default}){twin}"
+        flag = "--" + f.name.replace("_", "-")
+        group.add_argument(flag, dest=f.name, default=argparse.SUPPRESS, help=text, **options)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -105,17 +89,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         >>> config_from_args(build_parser().parse_args(["train", "--out", "x", "--lr", "1e-4"]))
     """
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-    if not getattr(args, "config", None):
-        return TrainConfig(**given)
-    from .record import is_run_record, settings_to_replay
-
-    values = read_settings_file(args.config)
-    if is_run_record(values):
-        # A run on in-memory data (or a ready-made model) cannot be repeated from its
-        # record, unless --dataset (--model) names what to use instead.
-        other = {"other_data": "dataset" in given, "other_model": "model" in given}
-        values = settings_to_replay(values, where=args.config, **other)
-    return TrainConfig.from_dict({**values, **given})
+    return TrainConfig.load(args.config, **given) if args.config else TrainConfig(**given)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,13 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(train)
 
     evaluate = commands.add_parser("evaluate", help="measure a saved model on a dataset split")
-    evaluate.add_argument("--model", required=True, help="folder written by `train`")
-    evaluate.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
+    predict = commands.add_parser("predict", help="classify new texts with a saved model")
+    for command in (evaluate, predict):
+        command.add_argument("--model", required=True, help="folder written by `train`")
+        command.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
     evaluate.add_argument(
         "--dataset", help="another dataset, read with the flags below (default: the training one)"
     )
-    # The same flags as train's, read as train reads them; with --dataset they describe that
-    # file, never the training file (whose header or separator may be another).
     add_config_flags(evaluate, "reading --dataset (as in train; not inherited)", READ_OPTIONS)
     evaluate.add_argument(
         "--split",
@@ -151,9 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--show-errors", type=int, default=5, help="most confident mistakes")
 
-    predict = commands.add_parser("predict", help="classify new texts with a saved model")
-    predict.add_argument("--model", required=True, help="folder written by `train`")
-    predict.add_argument("--allow-pickle", action="store_true", help=ALLOW_PICKLE_HELP)
     predict.add_argument("texts", nargs="*", help="texts to classify")
     predict.add_argument("--file", help="a text file with one text per line ('-' for stdin)")
     predict.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -173,7 +144,8 @@ def run_train(args: argparse.Namespace) -> int:
     if config.dataset is None:
         raise ValueError("No dataset: pass --dataset NAME_OR_FILE (or a --config that has one).")
     check_save_target(args.out)
-    replayed = _replayed_data(args)
+    # A replay of a run record must read the recorded rows (unless --dataset names others).
+    replayed = read_settings_file(args.config) if args.config and "dataset" not in args else {}
 
     import pandas as pd
 
@@ -203,9 +175,9 @@ def run_train(args: argparse.Namespace) -> int:
         return EXIT_CODES.get(result.stop_signal or "", 130)
     speed = f"{result.examples_per_second:.1f} examples/s"
     print(f"\nTrained in {result.seconds:.0f} s ({speed}). Saved to {args.out}")
-    then, now = (replayed or {}).get("sha256"), (result.data_used or {}).get("sha256")
+    then = (replayed.get("data") or {}).get("sha256")
+    now = (result.data_used or {}).get("sha256")
     if then and now and then != now:
-        # A replay is only a replay if it read the same rows: say so when it did not.
         print(
             f"Note: {args.config} recorded data with sha256 {then[:12]}..., but this run read "
             f"{config.dataset} as {now[:12]}...: the file changed, or a data flag differs, so "
@@ -213,16 +185,6 @@ def run_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
-def _replayed_data(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The data part of the run record that ``--config`` replays (None if it is not one)."""
-    from .record import is_run_record
-
-    if not getattr(args, "config", None) or hasattr(args, "dataset"):
-        return None  # no record, or --dataset names other data on purpose
-    values = read_settings_file(args.config)
-    return values.get("data") if is_run_record(values) else None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -240,8 +202,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ValueError(f"{flags} describe how to read --dataset FILE; pass --dataset too.")
     model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
     if args.dataset:
-        # Another dataset: read with its own options (defaults + flags), not the training
-        # file's. Every row is kept with --split all, repeated texts included.
+        # Another dataset: read with its own options (defaults + flags), not the training file's.
         config = TrainConfig(dataset=args.dataset, **reading)
     else:
         # The training data, read and split as the run record says (refused for a run on
@@ -269,17 +230,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _print_table("Per class", report.per_class)
     _print_table("Confusion matrix (rows: true, columns: predicted)", report.confusion)
     if args.show_errors:
-        errors = report.misclassified(args.show_errors)[
-            ["text", "label", "predicted", "confidence"]
-        ]
+        columns = ["text", "label", "predicted", "confidence"]
+        errors = report.misclassified(args.show_errors)[columns]
         errors = errors.assign(text=errors["text"].str.slice(0, 70))
         _print_table("Most confident mistakes", errors.reset_index(drop=True))
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     import tlhelpers as tl
 
     from .cleaning import _plural
@@ -300,9 +258,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if not filled:
         raise ValueError(f"All {_plural(len(texts), 'text')} are blank: nothing to classify.")
     model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
-    predictions = tl.predict(model, tokenizer, [texts[i] for i in filled]).set_index(
-        pd.Index(filled)
-    )
+    predictions = tl.predict(model, tokenizer, [texts[i] for i in filled]).set_axis(filled)
     # Blank rows: the text as given, every other column empty (null in --json).
     predictions = predictions.reindex(range(len(texts))).astype(object)
     predictions = predictions.where(predictions.notna(), None).assign(text=texts)
@@ -330,12 +286,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     received: list[str] = []
     started = False
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        received.append("SIGTERM")  # the command ends as it does on Ctrl-C
+        raise KeyboardInterrupt
+
     try:
         args = build_parser().parse_args(argv)
         handlers = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
-        with _terminate_as_interrupt(received):
-            started = True
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+        started = True
+        try:
             return handlers[args.command](args)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {as_flags(str(error))}", file=sys.stderr)
         return 2
@@ -350,52 +314,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Errors come from the library, which names settings as Python does (header=None,
 # text_column=...). At the command line the same setting is a flag: --header none.
-_SETTING = r"\b(?P<name>{names})\b"
-_VALUE = r"(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
+_NAMES = "|".join(TrainConfig.field_names())
+_WITH_VALUE = re.compile(
+    rf"\b(?P<name>{_NAMES})=(?P<value>None|True|False|<[^>]*>|'[^']*'|\"[^\"]*\"|[\w.\-]+)"
+)
+# A bare name is a flag opening a sentence before "must" (a config check), or elsewhere if it
+# has an underscore: "model" and "header" are ordinary English words too.
+_BARE = re.compile(
+    rf"(?:^|(?<=\. )|(?<=: ))\b(?P<name>{_NAMES})\b(?= must\b)"
+    rf"|(?<![-\w])\b(?P<snake>{'|'.join(n for n in TrainConfig.field_names() if '_' in n)})\b"
+)
 
 
 def as_flags(message: str) -> str:
     """``message`` with the API's spelling of settings replaced by the command-line flags.
 
-    A bare name becomes a flag only with an underscore or before "must": ``model`` and
-    ``header`` are ordinary English words too.
-
     Example:
         >>> as_flags("Pass header=None and text_column=1, label_column=0.")
         'Pass --header none and --text-column 1, --label-column 0.'
     """
-    names = sorted(TrainConfig.field_names(), key=len, reverse=True)
-    with_value = re.compile(_SETTING.format(names="|".join(names)) + "=" + _VALUE)
 
-    def flag_with_value(match: re.Match) -> str:
-        flag, value = "--" + match["name"].replace("_", "-"), match["value"]
+    def flag(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    def with_value(match: re.Match) -> str:
+        name, value = match["name"], match["value"]
         if value in ("True", "False"):  # a switch: --drop-duplicates / --no-drop-duplicates
-            return flag if value == "True" else "--no-" + flag[2:]
+            return flag(name if value == "True" else "no_" + name)
         if value[0] in "'\"" and re.fullmatch(r"[\w.\-]+", value[1:-1]):
             value = value[1:-1]  # 'drop' -> drop; a value with spaces or \t keeps its quotes
-        return f"{flag} {'none' if value == 'None' else value}"
+        return f"{flag(name)} {'none' if value == 'None' else value}"
 
-    def flag(match: re.Match) -> str:
-        return "--" + match["name"].replace("_", "-")
-
-    message = with_value.sub(flag_with_value, message)
-    # "lr must be ..." opening a sentence (a config check) is the setting, underscore or not.
-    subject = _SETTING.format(names="|".join(names)) + r"(?= must\b)"
-    message = re.sub(r"(?:^|(?<=\. )|(?<=: ))" + subject, flag, message)
-    bare = _SETTING.format(names="|".join(n for n in names if "_" in n))
-    return re.sub(r"(?<![-\w])" + bare, flag, message)
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt(received: list[str]) -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C for the whole command, so both end the same way."""
-
-    def handle(signum: int, frame: Any) -> None:
-        received.append(signal.Signals(signum).name)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handle)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    message = _WITH_VALUE.sub(with_value, message)
+    return _BARE.sub(lambda match: flag(match["name"] or match["snake"]), message)

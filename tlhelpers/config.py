@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from pathlib import Path
@@ -20,9 +19,8 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     import pandas as pd
 
-# numpy, pandas and torch are imported where they are used, not here: the command line
-# imports this module to build its flags, and a Ctrl-C (or --help) in the first second must
-# not wait for, or land inside, PyTorch's import.
+# pandas, torch and transformers load where they are used: the command line imports this
+# module for its flags, and a Ctrl-C (or --help) must not wait for, or land inside, them.
 
 QUICK_ENV_VAR = "TLHELPERS_QUICK"
 # "off" hides tlhelpers' progress bars. `make notebooks` sets it (with the Hugging Face
@@ -35,10 +33,7 @@ def is_quick() -> bool:
     """True when ``TLHELPERS_QUICK`` is set to a true value (``1``, ``true``, ``yes``).
 
     Example:
-        >>> import os
-        >>> os.environ["TLHELPERS_QUICK"] = "1"
-        >>> is_quick()
-        True
+        >>> is_quick()  # True under TLHELPERS_QUICK=1, as in the tests
     """
     return os.environ.get(QUICK_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -82,17 +77,14 @@ def describe_mode() -> str:
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and PyTorch so that two runs with the same seed match on a CPU.
 
+    Hugging Face: ``transformers.set_seed``, which this calls.
+
     Example:
         >>> set_seed(0)
     """
-    import numpy as np
-    import torch
+    import transformers
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+    transformers.set_seed(seed)
 
 
 # What a field chooses, kept in its metadata: "data" (what is read and how it is split and
@@ -106,18 +98,14 @@ def _setting(default: Any, help: str, hf: str | None = None, *, group: str = "tr
     return field(default=default, metadata={"help": help, "hf": hf, "group": group})
 
 
-# Fields that choose the data or the model: read by fine_tune, refused by train.
 _data = partial(_setting, group="data")
 _model = partial(_setting, group="model")
 
-MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
-METRICS = ("macro_f1", "accuracy", "loss")
-CONFLICTING_LABELS = ("drop", "first", "error")
 # The settings that take one of a few words (the command line offers them as choices).
 CHOICES = {
-    "conflicting_labels": CONFLICTING_LABELS,
-    "metric": METRICS,
-    "mixed_precision": MIXED_PRECISION,
+    "conflicting_labels": ("drop", "first", "error"),
+    "metric": ("macro_f1", "accuracy", "loss"),
+    "mixed_precision": ("auto", "no", "bf16", "fp16"),
 }
 
 
@@ -239,9 +227,8 @@ class TrainConfig:
         """
         unknown = sorted(set(changes) - set(self.field_names()))
         if unknown:
-            raise ValueError(
-                f"Unknown setting(s) {unknown}. TrainConfig knows: {', '.join(self.field_names())}."
-            )
+            known = ", ".join(self.field_names())
+            raise ValueError(f"Unknown setting(s) {unknown}. TrainConfig knows: {known}.")
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -249,61 +236,40 @@ class TrainConfig:
         """The names of every setting, in declaration order."""
         return [f.name for f in fields(cls)]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as plain JSON-able values."""
-        return asdict(self)
-
-    @classmethod
-    def group_of(cls, name: str) -> str:
-        """What a field chooses: ``"data"``, ``"model"`` or ``"training"`` (its metadata).
-
-        Example:
-            >>> TrainConfig.group_of("n_per_class"), TrainConfig.group_of("lr")
-            ('data', 'training')
-        """
-        return cls.__dataclass_fields__[name].metadata["group"]
-
     def settings(self, group: str) -> dict[str, Any]:
         """The fields of one group (``"data"``, ``"model"`` or ``"training"``) and their values.
 
         Example:
-            >>> TrainConfig().settings("model")
-            {'model': 'minilm', 'pretrained': True, 'train_last_layers': None}
+            >>> TrainConfig().settings("model")["train_last_layers"] is None
+            True
         """
         if group not in GROUPS:
             raise ValueError(f"group must be one of {GROUPS}, got {group!r}.")
-        return {k: v for k, v in self.to_dict().items() if self.group_of(k) == group}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["group"] == group}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Build a config from :meth:`to_dict`'s output; unknown names are refused.
+    def load(cls, path: str | os.PathLike, **changes: Any) -> TrainConfig:
+        """Read a JSON file of settings or a saved model's run record, then apply ``changes``.
+
+        A record of a run on in-memory data (or a ready-made model) is refused unless
+        ``changes`` name the ``dataset`` (``model``) to use instead.
 
         Example:
-            >>> TrainConfig.from_dict({"lr": 1e-4}).lr
-            0.0001
+            >>> TrainConfig.load("runs/tweets/training_config.json", seed=6).seed
+            6
         """
-        return cls().replace(**values)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the settings as JSON (what ``train --config FILE`` reads)."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> TrainConfig:
-        """Read settings written by :meth:`save`, or a saved model's run record."""
         from .record import is_run_record, settings_to_replay
 
         values = read_settings_file(path)
         if is_run_record(values):
-            values = settings_to_replay(values, where=str(path))
-        return cls.from_dict(values)
+            other = {"other_data": "dataset" in changes, "other_model": "model" in changes}
+            values = settings_to_replay(values, where=str(path), **other)
+        return cls().replace(**{**values, **changes})
 
     def changed(self) -> dict[str, Any]:
         """Only the settings that differ from the defaults."""
         default = TrainConfig()
-        return {k: v for k, v in self.to_dict().items() if getattr(default, k) != v}
+        return {k: v for k, v in asdict(self).items() if getattr(default, k) != v}
 
     def to_code(self) -> str:
         """Plain Python that repeats this run (what the tuning panel shows).
@@ -319,14 +285,12 @@ class TrainConfig:
             run = tl.fine_tune(config)
             print(run.report.summary())
         """
-        changed = [f"    {name}={value!r}," for name, value in self.changed().items()]
-        config = (
-            ["config = tl.TrainConfig(", *changed, ")"]
-            if changed
-            else ["config = tl.TrainConfig()"]
+        changed = "".join(f"\n    {name}={value!r}," for name, value in self.changed().items())
+        config = f"tl.TrainConfig({changed}\n)" if changed else "tl.TrainConfig()"
+        return (
+            f"import tlhelpers as tl\n\nconfig = {config}\n"
+            "run = tl.fine_tune(config)\nprint(run.report.summary())"
         )
-        run = ["run = tl.fine_tune(config)", "print(run.report.summary())"]
-        return "\n".join(["import tlhelpers as tl", "", *config, *run])
 
     @classmethod
     def describe(cls) -> pd.DataFrame:
@@ -344,8 +308,6 @@ class TrainConfig:
         return pd.DataFrame(rows, columns=columns).set_index("setting")
 
 
-# fine_tune() applies the data and model fields before training; train(), handed a ready
-# model and data, refuses them rather than ignore them.
 DATA_AND_MODEL_SETTINGS = tuple(
     f.name for f in fields(TrainConfig) if f.metadata["group"] in ("data", "model")
 )
@@ -374,21 +336,15 @@ def _check_config(c: TrainConfig) -> None:
         if not allowed:
             raise ValueError(f"{name} must be {rule}, got {getattr(c, name)!r}.")
 
-    def is_count(value: Any, least: int) -> bool:
-        return isinstance(value, int) and value >= least
+    def is_count(name: str, least: int, optional: bool = True) -> bool:
+        value = getattr(c, name)
+        return (optional and value is None) or (isinstance(value, int) and value >= least)
 
     for name in ("epochs", "batch_size", "max_length", "log_every"):
-        require(is_count(getattr(c, name), 1), name, "a whole number of at least 1")
-    for name in (
-        "max_steps",
-        "n_per_class",
-        "max_examples",
-        "max_validation_examples",
-        "eval_every",
-        "lora_rank",
-    ):
-        value = getattr(c, name)
-        require(value is None or is_count(value, 1), name, "at least 1 or None")
+        require(is_count(name, 1, optional=False), name, "a whole number of at least 1")
+    optional = "max_steps n_per_class max_examples max_validation_examples eval_every lora_rank"
+    for name in optional.split():
+        require(is_count(name, 1), name, "at least 1 or None")
     require(c.lora_alpha is None or c.lora_alpha > 0, "lora_alpha", "positive or None")
     if c.lora_rank is not None and (c.train_last_layers is not None or c.cache_frozen_layers):
         raise ValueError(
@@ -398,8 +354,7 @@ def _check_config(c: TrainConfig) -> None:
     if c.lora_alpha is not None and c.lora_rank is None:
         raise ValueError("lora_alpha scales LoRA adapters: set lora_rank too (e.g. 8).")
     for name in ("patience", "train_last_layers"):
-        value = getattr(c, name)
-        require(value is None or is_count(value, 0), name, "0 or more, or None")
+        require(is_count(name, 0), name, "0 or more, or None")
     require(0 < c.lr < 1, "lr", "between 0 and 1 (e.g. 5e-5)")
     require(0 <= c.warmup_ratio < 1, "warmup_ratio", "a fraction in [0, 1)")
     require(c.weight_decay >= 0, "weight_decay", "0 or more")
