@@ -20,9 +20,9 @@ from tlcourse.lab_analysis import (
     summarise,
     time_to_quality,
 )
+from tlcourse.noise import NOISES, corrupt
 from tlhelpers.features import linear_probe
 from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
-from tlhelpers.noise import NOISES, corrupt
 from tlhelpers.sampling import stratified_sample
 
 LIVE = ("fine-tuned", "frozen features", "random init", "tf-idf")  # the methods 07 runs live

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
+from tlcourse.noise import NOISES, corrupt
 from tlhelpers.baselines import TfidfBaseline
 from tlhelpers.config import TrainConfig
 from tlhelpers.data import label_names_of
@@ -56,7 +57,6 @@ from tlhelpers.evaluation import compute_metrics, predict_proba
 from tlhelpers.features import extract_features, linear_probe
 from tlhelpers.layer_cache import predict_proba_over_cache, shared_lower_layer_states
 from tlhelpers.models import load_model
-from tlhelpers.noise import NOISES, corrupt
 from tlhelpers.recipe import fine_tune
 from tlhelpers.sampling import stratified_indices, stratified_sample
 
