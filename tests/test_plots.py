@@ -92,13 +92,7 @@ def _figures(report, history) -> dict[str, list]:
         "plot_comparison": [
             plots.plot_comparison({"a": report.summary(), "b": {"accuracy": 0.9, "macro_f1": 0.8}}),
             plots.plot_comparison(seeds, title="Heads over 3 seeds"),
-            plots.plot_comparison(many, title="Test scores", ylim=(0, 1)),
-            plots.plot_comparison(many, title="Zoomed", ylim=(0.5, 1)),
-            plots.plot_comparison(
-                {"a": {"accuracy": 0.6}, "b": {"accuracy": 0.7}},
-                metrics=["accuracy"],
-                errors={"a": {"accuracy": 0.02}, "b": {"accuracy": 0.01}},
-            ),
+            plots.plot_comparison(many, title="Test scores"),
         ],  # fmt: skip
         "plot_curve": [
             plots.plot_curve(

@@ -22,14 +22,13 @@ def metric_label(name: str) -> str:
     return METRIC_LABELS.get(name, name.replace("_", " "))
 
 
-def legend_outside(ax: plt.Axes, **settings) -> None:
+def legend_outside(ax: plt.Axes) -> None:
     """A legend to the right of the axes, so it never covers data.
 
     Example:
         >>> legend_outside(ax)
     """
-    place = {"loc": "upper left", "bbox_to_anchor": (1.01, 1), "borderaxespad": 0}
-    ax.legend(**{**place, "fontsize": "small", **settings})
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize="small")
 
 
 def finish(ax: plt.Axes, grid: str | None = None, **settings) -> Figure:

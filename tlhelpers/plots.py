@@ -210,19 +210,17 @@ def plot_per_class(report: EvaluationReport, title: str = "Per-class scores") ->
     return finish(ax, title=title, xlabel="class (test examples)", ylabel="score")
 
 
-def plot_reliability(
-    report: EvaluationReport, bins: int = 10, title: str = "Reliability diagram"
-) -> Figure:
+def plot_reliability(report: EvaluationReport, title: str = "Reliability diagram") -> Figure:
     """Accuracy per confidence bin against the diagonal (below it: over-confident), with ECE.
 
     Example:
         >>> plot_reliability(report)
     """
-    table, ece = reliability(report.predictions["confidence"], report.predictions["correct"], bins)
+    table, ece = reliability(report.predictions["confidence"], report.predictions["correct"])
     fig, (ax, count_ax) = plt.subplots(
         2, 1, figsize=(7.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    x, bar = table["bin_low"], {"width": 1 / bins, "align": "edge"}
+    x, bar = table["bin_low"], {"width": table["bin_high"] - table["bin_low"], "align": "edge"}
     ax.bar(x, table["accuracy"], **bar, edgecolor="black", alpha=0.8, label="accuracy in bin")
     mean_label = "mean confidence\nof the bin"
     ax.plot(table["confidence"], table["accuracy"], "o", color="tab:red", label=mean_label)
@@ -273,9 +271,7 @@ def plot_token_lengths(
     return finish(ax, title=title, xlabel=xlabel, ylabel="number of texts", xlim=(0, bins[-1]))
 
 
-def plot_lr_schedule(
-    total_steps: int, warmup_ratio: float = 0.1, lr: float = 5e-5, title: str | None = None
-) -> Figure:
+def plot_lr_schedule(total_steps: int, warmup_ratio: float = 0.1, lr: float = 5e-5) -> Figure:
     """The learning rate at each step of :func:`tlhelpers.train`: linear warmup, linear decay.
 
     Hugging Face: ``transformers.get_linear_schedule_with_warmup``.
@@ -292,7 +288,7 @@ def plot_lr_schedule(
         ax.axvspan(0, warmup, color="tab:green", alpha=0.1, label=f"warmup ({warmup} steps)")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     ax.set(xlabel="optimizer step", ylabel="learning rate", xlim=(0, total_steps))
-    return finish(ax, title=title or f"Learning-rate schedule (peak {lr:g})", ylim=(0, lr * 1.05))
+    return finish(ax, title=f"Learning-rate schedule (peak {lr:g})", ylim=(0, lr * 1.05))
 
 
 def plot_model_costs(costs: pd.DataFrame, title: str = "Model size and CPU speed") -> Figure:
