@@ -8,7 +8,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
-# How a metric's column name reads in a legend or on an axis.
 METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "f1": "F1", "loss": "loss"}
 
 

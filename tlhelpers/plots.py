@@ -11,14 +11,8 @@ import pandas as pd
 from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 
-# Re-exported: notebooks call tl.plots.plot_comparison, tl.plots.metric_label, ...
-from .compare_plots import (  # noqa: F401
-    mean_and_sd,
-    plot_comparison,
-    plot_curve,
-    plot_intervals,
-    plot_verdicts,
-)
+# Re-exported: notebooks call tl.plots.plot_comparison, ...
+from .compare_plots import plot_comparison, plot_curve, plot_intervals, plot_verdicts  # noqa: F401
 from .evaluation import EvaluationReport, reliability
 from .plot_style import (
     METRIC_COLOURS,
@@ -236,7 +230,7 @@ def plot_reliability(report: EvaluationReport, title: str = "Reliability diagram
 
 
 def plot_token_lengths(
-    lengths: Sequence[int], max_length: int | None = None, title: str = "Token lengths"
+    lengths: Sequence[int], max_length: int, title: str = "Token lengths"
 ) -> Figure:
     """Histogram of token counts per text, with ``max_length`` and the share it cuts.
 
@@ -250,17 +244,14 @@ def plot_token_lengths(
     if lengths.size == 0:
         raise ValueError("plot_token_lengths got no lengths; pass one token count per text.")
     longest = int(lengths.max())
-    clip = int(np.ceil(np.percentile(lengths, 99)))
-    if max_length is not None:
-        clip = max(clip, int(max_length * 1.1))
+    clip = max(int(np.ceil(np.percentile(lengths, 99))), int(max_length * 1.1))
     clipped = longest > clip * 1.2  # only clip when an outlier really stretches the axis
     top = clip if clipped else longest
     fig, ax = plt.subplots(figsize=(9, 3.5))
     bins = np.arange(0, top + 8, max(1, int(np.ceil(top / 60))))
     ax.hist(np.minimum(lengths, top), bins=bins, color="tab:blue", alpha=0.8, label="texts")
-    if max_length is not None:
-        cut = f"max_length={max_length}:\n{(lengths > max_length).mean():.1%} of texts cut"
-        ax.axvline(max_length, color="tab:red", linewidth=2, label=cut)
+    cut = f"max_length={max_length}:\n{(lengths > max_length).mean():.1%} of texts cut"
+    ax.axvline(max_length, color="tab:red", linewidth=2, label=cut)
     if clipped:
         title = (
             f"{title}\nx axis cut at the 99th percentile ({clip} tokens); "
