@@ -13,12 +13,7 @@ SCORE_WORDS = re.compile(r"accuracy|f1|score|precision|recall", re.IGNORECASE)
 
 
 def is_score_label(label: str) -> bool:
-    """Whether an axis label names a score (accuracy, F1, score, precision or recall).
-
-    Example:
-        >>> is_score_label("validation macro-F1"), is_score_label("cross-entropy loss")
-        (True, False)
-    """
+    """Whether an axis label names a score (accuracy, F1, score, precision or recall)."""
     return bool(SCORE_WORDS.search(label or ""))
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from .axis_break import is_score_label, mark_axis_break
+from .axis_break import is_score_label
 from .evaluation import ConfidenceInterval
 from .plot_style import METRIC_COLOURS, finish, label_above, label_fits, metric_label, score_limits
 from .verdicts import Verdict
@@ -32,47 +32,35 @@ def mean_and_sd(values: float | Sequence[float]) -> tuple[float, float, int]:
     return mean, sd, len(array)
 
 
-def _results_frame(results) -> pd.DataFrame:
-    if isinstance(results, pd.DataFrame):
-        return results
-    if isinstance(results, Mapping):
-        return pd.DataFrame({name: pd.Series(dict(row)) for name, row in results.items()}).T
-    raise TypeError(
-        f"results must be a DataFrame or {{method: {{metric: value}}}}, not "
-        f"{type(results).__name__}."
-    )
-
-
 def plot_comparison(
     results: pd.DataFrame | Mapping[str, Mapping[str, float | Sequence[float]]],
     metrics: Sequence[str] = ("accuracy", "macro_f1"),
     title: str = "Methods compared",
-    ylim: tuple[float, float] | None = None,
-    errors: pd.DataFrame | Mapping[str, Mapping[str, float]] | None = None,
 ) -> Figure:
     """Grouped bars comparing methods (rows) on metrics (columns), from 0.
 
     ``results``: a DataFrame indexed by method, or ``{method: {metric: value}}``, where a
     value may be a list of per-seed scores (bar: mean, error bar: sd, dots: the seeds).
-    ``errors`` gives the sds of cells that hold means; a ``ylim`` above 0 marks the break.
 
     Example:
         >>> plot_comparison({"TF-IDF": tfidf.summary(), "head": {"macro_f1": [0.61, 0.63]}})
     """
-    frame = _results_frame(results)
+    frame = results
+    if isinstance(results, Mapping):
+        frame = pd.DataFrame({name: pd.Series(dict(row)) for name, row in results.items()}).T
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"results must be a DataFrame or {{method: {{metric: value}}}}, not "
+            f"{type(results).__name__}."
+        )
     missing = [m for m in metrics if m not in frame.columns]
     if missing:
         raise ValueError(f"Metrics {missing} not in the results' columns {list(frame.columns)}.")
-    given = {} if errors is None else _results_frame(errors).to_dict()  # {metric: {method: sd}}
-    stats = {}  # {metric: (means, sds, counts)}, one value per method
-    for metric in metrics:
-        means, sds, counts = np.array([mean_and_sd(value) for value in frame[metric]]).T
-        override = given.get(metric, {})
-        sds = [override.get(name, sd) for name, sd in zip(frame.index, sds, strict=True)]
-        stats[metric] = means, np.array(sds, dtype=float), counts
+    # {metric: (means, sds, counts)}, one value per method
+    stats = {m: np.array([mean_and_sd(value) for value in frame[m]]).T for m in metrics}
     counts = np.concatenate([column for _, _, column in stats.values()])
     seeds = int(counts.max())
-    has_errors = any(np.isfinite(sds).any() for _, sds, _ in stats.values())
+    has_errors = seeds > 1  # an sd needs two seeds
     x, width = np.arange(len(frame)), 0.8 / len(metrics)
     fig_width = max(6, 1.6 * len(frame) + 3.5)
     longest = "0.000\n± 0.000" if has_errors else "0.000"
@@ -96,7 +84,7 @@ def plot_comparison(
             highest = max(highest, top)
             gap = " " if turn else "\n"
             text = f"{mean:.3f}" + (f"{gap}± {sd:.3f}" if np.isfinite(sd) else "")
-            if seeds > 1 and len(cell) == 1 and not np.isfinite(sd):
+            if seeds > 1 and len(cell) == 1:
                 text += f"{gap}(1 run)"
             label_above(ax, position, top, text, level=not turn)
     names = ["\n".join(textwrap.wrap(str(n), 16)) or str(n) for n in frame.index]
@@ -107,19 +95,8 @@ def plot_comparison(
         ylabel += f" (mean ± sd over {seeds} seeds)"
         if 1 in counts:  # the seeds label does not cover it
             ylabel += "\n(a bar without error bar: one run)"
-    elif has_errors:
-        ylabel += " (mean ± sd)"
-    if ylim is None:
-        room = (0.3 if has_errors else 0.18) if turn else (0.16 if has_errors else 0.08)
-        score_limits(ax, highest, room=room)
-    else:
-        # Keep the caller's range but make room for the value labels above the bars.
-        ax.set_ylim(ylim[0], max(ylim[1], highest + (ylim[1] - ylim[0]) * (0.3 if turn else 0.1)))
-        if ylim[1] <= 1.0:  # no tick above a perfect score
-            ax.set_yticks([t for t in ax.get_yticks() if ylim[0] <= t <= 1.0])
-        if ylim[0] > 0:
-            mark_axis_break(ax)
-            title += f"\n(score axis starts at {ylim[0]:g}: gaps look larger)"
+    room = (0.3 if has_errors else 0.18) if turn else (0.16 if has_errors else 0.08)
+    score_limits(ax, highest, room=room)
     return finish(ax, title=title, xlabel="method", ylabel=ylabel)
 
 
@@ -191,7 +168,6 @@ def _interval_bars(
 def plot_intervals(
     intervals: Mapping[str, ConfidenceInterval],
     title: str = "Test scores with 95% bootstrap intervals",
-    xlabel: str | None = None,
 ) -> Figure:
     """One bar per model with its bootstrap interval; differences are drawn around 0.
 
@@ -207,7 +183,7 @@ def plot_intervals(
     ax = _interval_bars(labels, bars, difference, height=1.4)
     metric = metric_label(values[0].metric.removesuffix(" difference"))
     what = f"{metric} difference" if difference else metric
-    xlabel = xlabel or f"{what} ({values[0].confidence:.0%} bootstrap interval)"
+    xlabel = f"{what} ({values[0].confidence:.0%} bootstrap interval)"
     return finish(ax, title=title, ylabel="comparison" if difference else "model", xlabel=xlabel)
 
 

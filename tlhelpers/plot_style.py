@@ -8,7 +8,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 METRIC_COLOURS = {"accuracy": "tab:blue", "macro_f1": "tab:orange", "loss": "tab:red"}
-# How a metric's column name reads in a legend or on an axis.
 METRIC_LABELS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "f1": "F1", "loss": "loss"}
 
 
@@ -22,14 +21,13 @@ def metric_label(name: str) -> str:
     return METRIC_LABELS.get(name, name.replace("_", " "))
 
 
-def legend_outside(ax: plt.Axes, **settings) -> None:
+def legend_outside(ax: plt.Axes) -> None:
     """A legend to the right of the axes, so it never covers data.
 
     Example:
         >>> legend_outside(ax)
     """
-    place = {"loc": "upper left", "bbox_to_anchor": (1.01, 1), "borderaxespad": 0}
-    ax.legend(**{**place, "fontsize": "small", **settings})
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize="small")
 
 
 def finish(ax: plt.Axes, grid: str | None = None, **settings) -> Figure:

@@ -11,14 +11,8 @@ import pandas as pd
 from IPython.display import clear_output, display
 from matplotlib.figure import Figure
 
-# Re-exported: notebooks call tl.plots.plot_comparison, tl.plots.metric_label, ...
-from .compare_plots import (  # noqa: F401
-    mean_and_sd,
-    plot_comparison,
-    plot_curve,
-    plot_intervals,
-    plot_verdicts,
-)
+# Re-exported: notebooks call tl.plots.plot_comparison, ...
+from .compare_plots import plot_comparison, plot_curve, plot_intervals, plot_verdicts  # noqa: F401
 from .evaluation import EvaluationReport, reliability
 from .plot_style import (
     METRIC_COLOURS,
@@ -210,19 +204,17 @@ def plot_per_class(report: EvaluationReport, title: str = "Per-class scores") ->
     return finish(ax, title=title, xlabel="class (test examples)", ylabel="score")
 
 
-def plot_reliability(
-    report: EvaluationReport, bins: int = 10, title: str = "Reliability diagram"
-) -> Figure:
+def plot_reliability(report: EvaluationReport, title: str = "Reliability diagram") -> Figure:
     """Accuracy per confidence bin against the diagonal (below it: over-confident), with ECE.
 
     Example:
         >>> plot_reliability(report)
     """
-    table, ece = reliability(report.predictions["confidence"], report.predictions["correct"], bins)
+    table, ece = reliability(report.predictions["confidence"], report.predictions["correct"])
     fig, (ax, count_ax) = plt.subplots(
         2, 1, figsize=(7.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    x, bar = table["bin_low"], {"width": 1 / bins, "align": "edge"}
+    x, bar = table["bin_low"], {"width": table["bin_high"] - table["bin_low"], "align": "edge"}
     ax.bar(x, table["accuracy"], **bar, edgecolor="black", alpha=0.8, label="accuracy in bin")
     mean_label = "mean confidence\nof the bin"
     ax.plot(table["confidence"], table["accuracy"], "o", color="tab:red", label=mean_label)
@@ -238,7 +230,7 @@ def plot_reliability(
 
 
 def plot_token_lengths(
-    lengths: Sequence[int], max_length: int | None = None, title: str = "Token lengths"
+    lengths: Sequence[int], max_length: int, title: str = "Token lengths"
 ) -> Figure:
     """Histogram of token counts per text, with ``max_length`` and the share it cuts.
 
@@ -252,17 +244,14 @@ def plot_token_lengths(
     if lengths.size == 0:
         raise ValueError("plot_token_lengths got no lengths; pass one token count per text.")
     longest = int(lengths.max())
-    clip = int(np.ceil(np.percentile(lengths, 99)))
-    if max_length is not None:
-        clip = max(clip, int(max_length * 1.1))
+    clip = max(int(np.ceil(np.percentile(lengths, 99))), int(max_length * 1.1))
     clipped = longest > clip * 1.2  # only clip when an outlier really stretches the axis
     top = clip if clipped else longest
     fig, ax = plt.subplots(figsize=(9, 3.5))
     bins = np.arange(0, top + 8, max(1, int(np.ceil(top / 60))))
     ax.hist(np.minimum(lengths, top), bins=bins, color="tab:blue", alpha=0.8, label="texts")
-    if max_length is not None:
-        cut = f"max_length={max_length}:\n{(lengths > max_length).mean():.1%} of texts cut"
-        ax.axvline(max_length, color="tab:red", linewidth=2, label=cut)
+    cut = f"max_length={max_length}:\n{(lengths > max_length).mean():.1%} of texts cut"
+    ax.axvline(max_length, color="tab:red", linewidth=2, label=cut)
     if clipped:
         title = (
             f"{title}\nx axis cut at the 99th percentile ({clip} tokens); "
@@ -273,9 +262,7 @@ def plot_token_lengths(
     return finish(ax, title=title, xlabel=xlabel, ylabel="number of texts", xlim=(0, bins[-1]))
 
 
-def plot_lr_schedule(
-    total_steps: int, warmup_ratio: float = 0.1, lr: float = 5e-5, title: str | None = None
-) -> Figure:
+def plot_lr_schedule(total_steps: int, warmup_ratio: float = 0.1, lr: float = 5e-5) -> Figure:
     """The learning rate at each step of :func:`tlhelpers.train`: linear warmup, linear decay.
 
     Hugging Face: ``transformers.get_linear_schedule_with_warmup``.
@@ -292,7 +279,7 @@ def plot_lr_schedule(
         ax.axvspan(0, warmup, color="tab:green", alpha=0.1, label=f"warmup ({warmup} steps)")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     ax.set(xlabel="optimizer step", ylabel="learning rate", xlim=(0, total_steps))
-    return finish(ax, title=title or f"Learning-rate schedule (peak {lr:g})", ylim=(0, lr * 1.05))
+    return finish(ax, title=f"Learning-rate schedule (peak {lr:g})", ylim=(0, lr * 1.05))
 
 
 def plot_model_costs(costs: pd.DataFrame, title: str = "Model size and CPU speed") -> Figure:
