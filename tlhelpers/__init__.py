@@ -47,7 +47,6 @@ if TYPE_CHECKING:
         EvaluationReport,
         bootstrap_difference,
         bootstrap_interval,
-        bootstrap_scores,
         compute_metrics,
         evaluate,
         predict,

@@ -59,10 +59,6 @@ class _Baseline:
         probabilities[:, self.pipeline.classes_] = self.pipeline.predict_proba(features)
         return probabilities
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """Predicted class names."""
-        return [self.label_names[i] for i in self.predict_proba(texts).argmax(axis=1)]
-
     def evaluate(self, dataset: Dataset) -> EvaluationReport:
         """The same report as :func:`tlhelpers.evaluate` gives for a transformer."""
         texts = dataset["text"]
@@ -96,15 +92,12 @@ class FrozenFeaturesBaseline(_Baseline):
         >>> probe.evaluate(data["test"]).macro_f1
     """
 
-    def __init__(self, model, tokenizer, *, layer: int = -1, max_length: int = 128, C: float = 1.0):
-        self.model, self.tokenizer = model, tokenizer
-        self.layer, self.max_length = layer, max_length
-        self.pipeline = linear_probe(C=C)
+    def __init__(self, model, tokenizer, *, max_length: int = 128):
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+        self.pipeline = linear_probe()
 
     def _features(self, texts: list[str]) -> np.ndarray:
-        return extract_features(
-            self.model, self.tokenizer, texts, layers=(self.layer,), max_length=self.max_length
-        )
+        return extract_features(self.model, self.tokenizer, texts, max_length=self.max_length)
 
 
 def majority_baseline(train: Dataset, test: Dataset) -> dict[str, float]:

@@ -101,64 +101,39 @@ def compute_metrics(
     return {name: float(value) for name, value in scores.items()}
 
 
-METRICS = ("accuracy", "macro_f1")
-
-
 @dataclass(frozen=True)
 class ConfidenceInterval:
-    """A score (or a difference) with its bootstrap interval: ``0.712 [0.698, 0.726]``.
-
-    Unpacks as ``low, high = interval``.
-    """
+    """A score (or a difference) with its bootstrap interval: ``0.712 [0.698, 0.726]``."""
 
     metric: str
     estimate: float
     low: float
     high: float
     confidence: float
-    n_resamples: int
 
     @property
     def half_width(self) -> float:
         """Half the interval's width: the "±" of the score."""
         return (self.high - self.low) / 2
 
-    def contains(self, value: float) -> bool:
-        """Whether ``value`` lies inside the interval (for a difference: is 0 plausible?)."""
-        return self.low <= value <= self.high
-
-    def __iter__(self):
-        return iter((self.low, self.high))
-
     def __str__(self) -> str:
         return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
-def bootstrap_scores(
+def _bootstrap_scores(
     y_true: Sequence[int],
-    y_pred: Sequence[int] | Sequence[Sequence[int]],
+    y_preds: Sequence[Sequence[int]],
     labels: Sequence[str] | int,
-    *,
-    metric: str = "macro_f1",
-    n_resamples: int = 1000,
-    seed: int = 0,
+    metric: str,
+    n_resamples: int,
+    seed: int,
 ) -> np.ndarray:
-    """The score on ``n_resamples`` test sets drawn with replacement from the real one.
-
-    ``y_pred`` of shape ``(models, examples)`` scores every model on the same draws
-    (paired) and returns ``(models, n_resamples)``.
-
-    Example:
-        >>> y_true, y_pred = [0, 0, 1, 1, 2, 2, 2, 1], [0, 1, 1, 1, 2, 0, 2, 1]
-        >>> bootstrap_scores(y_true, y_pred, 3, n_resamples=5).round(3)
-        array([0.886, 0.517, 0.75 , 0.685, 1.   ])
-    """
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not known; use one of {METRICS}.")
+    """Each model's score on the same ``n_resamples`` resampled test sets (paired)."""
+    if metric not in ("accuracy", "macro_f1"):
+        raise ValueError(f"metric={metric!r} is not known; use one of ('accuracy', 'macro_f1').")
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be at least 1 (1000 is usual); got {n_resamples}.")
-    predictions = np.asarray(y_pred)
-    checked = [_check_label_ids(y_true, p, labels) for p in np.atleast_2d(predictions)]
+    checked = [_check_label_ids(y_true, p, labels) for p in y_preds]
     n = checked[0][2]
     codes = np.stack([t * n + p for t, p, _ in checked])  # (models, examples): confusion cells
     size = codes.shape[1]
@@ -176,7 +151,7 @@ def bootstrap_scores(
                 (model_codes[indices] + offsets).ravel(), minlength=chunk * n * n
             ).reshape(chunk, n, n)
             scores[m, start : start + chunk] = _scores_from_confusion(counts)[metric]
-    return scores[0] if predictions.ndim == 1 else scores
+    return scores
 
 
 def bootstrap_interval(
@@ -199,9 +174,7 @@ def bootstrap_interval(
         >>> print(interval)  # estimate [low, high]: 8 examples say little
         0.719 [0.333, 1.000]
     """
-    scores = bootstrap_scores(
-        y_true, y_pred, labels, metric=metric, n_resamples=n_resamples, seed=seed
-    )
+    scores = _bootstrap_scores(y_true, [y_pred], labels, metric, n_resamples, seed)[0]
     estimate = compute_metrics(y_true, y_pred, labels)[metric]
     return _percentile_interval(metric, estimate, scores, confidence)
 
@@ -223,8 +196,8 @@ def bootstrap_difference(
         >>> y_true = [0, 0, 1, 1, 2, 2, 2, 1]
         >>> a, b = [0, 1, 1, 1, 2, 0, 2, 1], [0, 0, 0, 0, 2, 2, 2, 0]
         >>> difference = bootstrap_difference(y_true, a, b, 3)
-        >>> print(difference, "within noise" if difference.contains(0) else "beyond noise")
-        0.195 [-0.237, 0.533] within noise
+        >>> print(difference)  # 0 inside the interval: within noise
+        0.195 [-0.237, 0.533]
     """
     if len(y_pred_a) != len(y_pred_b):
         raise ValueError(
@@ -232,9 +205,7 @@ def bootstrap_difference(
             f"{len(y_pred_b)} predictions."
         )
     predictions = [y_pred_a, y_pred_b]
-    scores = bootstrap_scores(
-        y_true, predictions, labels, metric=metric, n_resamples=n_resamples, seed=seed
-    )
+    scores = _bootstrap_scores(y_true, predictions, labels, metric, n_resamples, seed)
     a, b = (compute_metrics(y_true, p, labels)[metric] for p in predictions)
     # Paired: the difference on each of the same resamples.
     return _percentile_interval(f"{metric} difference", a - b, scores[0] - scores[1], confidence)
@@ -248,7 +219,7 @@ def _percentile_interval(
         raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
     tail = (1 - confidence) / 2
     low, high = np.quantile(scores, [tail, 1 - tail])
-    return ConfidenceInterval(metric, estimate, float(low), float(high), confidence, len(scores))
+    return ConfidenceInterval(metric, estimate, float(low), float(high), confidence)
 
 
 def _check_label_ids(

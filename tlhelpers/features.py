@@ -27,7 +27,6 @@ def extract_features(
     layers: Sequence[int] = (-1,),
     pooling: str | Sequence[str] = "mean",
     max_length: int = 128,
-    batch_size: int = 64,
 ) -> np.ndarray | dict[int, np.ndarray]:
     """One vector per text from a frozen encoder.
 
@@ -51,10 +50,7 @@ def extract_features(
     outputs: dict[tuple[int, str], np.ndarray] = {}
     with inference_mode(encoder):
         batches = inference_batches(
-            encoded,
-            batch_size=batch_size,
-            pad_token_id=pad_token_id(tokenizer),
-            device=device_of(encoder),
+            encoded, pad_token_id=pad_token_id(tokenizer), device=device_of(encoder)
         )
         for index, batch in batches:
             hidden = encoder(**batch, output_hidden_states=True).hidden_states
@@ -77,13 +73,11 @@ def extract_features(
     return outputs
 
 
-def linear_probe(C: float = 1.0, max_iter: int = 2000, seed: int = 0):
+def linear_probe(seed: int = 0):
     """A scikit-learn classifier for frozen features: standardise, then logistic regression.
 
     Example:
         >>> probe = linear_probe().fit(X_train, y_train)
         >>> probe.score(X_test, y_test)
     """
-    return make_pipeline(
-        StandardScaler(), LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
-    )
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))

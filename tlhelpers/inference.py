@@ -14,12 +14,7 @@ from .batching import LengthGroupedSampler, PaddingCollator
 
 @contextlib.contextmanager
 def inference_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode (no dropout) and no gradients inside; the model's mode is restored after.
-
-    Example:
-        >>> with inference_mode(model):
-        ...     logits = model(**batch).logits
-    """
+    """Eval mode (no dropout) and no gradients inside; the model's mode is restored after."""
     was_training = model.training
     model.eval()
     try:
@@ -64,13 +59,7 @@ def device_of(model: nn.Module) -> torch.device:
 def class_probabilities(
     model: nn.Module, batches: Iterable[tuple[list[int], dict]], rows: int
 ) -> np.ndarray:
-    """The softmax of the model's logits for every ``(index, batch)``, each row at its index.
-
-    Example:
-        >>> batches = inference_batches(encoded, batch_size=64, device=device_of(model))
-        >>> class_probabilities(model, batches, rows=len(encoded)).shape
-        (1000, 3)
-    """
+    """The softmax of the model's logits for every ``(index, batch)``, each row at its index."""
     probabilities = np.zeros((rows, len(model.config.id2label)), dtype=np.float32)
     with inference_mode(model):
         for index, batch in batches:

@@ -65,9 +65,7 @@ class Verdict:
         )
 
 
-def _check(confidence: float, names: Sequence[str]) -> tuple[str, str]:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie between 0 and 1 (e.g. 0.95), not {confidence}.")
+def _check(names: Sequence[str]) -> tuple[str, str]:
     if len(names) != 2:
         raise ValueError(f"names must name the two options, e.g. ('A', 'B'); got {names!r}.")
     return str(names[0]), str(names[1])
@@ -78,10 +76,9 @@ def compare(
     b: Sequence[float],
     *,
     names: Sequence[str] = ("A", "B"),
-    confidence: float = 0.95,
     higher_is_better: bool = True,
 ) -> Verdict:
-    """Paired t-interval of mean(a - b) over seeds, and the verdict of the one noise rule.
+    """Paired 95% t-interval of mean(a - b) over seeds, and the verdict of the one noise rule.
 
     ``a[i]`` and ``b[i]`` share a seed. scipy's ``ttest_rel(a, b).confidence_interval()``;
     infinite for one seed, zero-width when the seeds show no spread (``Verdict.no_spread``).
@@ -90,7 +87,7 @@ def compare(
         >>> print(tl.compare([0.70, 0.60, 0.75], [0.65, 0.66, 0.70]))
         A vs B: within noise (+0.013, 95% interval -0.144 to +0.171, paired t over 3 seeds)
     """
-    names = _check(confidence, names)
+    names = _check(names)
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.ndim != 1 or b.ndim != 1 or len(a) != len(b) or len(a) == 0:
         raise ValueError(
@@ -109,9 +106,9 @@ def compare(
     elif no_spread:
         low = high = difference
     else:
-        interval = stats.ttest_rel(a, b).confidence_interval(confidence)
+        interval = stats.ttest_rel(a, b).confidence_interval()  # 95%
         low, high = float(interval.low), float(interval.high)
-    return Verdict(names, difference, low, high, confidence, method, higher_is_better, no_spread)
+    return Verdict(names, difference, low, high, 0.95, method, higher_is_better, no_spread)
 
 
 def compare_predictions(
@@ -122,11 +119,10 @@ def compare_predictions(
     names: Sequence[str] = ("A", "B"),
     labels: Sequence[str] | int | None = None,
     metric: str = "macro_f1",
-    confidence: float = 0.95,
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> Verdict:
-    """Two models on one test set: a paired bootstrap interval of score(A) - score(B).
+    """Two models on one test set: a paired 95% bootstrap interval of score(A) - score(B).
 
     See :func:`tlhelpers.bootstrap_difference`; ``labels`` defaults to the largest label + 1.
 
@@ -136,7 +132,7 @@ def compare_predictions(
         >>> verdict.difference, verdict.low, verdict.high, verdict.winner
         (0.195, -0.237, 0.533, None)
     """
-    names = _check(confidence, names)
+    names = _check(names)
     arrays = [np.asarray(x) for x in (y_true, pred_a, pred_b)]
     if any(x.ndim != 1 for x in arrays):
         raise ValueError(
@@ -150,10 +146,10 @@ def compare_predictions(
         )
     if labels is None:
         labels = int(max(x.max() for x in arrays)) + 1
-    resampling = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
-    interval = bootstrap_difference(*arrays, labels, metric=metric, **resampling)
+    resampling = {"metric": metric, "n_resamples": n_resamples, "seed": seed}
+    interval = bootstrap_difference(*arrays, labels, **resampling)
     method = f"paired bootstrap over {len(arrays[0]):,} test examples"
-    return Verdict(names, interval.estimate, interval.low, interval.high, confidence, method)
+    return Verdict(names, interval.estimate, interval.low, interval.high, 0.95, method)
 
 
 def compare_table(
@@ -163,12 +159,11 @@ def compare_table(
     within: Sequence[str] = ("dataset", "n_per_class"),
     metric: str = "test_macro_f1",
     higher_is_better: bool = True,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Per group of ``within``: the best of ``among`` by mean ``metric``, against the rest.
 
     ``table`` has one row per option and seed. One row per group: best, runner_up, gap,
-    its interval, seeds, tied (options the best does not beat beyond noise), verdict.
+    its interval, tied (options the best does not beat beyond noise), verdict.
 
     Example:
         >>> compare_table(probe, among="layer", within=("dataset",))
@@ -179,7 +174,6 @@ def compare_table(
             f"compare_table needs columns {sorted(needed)}; the table has {list(table.columns)}."
         )
     sign = 1.0 if higher_is_better else -1.0
-    rule = {"confidence": confidence, "higher_is_better": higher_is_better}
     rows = []
     for key, group in table.groupby(list(within), sort=False):
         scores = group.pivot_table(index="seed", columns=among, values=metric)
@@ -189,16 +183,14 @@ def compare_table(
         best, tied, first = order[0], [order[0]], None
         for other in order[1:]:
             pair = scores[[best, other]].dropna()
-            names = (str(best), str(other))
-            verdict = compare(pair[best], pair[other], names=names, **rule)
+            rule = {"names": (str(best), str(other)), "higher_is_better": higher_is_better}
+            verdict = compare(pair[best], pair[other], **rule)
             first = first or verdict
             if not verdict.beyond_noise:
                 tied.append(other)
         row = dict(zip(within, key, strict=True))  # grouped by a list: key is a tuple
-        row.update(
-            best=best, runner_up=order[1], gap=first.difference, low=first.low, high=first.high
-        )
-        row.update(seeds=len(scores), no_spread=first.no_spread, tied=", ".join(map(str, tied)))
-        row.update(verdict=first.winner or "within noise", sentence=str(first))
+        row.update(best=best, runner_up=order[1], gap=first.difference, low=first.low)
+        row.update(high=first.high, tied=", ".join(map(str, tied)))
+        row.update(verdict=first.winner or "within noise")
         rows.append(row)
     return pd.DataFrame(rows).set_index(list(within))
