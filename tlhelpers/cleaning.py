@@ -47,7 +47,6 @@ class Table:
     label_column: str | int = "label"
     label_names: Sequence[str] | None = None  # the built-in datasets' class order
     read_with: dict[str, Any] = field(default_factory=dict)
-    header_row: bool = False  # whether the column names came from the file's first row
     drop_duplicates: bool = True  # the default for this kind of source
     presplit: bool = False  # a Hub dataset with its own splits (column "_split")
 
@@ -184,9 +183,13 @@ def _describe_read(read_with: dict[str, Any]) -> str:
 
 
 def clean_rows(
-    table: Table, drop_duplicates: bool | None, conflicting: str
-) -> tuple[pd.DataFrame, LoadReport]:
-    """The table's texts and labels as clean rows, and the report of every row dropped."""
+    table: Table,
+    label_names: Sequence[str] | None,
+    drop_duplicates: bool | None,
+    conflicting: str,
+    two_classes: bool,
+) -> tuple[pd.DataFrame, list[str], LoadReport]:
+    """Clean rows (labels as class ids), the class names, and the report of every row dropped."""
     report = LoadReport(source=table.name, read_with=table.read_with, rows_read=len(table.frame))
     frame = _select_columns(table)
     if table.read_with.get("header", 0) is None:
@@ -201,7 +204,18 @@ def clean_rows(
             f"{table.where}: the dataset is empty: all {report.rows_read:,} rows were dropped "
             f"({_describe_dropped(report)})."
         )
-    return frame, report
+    values = frame["label"].unique()
+    if two_classes and len(values) == 1:
+        dropped = f" after dropping {_describe_dropped(report)}" if report.dropped else ""
+        raise ValueError(
+            f"{table.where}: every row has the same label, {values[0]!r} (label_column="
+            f"{table.label_column!r}, {_plural(len(frame), 'row')} kept{dropped}): a classifier "
+            "needs at least two classes. Check that label_column names the column of the "
+            "labels, or add examples of the other classes."
+        )
+    label_names = label_names or table.label_names
+    frame["label"], names = _label_ids(frame["label"], label_names, report, table.label_column)
+    return frame, names, report
 
 
 def _select_columns(table: Table) -> pd.DataFrame:
@@ -238,15 +252,15 @@ def _missing_columns(table: Table, missing: list) -> str:
     columns = list(frame.columns)
     message = f"{name}: column(s) {missing} not found. The data has columns {columns}"
     text_at, label_at = _guess_text_and_label(frame)
-    evidence = _header_looks_like_data(frame) if table.header_row else []
+    header_row = read_with.get("header") is not None  # a file's first row named the columns
+    evidence = _header_looks_like_data(frame) if header_row else []
     if evidence:
         first = [str(c)[:40] for c in columns]
         return (
             f"{name}: column(s) {missing} not found, and this file seems to have no header "
             f"row: its first row {first} looks like data ({'; '.join(evidence)}). Pass "
             f"header=None and text_column={text_at}, label_column={label_at} (columns are "
-            "then numbered from 0), or give the columns names with read_options={'names': "
-            "[...]}."
+            "then numbered from 0)."
         )
     if read_with.get("header", 0) is None:
         return (
@@ -366,19 +380,6 @@ def _label_texts(labels: pd.Series, report: LoadReport) -> pd.Series:
         report.notes.append("labels such as '1.0' read as integers")
         texts = [str(int(t.split(".")[0])) for t in texts]
     return pd.Series(texts, index=labels.index, dtype=object)
-
-
-def _check_two_classes(frame: pd.DataFrame, report: LoadReport, where: str, column) -> None:
-    """Refuse data whose rows all have one label (said about the data, not the model)."""
-    values = frame["label"].unique()
-    if len(values) == 1:
-        dropped = f" after dropping {_describe_dropped(report)}" if report.dropped else ""
-        raise ValueError(
-            f"{where}: every row has the same label, {values[0]!r} (label_column={column!r}, "
-            f"{_plural(len(frame), 'row')} kept{dropped}): a classifier needs at least two "
-            "classes. Check that label_column names the column of the labels, or add "
-            "examples of the other classes."
-        )
 
 
 def _label_ids(

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,23 +17,8 @@ import numpy as np
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Value
 
-from .cleaning import (
-    LoadReport,
-    Table,
-    _check_two_classes,
-    _describe_dropped,
-    _is_missing,
-    _label_ids,
-    clean_rows,
-)
-from .files import (
-    BUILTIN_DATASETS,
-    FILE_TYPES,
-    FileOptions,
-    is_file_source,
-    read_builtin,
-    read_file,
-)
+from .cleaning import LoadReport, Table, _describe_dropped, _is_missing, clean_rows
+from .files import BUILTIN_DATASETS, FILE_TYPES, FileOptions, is_file_source, read_file
 from .sampling import SEED, stratified_indices, stratified_sample
 
 Source = str | Path | pd.DataFrame | dict | tuple
@@ -52,9 +37,8 @@ def load_text_dataset(
     seed: int = SEED,
     header: int | None | str = "infer",
     sep: str | None = None,
-    quoting: int | str | None = None,
+    quoting: str | None = None,
     encoding: str | None = None,
-    read_options: Mapping[str, Any] | None = None,
     drop_duplicates: bool | None = None,
     conflicting_labels: Literal["drop", "first", "error"] = "drop",
     verbose: bool = True,
@@ -72,8 +56,8 @@ def load_text_dataset(
         label_names: one name per label value, for the values in sorted order.
         n_per_class: keep at most this many *training* examples per class (few-shot).
         max_examples: subsample the whole dataset (stratified) before splitting.
-        header, sep, quoting, encoding, read_options: how to read a file (pandas' options);
-            ``quoting="none"`` (the default for TSV) keeps quotes as part of the text.
+        header, sep, quoting, encoding: how to read a file (as in pandas, but ``quoting`` is
+            ``"minimal"`` or ``"none"``: the default for TSV, quotes are part of the text).
         drop_duplicates: drop repeated texts (default: on, except for dicts and tuples).
         conflicting_labels: a text with different labels: ``"drop"`` every copy, keep the
             ``"first"``, or raise an ``"error"``.
@@ -89,7 +73,7 @@ def load_text_dataset(
         Dropped 609 with conflicting labels (48 texts), 367 duplicates.
         Labels: 0 'negative' (15,954), 1 'neutral' (14,421), 2 'positive' (6,807).
     """
-    options = FileOptions(header, sep, quoting, encoding, read_options)
+    options = FileOptions(header, sep, quoting, encoding)
     for name, value in (("validation_size", validation_size), ("test_size", test_size)):
         if not 0 < value < 1:
             raise ValueError(f"{name} must be a fraction between 0 and 1, got {value}.")
@@ -109,11 +93,9 @@ def load_text_dataset(
         )
     with _no_progress_bars():
         table = _read_source(source, text_column, label_column, options)
-        frame, report = clean_rows(table, drop_duplicates, conflicting_labels)
-        if split:  # a classifier is trained on it; scoring a file of one class is fine
-            _check_two_classes(frame, report, table.where, table.label_column)
-        frame["label"], names = _label_ids(
-            frame["label"], label_names or table.label_names, report, table.label_column
+        # A classifier is trained on split data; scoring a file of one class is fine.
+        frame, names, report = clean_rows(
+            table, label_names, drop_duplicates, conflicting_labels, two_classes=split
         )
         if not split:
             if n_per_class is not None or max_examples is not None:
@@ -122,7 +104,7 @@ def load_text_dataset(
                 )
             splits = {"all": frame}
         elif table.presplit:
-            splits = _use_given_splits(frame, validation_size, test_size, seed, names)
+            splits = _use_given_splits(frame, validation_size, test_size, seed)
         else:
             if max_examples is not None and max_examples < len(frame):
                 keep = stratified_indices(frame["label"].to_numpy(), size=max_examples, seed=seed)
@@ -130,6 +112,8 @@ def load_text_dataset(
                 frame = frame.iloc[keep]
             splits = _split(frame, validation_size, test_size, seed)
         data = DatasetDict({split: _to_dataset(part, names) for split, part in splits.items()})
+        if table.presplit:  # the Hub's own train split may lack a class of its test split
+            check_every_class_trained(data)
         if n_per_class is not None:
             before = len(data["train"])
             data["train"] = stratified_sample(data["train"], per_class=n_per_class, seed=seed)
@@ -161,8 +145,8 @@ def _no_progress_bars():
 
 def _read_source(source: Source, text_column, label_column, options: FileOptions) -> Table:
     if isinstance(source, str) and source in BUILTIN_DATASETS:
-        frame, label_names = read_builtin(source)
-        return Table(frame, source, source, label_names=label_names)
+        reader, label_names = BUILTIN_DATASETS[source]
+        return Table(reader(), source, source, label_names=label_names)
     if isinstance(source, pd.DataFrame):
         return Table(source, "DataFrame", "DataFrame", text_column, label_column)
     if isinstance(source, tuple):
@@ -180,17 +164,7 @@ def _read_source(source: Source, text_column, label_column, options: FileOptions
     if is_file_source(source, options):
         path = Path(source)
         frame, read_with = read_file(path, options)
-        names_given = "names" in (options.read_options or {})
-        header_row = read_with.get("header") is not None and not names_given
-        return Table(
-            frame,
-            path.name,
-            str(path),
-            text_column,
-            label_column,
-            read_with=read_with,
-            header_row=header_row,
-        )
+        return Table(frame, path.name, str(path), text_column, label_column, read_with=read_with)
     if isinstance(source, (str, Path)) and Path(source).exists():
         raise ValueError(
             f"Cannot read {source}: use a {', '.join(FILE_TYPES)} file, pass sep=... to read "
@@ -255,7 +229,7 @@ def _split(frame: pd.DataFrame, validation_size: float, test_size: float, seed: 
     return {"train": train, "validation": validation, "test": test}
 
 
-def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int, names):
+def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int):
     """Keep a Hub dataset's own train/test split; carve validation out of train if missing."""
     parts = {
         split: part.reset_index(drop=True) for split, part in frame.groupby("_split", sort=False)
@@ -273,13 +247,6 @@ def _use_given_splits(frame: pd.DataFrame, validation_size, test_size, seed: int
         raise ValueError(
             f"The dataset has splits {extra} besides train/validation/test; load it with "
             "datasets.load_dataset, keep the splits you want and pass a DataFrame."
-        )
-    unseen = sorted({int(v) for v in parts["test"]["label"]} - {int(v) for v in train["label"]})
-    if unseen:
-        raise ValueError(
-            f"Labels {[names[i] for i in unseen]} appear in the evaluation data but never in "
-            "training: the model could never learn them. Add training examples for them or "
-            "drop those rows."
         )
     return {"train": train, "validation": parts["validation"], "test": parts["test"]}
 

