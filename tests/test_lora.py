@@ -40,8 +40,6 @@ def test_adapters_start_at_the_pretrained_model_and_train_little(tokenizer):
 def test_bad_lora_settings_are_refused_before_any_work():
     with pytest.raises(ValueError, match="rank must be a whole number"):
         tl.add_lora(tiny_model(), rank=0)
-    with pytest.raises(ValueError, match=r"targets \['q_proj'\] are not layers"):
-        tl.add_lora(tiny_model(), targets=["q_proj"])
     gpt2 = tl.random_model("minilm", labels=2)
     gpt2.config.model_type = "gpt2"  # an architecture without default targets
     with pytest.raises(ValueError, match="No default LoRA targets for a 'gpt2' model"):

@@ -170,7 +170,7 @@ def test_file_reading_options_reach_the_loader_from_the_command_line(tmp_path):
     ])  # fmt: skip
     config = cli.config_from_args(args)
     assert (config.header, config.sep, config.text_column) == (None, "tab", "1")
-    data = tl.recipe.load_data(config, verbose=False)
+    data, _ = tl.recipe.load_data(config, verbose=False)
     texts = sorted(t for split in data.values() for t in split["text"])
     assert texts == sorted(text for _, text in rows)  # quotes kept, nothing lost
     assert tl.label_names_of(data) == ["neg", "pos"]

@@ -215,7 +215,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             )
     if args.split == "all":  # every row is scored, repeated texts included
         config = config.replace(drop_duplicates=False)
-    data = load_data(config, split=args.split != "all")
+    data, _ = load_data(config, split=args.split != "all")
     scored = data[args.split]
     where = "every row" if args.split == "all" else f"the {args.split} split"
     print(f"Scoring {where} of {config.dataset}: {_plural(len(scored), 'row')}.")

@@ -4,10 +4,7 @@ When the embeddings and lower layers are frozen their output never changes, so t
 run through them *once*; each epoch then runs only the top layers on the cached states
 (``inputs_embeds``). Same loop, same resulting model; BERT-like encoders, dropout off in the
 frozen part. :func:`shared_lower_layer_states` shares the cache across runs.
-
-Example:
-    >>> tl.freeze(model, train_last_layers=2)
-    >>> result = tl.train(model, tokenizer, data, epochs=4, cache_frozen_layers=True)
+Example: ``tl.train(tl.freeze(model, train_last_layers=2), ..., cache_frozen_layers=True)``.
 """
 
 from __future__ import annotations
@@ -59,16 +56,14 @@ def frozen_lower_layers(model: nn.Module) -> int:
         >>> frozen_lower_layers(tl.freeze(model, train_last_layers=2))   # MiniLM: 6 layers
         4
     """
-    encoder = encoder_of(model)
-    embeddings = getattr(encoder, "embeddings", None)
+    embeddings = getattr(encoder_of(model), "embeddings", None)
     if embeddings is None or any(p.requires_grad for p in embeddings.parameters()):
         return 0
-    count = 0
-    for layer in encoder_layers(model):
-        if any(p.requires_grad for p in layer.parameters()):
-            break
-        count += 1
-    return count
+    layers = encoder_layers(model)
+    trained = (
+        i for i, layer in enumerate(layers) if any(p.requires_grad for p in layer.parameters())
+    )
+    return next(trained, len(layers))  # the first trained layer's index = how many are frozen
 
 
 class LowerLayerCache:

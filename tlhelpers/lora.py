@@ -4,17 +4,12 @@ LoRA (Hu et al., 2021) freezes each weight ``W`` and learns ``(alpha / r) * B @ 
 it: for MiniLM's 384x384 matrices and ``r = 8``, 6,144 numbers instead of 147,456. The head
 and pooler train in full. Hugging Face: ``peft.LoraConfig`` + ``get_peft_model``; this
 module picks defaults and records the base weights an adapter belongs to.
-
-Example:
-    >>> model = tl.add_lora(model, rank=8)
-    >>> result = tl.train(model, tokenizer, data, lr=1e-3)
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import warnings
 from pathlib import Path
 
@@ -31,7 +26,6 @@ DEFAULT_TARGETS = {
 }
 # Trained in full next to the adapters: the new head and, for BERT, the pooler before it.
 TRAINED_IN_FULL = ["classifier", "pooler", "pre_classifier", "score"]
-ADAPTER_FILE = "adapter_config.json"
 
 
 def add_lora(
@@ -39,13 +33,11 @@ def add_lora(
     *,
     rank: int = 8,
     alpha: float | None = None,
-    targets: list[str] | None = None,
 ) -> nn.Module:
     """Freeze ``model`` and add LoRA adapters of rank ``rank`` to its attention projections.
 
     Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
-    ``2 * rank``), which trains, predicts and saves like the model it wraps. ``targets``
-    defaults to :data:`DEFAULT_TARGETS` of the architecture.
+    ``2 * rank``), which trains, predicts and saves like the model it wraps.
 
     Example:
         >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
@@ -57,24 +49,19 @@ def add_lora(
     if not (isinstance(rank, int) and rank >= 1):
         raise ValueError(f"rank must be a whole number of at least 1, got {rank!r}.")
     model_type = model.config.model_type
-    if targets is None:
-        if model_type not in DEFAULT_TARGETS:
-            raise ValueError(
-                f"No default LoRA targets for a '{model_type}' model: pass targets=[...], the "
-                f"names of its attention projections (e.g. {DEFAULT_TARGETS['bert']})."
-            )
-        targets = DEFAULT_TARGETS[model_type]
+    if model_type not in DEFAULT_TARGETS:
+        raise ValueError(
+            f"No default LoRA targets for a '{model_type}' model: add_lora adapts "
+            f"{', '.join(DEFAULT_TARGETS)} models, as every model of tl.CATALOG is."
+        )
     names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    missing = sorted(set(targets) - names)
-    if missing:
-        raise ValueError(f"targets {missing} are not layers of this '{model_type}' model.")
     base = base_weights_sha256(model)  # before the wrap adds adapters to the state dict
     config = LoraConfig(
         task_type=TaskType.SEQ_CLS,  # peft then trains the classifier in full too
         r=rank,
         lora_alpha=2 * rank if alpha is None else alpha,
         lora_dropout=0.0,  # off, like the course's dropout default (speed; same accuracy)
-        target_modules=list(targets),
+        target_modules=list(DEFAULT_TARGETS[model_type]),
         modules_to_save=[name for name in TRAINED_IN_FULL if name in names],
     )
     with _quiet_peft():
@@ -122,17 +109,15 @@ def base_weights_sha256(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def is_adapter_folder(folder: str | Path) -> bool:
-    """Whether ``folder`` holds a LoRA adapter (``adapter_config.json``), not a full model."""
-    return (Path(folder) / ADAPTER_FILE).exists()
-
-
-def load_adapter(folder: Path, base_name: str, labels: list[str], base_sha256: str | None):
-    """The base model ``base_name`` with the adapter of ``folder``, checked by ``base_sha256``."""
-    from peft import PeftModel
+def load_adapter(
+    folder: Path, base_name: str | Path | None, labels: list[str], base_sha256: str | None
+):
+    """The base ``base_name`` (None: peft's record) with ``folder``'s adapter, checked by sha256."""
+    from peft import PeftConfig, PeftModel
 
     from .models import load_model
 
+    base_name = str(base_name or PeftConfig.from_pretrained(folder).base_model_name_or_path)
     base, _ = load_model(base_name, labels=labels)
     found = base_weights_sha256(base)
     if base_sha256 is not None and found != base_sha256:
@@ -169,8 +154,3 @@ def adapter_record(model: nn.Module) -> dict:
             if isinstance(module, ModulesToSaveWrapper)
         ),
     }
-
-
-def adapter_base_path(folder: Path) -> str:
-    """The base model named in ``folder``'s ``adapter_config.json`` (peft's own record)."""
-    return json.loads((Path(folder) / ADAPTER_FILE).read_text())["base_model_name_or_path"]

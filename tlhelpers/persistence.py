@@ -32,7 +32,7 @@ import transformers
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from .lora import adapter_base_path, adapter_record, is_adapter_folder, is_lora, load_adapter
+from .lora import adapter_record, is_lora, load_adapter
 from .models import _quiet_transformers, label_names, replace_head
 from .record import run_record
 
@@ -383,9 +383,9 @@ def load_saved_model(
         >>> tl.predict(model, tokenizer, ["I love this airline"])
     """
     folder = check_saved_model(folder, allow_pickle=allow_pickle)
-    if is_adapter_folder(folder):
+    if (folder / "adapter_config.json").exists():  # a LoRA adapter (peft), not a whole model
         adapter = load_training_info(folder).get("adapter", {})
-        base_name = str(base or adapter.get("base_model") or adapter_base_path(folder))
+        base_name = base or adapter.get("base_model")
         with _quiet_transformers():
             labels = label_names(transformers.AutoConfig.from_pretrained(folder))
             model = load_adapter(folder, base_name, labels, adapter.get("base_sha256"))

@@ -51,14 +51,14 @@ class Run:
 
 
 def load_data(
-    config: TrainConfig, *, verbose: bool = True, return_report: bool = False, split: bool = True
-) -> DatasetDict | tuple[DatasetDict, LoadReport]:
-    """The dataset of ``config``: read, split, sampled and with validation capped as it says.
+    config: TrainConfig, *, verbose: bool = True, split: bool = True
+) -> tuple[DatasetDict, LoadReport]:
+    """The dataset of ``config`` (read, split, sampled as it says) and its :class:`LoadReport`.
 
-    ``return_report`` and ``split`` as in :func:`tlhelpers.load_text_dataset`.
+    ``split`` as in :func:`tlhelpers.load_text_dataset`.
 
     Example:
-        >>> data = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
+        >>> data, report = load_data(TrainConfig(dataset="bbc-news", n_per_class=16))
     """
     if config.dataset is None:
         raise ValueError("The configuration names no dataset: set dataset=... (or pass data=).")
@@ -81,9 +81,7 @@ def load_data(
         return_report=True,
         split=split,
     )
-    if split:
-        data = sample_splits(data, config)
-    return (data, report) if return_report else data
+    return (sample_splits(data, config) if split else data), report
 
 
 def _column(name: str | int) -> str | int:
@@ -149,7 +147,7 @@ def fine_tune(
     load_report = None
     if data is None:
         verbose = progress if verbose is None else verbose
-        data, load_report = load_data(config, verbose=verbose, return_report=True)
+        data, load_report = load_data(config, verbose=verbose)
     else:
         given = split_label_names(config.label_names)
         if given is not None and given != label_names_of(data):
