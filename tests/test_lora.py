@@ -37,13 +37,27 @@ def test_adapters_start_at_the_pretrained_model_and_train_little(tokenizer):
         tl.add_lora(model)
 
 
+def test_each_architecture_gets_its_query_and_value_projections():
+    from transformers import AutoModelForSequenceClassification, DistilBertConfig
+
+    small = {"dim": 32, "hidden_dim": 64, "n_layers": 1, "n_heads": 2, "num_labels": 2}
+    distilbert = AutoModelForSequenceClassification.from_config(DistilBertConfig(**small))
+    for model, targets in [(tiny_model(), {"query", "value"}), (distilbert, {"q_lin", "v_lin"})]:
+        adapted = {
+            n.split(".")[-4] for n, _ in tl.add_lora(model).named_parameters() if "lora_A" in n
+        }
+        assert adapted == targets, model.config.model_type
+
+
 def test_bad_lora_settings_are_refused_before_any_work():
     with pytest.raises(ValueError, match="rank must be a whole number"):
         tl.add_lora(tiny_model(), rank=0)
-    gpt2 = tl.random_model("minilm", labels=2)
-    gpt2.config.model_type = "gpt2"  # an architecture without default targets
-    with pytest.raises(ValueError, match="No default LoRA targets for a 'gpt2' model"):
-        tl.add_lora(gpt2)
+    unknown = tl.random_model("minilm", labels=2)
+    unknown.config.model_type = "mystery"  # an architecture peft has no targets for
+    with pytest.raises(ValueError, match="No default LoRA targets for a 'mystery' model"):
+        tl.add_lora(unknown)
+    with pytest.raises(ValueError, match="No modules were targeted"):  # peft's own check
+        tl.add_lora(tl.random_model("minilm", labels=2), targets=["q_proj"])
     with pytest.raises(ValueError, match="cannot be combined with train_last_layers"):
         tl.TrainConfig(lora_rank=8, train_last_layers=1)
     with pytest.raises(ValueError, match="cannot be combined"):

@@ -16,14 +16,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# The attention projections LoRA adapts, by architecture: the query and value matrices,
-# as in the LoRA paper (keys and feed-forward layers add parameters for little gain).
-DEFAULT_TARGETS = {
-    "bert": ["query", "value"],
-    "roberta": ["query", "value"],
-    "xlm-roberta": ["query", "value"],
-    "distilbert": ["q_lin", "v_lin"],
-}
+# LoRA adapts the query and value projections, as in the LoRA paper (keys and feed-forward
+# layers add parameters for little gain). peft's table names them for most architectures,
+# not for DistilBERT, one of tl.CATALOG's models.
+EXTRA_TARGETS = {"distilbert": ["q_lin", "v_lin"]}
 # Trained in full next to the adapters: the new head and, for BERT, the pooler before it.
 TRAINED_IN_FULL = ["classifier", "pooler", "pre_classifier", "score"]
 
@@ -33,26 +29,30 @@ def add_lora(
     *,
     rank: int = 8,
     alpha: float | None = None,
+    targets: list[str] | None = None,
 ) -> nn.Module:
     """Freeze ``model`` and add LoRA adapters of rank ``rank`` to its attention projections.
 
-    Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
-    ``2 * rank``), which trains, predicts and saves like the model it wraps.
+        Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
+        ``2 * rank``), which trains, predicts and saves like the model it wraps. ``targets``: the
+    layers to adapt; None takes peft's choice for the architecture.
 
-    Example:
-        >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
+        Example:
+            >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
     """
     from peft import LoraConfig, TaskType, get_peft_model
+    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_TARGETS
 
     if is_lora(model):
         raise ValueError("This model has LoRA adapters already: load a fresh model first.")
     if not (isinstance(rank, int) and rank >= 1):
         raise ValueError(f"rank must be a whole number of at least 1, got {rank!r}.")
     model_type = model.config.model_type
-    if model_type not in DEFAULT_TARGETS:
+    targets = targets or EXTRA_TARGETS.get(model_type) or PEFT_TARGETS.get(model_type)
+    if not targets:
         raise ValueError(
-            f"No default LoRA targets for a '{model_type}' model: add_lora adapts "
-            f"{', '.join(DEFAULT_TARGETS)} models, as every model of tl.CATALOG is."
+            f"No default LoRA targets for a '{model_type}' model: pass targets=[...], the "
+            "names of its attention projections (e.g. ['query', 'value'] for BERT)."
         )
     names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     base = base_weights_sha256(model)  # before the wrap adds adapters to the state dict
@@ -61,7 +61,7 @@ def add_lora(
         r=rank,
         lora_alpha=2 * rank if alpha is None else alpha,
         lora_dropout=0.0,  # off, like the course's dropout default (speed; same accuracy)
-        target_modules=list(DEFAULT_TARGETS[model_type]),
+        target_modules=list(targets),
         modules_to_save=[name for name in TRAINED_IN_FULL if name in names],
     )
     with _quiet_peft():
