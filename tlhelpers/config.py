@@ -47,12 +47,12 @@ def pick(quick: T, full: T) -> T:
     return quick if is_quick() else full
 
 
-def progress_bar(iterable: Any = None, *, enabled: bool = True, **options: Any) -> Any:
+def progress_bar(*, enabled: bool = True, **options: Any) -> Any:
     """A ``tqdm.auto`` bar, hidden when ``enabled`` is false or ``TLHELPERS_PROGRESS=off``."""
     from tqdm.auto import tqdm
 
     hidden = os.environ.get(PROGRESS_ENV_VAR, "").strip().lower() in {"0", "off", "false", "no"}
-    return tqdm(iterable, disable=hidden or not enabled, **options)
+    return tqdm(disable=hidden or not enabled, **options)
 
 
 def describe_mode() -> str:
@@ -105,8 +105,8 @@ CHOICES = {
 class TrainConfig:
     """Everything that defines a fine-tuning run: data, model, freezing and optimisation.
 
-    :func:`tlhelpers.fine_tune` runs it, ``python -m tlhelpers train`` has a flag per field,
-    a saved model keeps it. :meth:`describe` gives each field's Hugging Face twin.
+    :func:`tlhelpers.fine_tune` runs it, ``python -m tlhelpers train`` has a flag per field
+    and a saved model keeps it. :meth:`describe` gives each field's Hugging Face twin.
 
     Example:
         >>> config = TrainConfig(dataset="tweet-sentiment", lr=1e-4, epochs=1, n_per_class=300)
