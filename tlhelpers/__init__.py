@@ -14,9 +14,8 @@ or, the whole recipe described once (what the command line and the widget panel 
     run = tl.fine_tune(tl.TrainConfig(dataset="tweet-sentiment", epochs=2, lr=5e-5))
     run.save("runs/tweets")
 
-``import tlhelpers`` is fast and imports neither torch nor transformers: each name below (and
-each module, ``tl.plots``) is imported the first time it is used (PEP 562's module
-``__getattr__``), so a script that only needs ``tl.is_quick()`` or ``--help`` does not wait.
+``import tlhelpers`` is fast: each name below (and module, ``tl.plots``) is imported on first use
+(:mod:`tlhelpers._lazy`), so a script that only needs ``tl.is_quick()`` never waits for torch.
 """
 
 # ruff: noqa: F401
@@ -29,8 +28,7 @@ from ._lazy import lazy_attributes, public_names
 
 __version__ = "0.1.0"
 
-# The one list of the public API: editors and type checkers read these imports, and
-# public_names() reads them at run time to know where each name lives (nothing is imported).
+# The one list of the public API, read at run time by public_names() (nothing is imported).
 if TYPE_CHECKING:
     from .axis_break import mark_axis_break
     from .batching import (

@@ -1,15 +1,8 @@
 """Lazy package attributes (PEP 562): ``import package`` stays fast, names load on first use.
 
 A package lists its public API once, as imports under ``if TYPE_CHECKING:`` in its
-``__init__.py``: editors and type checkers read them, Python never runs them.
-:func:`public_names` reads that list from the source (importing nothing) and
-:func:`lazy_attributes` returns the module ``__getattr__`` and ``__dir__`` that import a name
-(or a public submodule) the first time it is used. ``tlhelpers`` and ``tlcourse`` use it,
-at the end of their ``__init__.py``::
-
-    _MODULE_OF = public_names(__file__)
-    __all__ = sorted(_MODULE_OF)
-    __getattr__, __dir__ = lazy_attributes(globals(), _MODULE_OF)
+``__init__.py`` (editors and type checkers read them, Python never runs them); its last lines
+hand that list to :func:`lazy_attributes`, as ``tlhelpers`` and ``tlcourse`` do.
 """
 
 from __future__ import annotations
@@ -23,8 +16,7 @@ from typing import Any
 
 
 def public_names(init_file: str) -> dict[str, str]:
-    """Each public name and its module, as the ``TYPE_CHECKING`` imports of ``init_file`` list
-    them (relative imports, so the module is a name inside the package)."""
+    """Each public name and its module (in the package), from ``init_file``'s ``TYPE_CHECKING``."""
     source = ast.parse(Path(init_file).read_text(encoding="utf-8"))
     block = next(
         node
@@ -39,9 +31,8 @@ def lazy_attributes(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` of the package whose ``globals()`` is ``namespace``.
 
-    A name of ``module_of`` is imported from its module, a public submodule's name
-    (``tl.plots.plot_history``) is the module itself; either is then stored in ``namespace``,
-    so the next lookup is a plain attribute, not this function.
+    A name is imported from its module (or is a public submodule, ``tl.plots``) on first use,
+    then stored in ``namespace``, so the next lookup is a plain attribute.
     """
     package = namespace["__name__"]
     found = pkgutil.iter_modules(namespace["__path__"])  # lists files, imports nothing

@@ -1,8 +1,4 @@
-"""Headless use: ``python -m tlhelpers train|evaluate|predict``.
-
-``train`` has one flag per :class:`tlhelpers.TrainConfig` field; ``--config`` on a saved
-model's ``training_config.json`` repeats its run. ``evaluate --dataset FILE`` reads FILE
-with its own flags, never the training file's. Examples::
+"""Headless use: ``python -m tlhelpers train|evaluate|predict`` (``--help`` lists the flags)::
 
     python -m tlhelpers train --dataset tweet-sentiment --epochs 1 --out runs/x
     python -m tlhelpers train --config runs/x/training_config.json --lr 3e-5 --out runs/y
@@ -190,17 +186,16 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    import tlhelpers as tl
-
     from .cleaning import _plural
-    from .persistence import load_run_config
+    from .evaluation import evaluate
+    from .persistence import load_run_config, load_saved_model
     from .recipe import load_data
 
     reading = {name: getattr(args, name) for name in READ_OPTIONS if hasattr(args, name)}
     if reading and not args.dataset:
         flags = ", ".join("--" + name.replace("_", "-") for name in reading)
         raise ValueError(f"{flags} describe how to read --dataset FILE; pass --dataset too.")
-    model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
+    model, tokenizer = load_saved_model(args.model, allow_pickle=args.allow_pickle)
     if args.dataset:
         # Another dataset: read with its own options (defaults + flags), not the training file's.
         config = TrainConfig(dataset=args.dataset, **reading)
@@ -222,7 +217,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # Labels are matched to the model's classes by name; evaluate() names any it lacks.
     # Texts are cut at the trained length: the record's, or the saved tokenizer's (None).
     max_length = None if args.dataset else config.max_length
-    report = tl.evaluate(model, tokenizer, scored, max_length=max_length)
+    report = evaluate(model, tokenizer, scored, max_length=max_length)
     _print_table(
         f"{args.split} metrics ({config.dataset}, n={len(scored)})",
         pd.DataFrame([report.summary()], index=[args.split]),
@@ -238,9 +233,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    import tlhelpers as tl
-
     from .cleaning import _plural
+    from .evaluation import predict
+    from .persistence import load_saved_model
 
     texts = list(args.texts)
     if args.file:
@@ -257,8 +252,8 @@ def run_predict(args: argparse.Namespace) -> int:
     filled = [i for i, text in enumerate(texts) if text.strip()]
     if not filled:
         raise ValueError(f"All {_plural(len(texts), 'text')} are blank: nothing to classify.")
-    model, tokenizer = tl.load_saved_model(args.model, allow_pickle=args.allow_pickle)
-    predictions = tl.predict(model, tokenizer, [texts[i] for i in filled]).set_axis(filled)
+    model, tokenizer = load_saved_model(args.model, allow_pickle=args.allow_pickle)
+    predictions = predict(model, tokenizer, [texts[i] for i in filled]).set_axis(filled)
     # Blank rows: the text as given, every other column empty (null in --json).
     predictions = predictions.reindex(range(len(texts))).astype(object)
     predictions = predictions.where(predictions.notna(), None).assign(text=texts)

@@ -47,17 +47,12 @@ def pick(quick: T, full: T) -> T:
     return quick if is_quick() else full
 
 
-def progress_bar(iterable: Any = None, *, enabled: bool = True, **options: Any) -> Any:
-    """A ``tqdm.auto`` progress bar, hidden when ``enabled`` is false or ``TLHELPERS_PROGRESS=off``.
-
-    Example:
-        >>> for batch in progress_bar(range(3), desc="Inference"):
-        ...     pass
-    """
+def progress_bar(*, enabled: bool = True, **options: Any) -> Any:
+    """A ``tqdm.auto`` bar, hidden when ``enabled`` is false or ``TLHELPERS_PROGRESS=off``."""
     from tqdm.auto import tqdm
 
     hidden = os.environ.get(PROGRESS_ENV_VAR, "").strip().lower() in {"0", "off", "false", "no"}
-    return tqdm(iterable, disable=hidden or not enabled, **options)
+    return tqdm(disable=hidden or not enabled, **options)
 
 
 def describe_mode() -> str:
@@ -90,9 +85,6 @@ def set_seed(seed: int) -> None:
 # What a field chooses, kept in its metadata: "data" (what is read and how it is split and
 # sampled), "model" (what is loaded and what of it learns) or "training" (the loop). The
 # saved run record groups fields by it, and train() refuses "data" and "model" fields.
-GROUPS = ("data", "model", "training")
-
-
 def _setting(default: Any, help: str, hf: str | None = None, *, group: str = "training") -> Any:
     """A :class:`TrainConfig` field: its help text, ``TrainingArguments`` twin and group."""
     return field(default=default, metadata={"help": help, "hf": hf, "group": group})
@@ -113,9 +105,8 @@ CHOICES = {
 class TrainConfig:
     """Everything that defines a fine-tuning run: data, model, freezing and optimisation.
 
-    :func:`tlhelpers.fine_tune` runs it, the command line makes its flags of the fields,
-    and a saved model keeps it. Names follow Hugging Face ``TrainingArguments``; each
-    field's help, twin and group are in :meth:`describe`.
+    :func:`tlhelpers.fine_tune` runs it, ``python -m tlhelpers train`` has a flag per field
+    and a saved model keeps it. :meth:`describe` gives each field's Hugging Face twin.
 
     Example:
         >>> config = TrainConfig(dataset="tweet-sentiment", lr=1e-4, epochs=1, n_per_class=300)
@@ -243,8 +234,6 @@ class TrainConfig:
             >>> TrainConfig().settings("model")["train_last_layers"] is None
             True
         """
-        if group not in GROUPS:
-            raise ValueError(f"group must be one of {GROUPS}, got {group!r}.")
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["group"] == group}
 
     @classmethod
@@ -368,8 +357,7 @@ def _check_config(c: TrainConfig) -> None:
         require(getattr(c, name) in choices, name, f"one of {choices}")
     if not c.model:
         raise ValueError("model must name a catalog model, a Hub id or a folder.")
-    if c.label_names is not None:
-        split_label_names(c.label_names)  # raises if the names are not usable
+    split_label_names(c.label_names)  # raises if the names are not usable
 
 
 def split_label_names(text: str | None) -> list[str] | None:
