@@ -25,10 +25,10 @@ def test_round_trip_and_pipeline(tiny_model, tokenizer, tmp_path):
     assert (folder / "model.safetensors").exists() and (folder / "config.json").exists()
     assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))
     info = tl.load_training_info(folder)
-    assert info["labels"] == ["negative", "neutral", "positive"]
     assert info["metrics"] == {"accuracy": 0.5} and info["training"] == {"epochs": 1}
 
     model, tok = tl.load_saved_model(folder)
+    assert tl.label_names(model) == ["negative", "neutral", "positive"]
     before = tl.predict_proba(tiny_model, tokenizer, TEXTS)
     assert np.allclose(before, tl.predict_proba(model, tok, TEXTS), atol=1e-6)
 

@@ -296,6 +296,15 @@ def test_pickled_weights_load_when_allowed_and_resave_as_safetensors(
     assert np.allclose(tl.predict_proba(again, tok, TEXTS), expected, atol=1e-6)
 
 
+def test_a_pickled_mlp_head_loads_when_allowed(tiny_model, tokenizer, tmp_path):
+    tl.replace_head(tiny_model, ["a", "b"], hidden_units=16, seed=0)
+    folder = pickled_copy(tiny_model, tokenizer, tmp_path / "old-format")
+    model, tok = tl.load_saved_model(folder, allow_pickle=True)
+    assert isinstance(model.classifier, torch.nn.Sequential)
+    expected = tl.predict_proba(tiny_model, tokenizer, TEXTS)
+    assert np.allclose(tl.predict_proba(model, tok, TEXTS), expected, atol=1e-6)
+
+
 def test_a_malicious_pickle_gives_a_clear_error_and_runs_nothing(tiny_model, tokenizer, tmp_path):
     folder = pickled_copy(tiny_model, tokenizer, tmp_path / "downloaded")
     marker = tmp_path / "the-payload-ran"

@@ -121,13 +121,10 @@ def resolve_model_name(name: str | os.PathLike) -> str:
 
 def is_available_offline(name: str) -> bool:
     """True if ``name`` loads without the network (embedded, local folder, or cached)."""
-    resolved = resolve_model_name(name)
-    if Path(resolved).is_dir():
-        return True
     from huggingface_hub import try_to_load_from_cache
 
-    cached = try_to_load_from_cache(resolved, "config.json")
-    return isinstance(cached, str)
+    where = resolve_model_name(name)
+    return Path(where).is_dir() or isinstance(try_to_load_from_cache(where, "config.json"), str)
 
 
 def catalog() -> pd.DataFrame:

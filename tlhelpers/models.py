@@ -28,7 +28,7 @@ def random_model(name: str | os.PathLike, labels: Sequence[str] | int = 2) -> nn
         >>> count_parameters(bert)["total"] > 100_000_000
         True
     """
-    names = _normalise_labels(labels, None)
+    names = _normalise_labels(labels)
     if name in CATALOG:  # built from the catalog's config fields: no download
         config = AutoConfig.for_model(CATALOG[name].model_type, **dict(CATALOG[name].config))
     else:
@@ -90,16 +90,13 @@ def load_tokenizer(name: str | os.PathLike = "minilm"):
 def load_model(
     name: str | os.PathLike = "minilm",
     labels: Sequence[str] | int | None = None,
-    *,
-    num_labels: int | None = None,
-    dtype: torch.dtype | None = None,
 ):
     """``(model, tokenizer)``: a pretrained encoder with a fresh head sized for ``labels``.
 
     Hugging Face: ``AutoModelForSequenceClassification.from_pretrained(name, num_labels=...)``.
     ``name`` is a catalog name (``"minilm"``, ``"bert-base"`` ...), a Hub id or a folder;
     ``labels`` the class names or their count, left out for a fine-tuned classifier to keep
-    the classes it learned. ``dtype``: e.g. ``torch.float16`` on a GPU (default float32).
+    the classes it learned.
 
     Example:
         >>> model, tokenizer = load_model("minilm", labels=["negative", "neutral", "positive"])
@@ -117,9 +114,9 @@ def load_model(
     with _loading(name):
         config = AutoConfig.from_pretrained(resolved)
     trained = _trained_label_names(config)
-    if labels is None and num_labels is None and trained:
+    if labels is None and trained:
         labels = trained  # a fine-tuned classifier: keep the classes it learned
-    names = _normalise_labels(labels, num_labels)
+    names = _normalise_labels(labels)
     # Same count: from_pretrained keeps the trained head, so other names or another order
     # would silently give its outputs the wrong names.
     if trained and len(trained) == len(names) and trained != names:
@@ -130,12 +127,9 @@ def load_model(
         )
     _name_classes(config, names)
     with _loading(name):
+        # The checkpoint's own head (if any) has another size: start a fresh one.
         model = AutoModelForSequenceClassification.from_pretrained(
-            resolved,
-            config=config,
-            # The checkpoint's own head (if any) has another size: start a fresh one.
-            ignore_mismatched_sizes=True,
-            **({} if dtype is None else {"dtype": dtype}),
+            resolved, config=config, ignore_mismatched_sizes=True
         )
         tokenizer = AutoTokenizer.from_pretrained(resolved)
     return model, tokenizer
@@ -159,13 +153,12 @@ def _trained_label_names(config) -> list[str] | None:
     return names
 
 
-def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None) -> list[str]:
-    if labels is None and num_labels is None:
+def _normalise_labels(labels: Sequence[str] | int | None) -> list[str]:
+    if labels is None:
         raise ValueError(
             "Say which classes the model predicts: labels=['negative', 'neutral', 'positive'] "
             "(or labels=data['train'].features['label'].names)."
         )
-    labels = num_labels if labels is None else labels
     if isinstance(labels, int):
         names = [f"LABEL_{i}" for i in range(labels)]
     else:
@@ -174,11 +167,6 @@ def _normalise_labels(labels: Sequence[str] | int | None, num_labels: int | None
         raise ValueError(f"A classifier needs at least 2 labels, got {names}.")
     if len(set(names)) != len(names):
         raise ValueError(f"Label names must be unique, got {names}.")
-    if num_labels is not None and num_labels != len(names):
-        raise ValueError(
-            f"num_labels={num_labels} disagrees with the {len(names)} labels {names}. "
-            "Drop num_labels or make it match."
-        )
     return names
 
 
@@ -196,7 +184,6 @@ def replace_head(
     labels: Sequence[str] | int,
     *,
     hidden_units: int | None = None,
-    dropout: float = 0.1,
     seed: int | None = None,
 ) -> nn.Module:
     """Put a new, untrained head on ``model`` for ``labels``, keeping the model consistent.
@@ -204,13 +191,13 @@ def replace_head(
     ``model.classifier = torch.nn.Linear(768, 3)`` alone leaves ``num_labels`` at its old
     value (the loss then fails, a saved model reloads wrongly); this updates the labels too.
 
-    ``hidden_units=N`` makes a small MLP head (Linear -> GELU -> Dropout(``dropout``) ->
-    Linear), which ``transformers.pipeline`` cannot reload; ``seed`` seeds its initial weights.
+    ``hidden_units=N`` makes a small MLP head (Linear -> GELU -> Dropout(0.1) -> Linear),
+    which ``transformers.pipeline`` cannot reload; ``seed`` seeds its initial weights.
 
     Example:
         >>> replace_head(model, ["business", "entertainment", "politics", "sport", "tech"])
     """
-    names = _normalise_labels(labels, None)
+    names = _normalise_labels(labels)
     if seed is not None:
         torch.manual_seed(seed)
     old_head = head_of(model)
@@ -223,7 +210,7 @@ def replace_head(
         new_head = nn.Sequential(
             nn.Linear(width, hidden_units),
             nn.GELU(),
-            nn.Dropout(dropout),
+            nn.Dropout(0.1),
             nn.Linear(hidden_units, len(names)),
         )
     for layer in new_head.modules():

@@ -15,7 +15,6 @@ import errno
 import json
 import os
 import pickle
-import platform
 import re
 import shutil
 import socket
@@ -23,14 +22,13 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import torch
-import transformers
 from safetensors.torch import load_file
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from .lora import adapter_record, is_lora, load_adapter
 from .models import _quiet_transformers, label_names, replace_head
@@ -80,18 +78,7 @@ def save_model(
             tokenizer.save_pretrained(staging)
             if is_lora(model):  # the labels and architecture, read by label_names and checks
                 model.config.save_pretrained(staging)
-        info = {
-            "format": "tlhelpers-model/1",
-            "labels": label_names(model),
-            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "transformers": transformers.__version__,
-            },
-            "training": _jsonable(training),
-            "metrics": _jsonable(metrics),
-        }
+        info = {"training": _jsonable(training), "metrics": _jsonable(metrics)}
         if getattr(training, "config", None) is not None:
             # The run record: the data and model the run used, and its training settings.
             record = run_record(training)
@@ -108,7 +95,7 @@ def save_model(
         if load_report is not None:
             fields = asdict(load_report)  # counts, dropped rows by reason, label mapping
             info["load_report"] = {**_jsonable(fields), "summary": load_report.summary()}
-        if training is not None and hasattr(training, "history"):
+        if hasattr(training, "history"):
             info["history"] = {"steps": training.history.steps, "evals": training.history.evals}
         (staging / INFO_FILE).write_text(json.dumps(_jsonable(info), indent=2))
         _finish_files(staging)
@@ -136,12 +123,11 @@ def _finish_files(staging: Path) -> None:
         _fsync(root)
 
 
-def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> Path:
+def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> None:
     """Raise unless ``folder`` is new, empty or an earlier save; call it before long work.
 
     Example:
         >>> check_save_target("runs/tweets")
-        PosixPath('runs/tweets')
     """
     folder = Path(folder)
     recover_interrupted_save(folder)  # finish or undo a killed save before looking
@@ -155,7 +141,6 @@ def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> P
             )
         if not overwrite:
             raise FileExistsError(f"{folder} already holds a saved model (overwrite=False).")
-    return folder
 
 
 def load_run_config(folder: str | os.PathLike):
@@ -369,7 +354,6 @@ def check_saved_model(folder: str | os.PathLike, *, allow_pickle: bool = False) 
 def load_saved_model(
     folder: str | os.PathLike,
     *,
-    device: str | None = None,
     allow_pickle: bool = False,
     base: str | os.PathLike | None = None,
 ):
@@ -387,7 +371,7 @@ def load_saved_model(
         adapter = load_training_info(folder).get("adapter", {})
         base_name = base or adapter.get("base_model")
         with _quiet_transformers():
-            labels = label_names(transformers.AutoConfig.from_pretrained(folder))
+            labels = label_names(AutoConfig.from_pretrained(folder))
             model = load_adapter(folder, base_name, labels, adapter.get("base_sha256"))
             tokenizer = AutoTokenizer.from_pretrained(folder)
     else:
@@ -404,10 +388,13 @@ def load_saved_model(
             if hidden_units:
                 # An MLP head is ours, not transformers': rebuild it, then load all weights.
                 replace_head(model, label_names(model), hidden_units=hidden_units)
-                model.load_state_dict(_read_weights(safe or pickled), strict=False)
+                # Pickles only with allow_pickle=True, and then tensors only, never code.
+                unpickle = partial(torch.load, map_location="cpu", weights_only=True)
+                for path in safe or pickled:
+                    model.load_state_dict((load_file if safe else unpickle)(path), strict=False)
         except Exception as error:
             raise _load_error(folder, error) from error
-    return (model.to(device) if device else model).eval(), tokenizer
+    return model.eval(), tokenizer
 
 
 def load_training_info(folder: str | os.PathLike) -> dict:
@@ -426,16 +413,6 @@ def _weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
     files = sorted(p for p in folder.iterdir() if p.is_file())
     safe = [p for p in files if p.suffix == ".safetensors"]
     return safe, [p for p in files if p.suffix in PICKLE_SUFFIXES]
-
-
-def _read_weights(files: list[Path]) -> dict[str, torch.Tensor]:
-    weights: dict[str, torch.Tensor] = {}
-    for path in files:
-        if path.suffix == ".safetensors":
-            weights.update(load_file(path))
-        else:  # only reached with allow_pickle=True; tensors only, never code
-            weights.update(torch.load(path, map_location="cpu", weights_only=True))
-    return weights
 
 
 def _load_error(folder: Path, error: Exception) -> ValueError:

@@ -20,7 +20,7 @@ from .data import LoadReport, check_every_class_trained, label_names_of, load_te
 from .evaluation import EvaluationReport, evaluate, predict
 from .lora import add_lora
 from .models import freeze, load_model, load_tokenizer, random_model, unfreeze
-from .record import data_from_config, data_in_memory, model_from_config
+from .record import data_record, model_record
 from .sampling import stratified_sample
 from .training import TrainingResult, train
 
@@ -168,10 +168,8 @@ def fine_tune(
     result.config = config
     sampling = {name: getattr(config, name) for name in ("n_per_class", "max_validation_examples")}
     seen = {key: result.data_used[key] for key in ("rows", "sha256")}  # train() hashed `data`
-    result.data_used = (
-        data_from_config(config, seen) if load_report else data_in_memory(seen, **sampling)
-    )
-    result.model_used = model_from_config(config, model)
+    result.data_used = data_record(seen, config) if load_report else data_record(seen, **sampling)
+    result.model_used = model_record(model, config)
     report = None
     # A stopped run skips the test: whoever stopped it wants it to end now.
     if evaluate_test and "test" in data and not result.interrupted:

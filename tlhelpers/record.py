@@ -54,51 +54,45 @@ def fingerprint(data: DatasetDict) -> dict[str, Any]:
     return {"rows": {split: len(data[split]) for split in data}, "sha256": content_hash(data)}
 
 
-def data_in_memory(seen: dict[str, Any], **applied: Any) -> dict[str, Any]:
-    """The record of data handed over in memory: its :func:`fingerprint`, the settings applied.
+def data_record(
+    seen: dict[str, Any], config: TrainConfig | None = None, **applied: Any
+) -> dict[str, Any]:
+    """The record of a run's data, ``seen`` as :func:`fingerprint`: ``config.dataset`` or in memory.
 
     Example:
-        >>> data_in_memory(fingerprint(data))
+        >>> data_record(fingerprint(data))
         {'source': 'in-memory', 'rows': {'train': 240, ...}, 'sha256': '3f1c...'}
     """
-    return {"source": IN_MEMORY, **applied, **seen}
-
-
-def data_from_config(config: TrainConfig, seen: dict[str, Any]) -> dict[str, Any]:
-    """The record of data read from ``config.dataset``: name or path, options, ``seen`` rows."""
     from .data import BUILTIN_DATASETS
 
+    if config is None:
+        return {"source": IN_MEMORY, **applied, **seen}
     name = config.dataset
     path = Path(name)
     source = "built-in" if name in BUILTIN_DATASETS else "file" if path.exists() else "hub"
-    record: dict[str, Any] = {"source": source, **config.settings("data")}
-    if source == "file":
-        # As given (a replay from the same folder reads it again), and where it was.
-        record["path"] = str(path.resolve())
-    return {**record, **seen}
+    # A file as given (a replay from the same folder reads it again), and where it was.
+    where = {"path": str(path.resolve())} if source == "file" else {}
+    return {"source": source, **config.settings("data"), **where, **seen}
 
 
-def model_in_memory(model) -> dict[str, Any]:
-    """The record of a model handed over ready-made: what its own config says it is."""
-    config = model.config
+def model_record(model, config: TrainConfig | None = None) -> dict[str, Any]:
+    """The record of a run's model, ``config.model`` or handed over: what its config says it is."""
+    from .checkpoints import CATALOG
+
+    if config is None:
+        record: dict[str, Any] = {"source": IN_MEMORY}
+    else:
+        name = config.model
+        source = "catalog" if name in CATALOG else "folder" if Path(name).is_dir() else "hub"
+        record = {"source": source, **config.settings("model")}
+    settings = model.config
     return {
-        "source": IN_MEMORY,
-        "name_or_path": getattr(config, "name_or_path", None) or None,
+        **record,
+        "name_or_path": getattr(settings, "name_or_path", None) or None,
         "architecture": type(model).__name__,
-        "model_type": getattr(config, "model_type", None),
-        "labels": [config.id2label[i] for i in range(len(config.id2label))],
+        "model_type": getattr(settings, "model_type", None),
+        "labels": [settings.id2label[i] for i in range(len(settings.id2label))],
     }
-
-
-def model_from_config(config: TrainConfig, model) -> dict[str, Any]:
-    """The record of the model ``config.model`` named, as loaded (and frozen) for the run."""
-    from .models import CATALOG
-
-    name = config.model
-    source = "catalog" if name in CATALOG else "folder" if Path(name).is_dir() else "hub"
-    described = model_in_memory(model)
-    del described["source"]
-    return {"source": source, **config.settings("model"), **described}
 
 
 def run_record(result) -> dict[str, Any]:
@@ -117,15 +111,6 @@ def is_run_record(values: dict[str, Any]) -> bool:
     return str(values.get("format", "")).startswith("tlhelpers-run/")
 
 
-def describe_data(record: dict[str, Any]) -> str:
-    """A run record's data in words, for messages: ``'in-memory data (train 240, ...)'``."""
-    if record.get("source") in REPLAYABLE_DATA:
-        return f"{record['source']} data {record.get('dataset')!r}"
-    rows = ", ".join(f"{split} {n:,}" for split, n in (record.get("rows") or {}).items())
-    digest = str(record.get("sha256") or "")[:12]
-    return f"{record.get('source', 'unknown')} data ({rows or 'size unknown'}; sha256 {digest}...)"
-
-
 def settings_to_replay(
     record: dict[str, Any],
     *,
@@ -142,8 +127,11 @@ def settings_to_replay(
     """
     data, model = record.get("data") or {}, record.get("model") or {}
     if data.get("source") not in REPLAYABLE_DATA and not other_data:
+        rows = ", ".join(f"{split} {n:,}" for split, n in (data.get("rows") or {}).items())
+        digest = str(data.get("sha256") or "")[:12]
         raise ValueError(
-            f"{where} records a run on {describe_data(data)}: there is no file or dataset "
+            f"{where} records a run on {data.get('source', 'unknown')} data "
+            f"({rows or 'size unknown'}; sha256 {digest}...): there is no file or dataset "
             "name to read that data again, so the run cannot be repeated from it. Name the "
             "data yourself with dataset=... (a file, a built-in name or a Hub id)."
         )

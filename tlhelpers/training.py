@@ -33,7 +33,7 @@ from .evaluation import compute_metrics
 from .inference import inference_mode
 from .layer_cache import LowerLayerCache
 from .models import count_parameters, encoder_layers, head_of, label_names, set_dropout
-from .record import data_in_memory, fingerprint, model_in_memory
+from .record import data_record, fingerprint, model_record
 from .stopping import BestWeights, StopSignals, interrupt_message
 
 logger = logging.getLogger(__name__)
@@ -352,8 +352,8 @@ def train(
         interrupted=interrupted,
         stop_signal=stop.received if interrupted else None,
         class_weights=None if class_weights is None else [float(w) for w in class_weights],
-        data_used=data_in_memory(fingerprint(data)),
-        model_used=model_in_memory(model),
+        data_used=data_record(fingerprint(data)),
+        model_used=model_record(model),
     )
 
 
