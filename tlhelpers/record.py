@@ -107,7 +107,7 @@ def run_record(result) -> dict[str, Any]:
 
 
 def is_run_record(values: dict[str, Any]) -> bool:
-    """True for a run record (False for a plain ``TrainConfig.save`` file)."""
+    """True for a run record (False for a plain JSON file of settings)."""
     return str(values.get("format", "")).startswith("tlhelpers-run/")
 
 
@@ -123,7 +123,7 @@ def settings_to_replay(
     In-memory data (a ready-made model) is refused unless ``other_data`` (``other_model``).
 
     Example:
-        >>> TrainConfig.from_dict(settings_to_replay(record))
+        >>> TrainConfig().replace(**settings_to_replay(record))
     """
     data, model = record.get("data") or {}, record.get("model") or {}
     if data.get("source") not in REPLAYABLE_DATA and not other_data:
