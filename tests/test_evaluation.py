@@ -106,6 +106,8 @@ def test_bootstrap_intervals_match_a_slow_reference():
         for p in (y_pred, other)
     )
     a, b = np.array(a), np.array(b)
+    both = tl.evaluation._bootstrap_scores(y_true, [y_pred, other], 3, "macro_f1", 40, 7)
+    np.testing.assert_allclose(both, [a, b])  # every resample, not only the interval's ends
     interval = tl.bootstrap_interval(y_true, y_pred, 3, n_resamples=40, seed=7)
     assert (interval.low, interval.high) == pytest.approx(np.quantile(a, [0.025, 0.975]))
     difference = tl.bootstrap_difference(y_true, y_pred, other, 3, n_resamples=40, seed=7)

@@ -5,8 +5,8 @@ evaluation, saving and the command line. ``tlcourse`` is what the notebooks need
 with it: notebook 05's tuning panel (:mod:`tlcourse.widgets`) and notebook 07's lab, which
 measures the promises of transfer learning (:mod:`tlcourse.experiments`, its analysis
 :mod:`tlcourse.lab_analysis`, figures :mod:`tlcourse.lab_plots` and text noise
-:mod:`tlcourse.noise`). ``tlcourse`` imports
-``tlhelpers``, never the reverse, so the library reads and installs without the course::
+:mod:`tlcourse.noise`). ``tlcourse`` imports ``tlhelpers``, never the reverse, so the
+library reads and installs without the course::
 
     import tlhelpers as tl
     import tlcourse

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         predict_proba,
         reliability,
     )
+    from .features import extract_features, linear_probe
     from .lora import add_lora, is_lora, merge_lora
     from .models import (
         CATALOG,

@@ -53,9 +53,10 @@ class _Baseline:
         """Class probabilities, shape ``(len(texts), num_labels)``."""
         if not hasattr(self, "label_names"):
             raise RuntimeError("Call fit(train_dataset) before predicting.")
+        texts = list(texts)
         probabilities = np.zeros((len(texts), len(self.label_names)))
         # A class absent from the training data keeps probability 0.
-        features = self._features(list(texts))
+        features = self._features(texts)
         probabilities[:, self.pipeline.classes_] = self.pipeline.predict_proba(features)
         return probabilities
 

@@ -172,7 +172,8 @@ class LengthGroupedSampler(torch.utils.data.Sampler):
     def __init__(
         self, lengths: Sequence[int], batch_size: int, seed: int = 0, shuffle: bool = True
     ):
-        self.lengths, self.batch_size, self.seed = np.asarray(lengths), batch_size, seed
+        self.lengths = np.asarray(lengths)
+        self.batch_size, self.seed = batch_size, seed
         self.shuffle = shuffle  # False: longest first, in one sorted pass (for evaluation)
         self.epoch = 0
 

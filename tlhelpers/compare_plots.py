@@ -119,6 +119,7 @@ def plot_curve(
     fig, ax = plt.subplots(figsize=(8.5, 3.6))
     highest = 0.0
     for name, series in ys.items():
+        # One (mean, sd, count) row per x value, then one array per column.
         means, sds, _ = np.array([mean_and_sd(value) for value in series]).reshape(-1, 3).T
         if len(means) != len(x):
             raise ValueError(f"Series {name!r} has {len(means)} values for {len(x)} x values.")

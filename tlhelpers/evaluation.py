@@ -127,8 +127,11 @@ def _bootstrap_scores(
     metric: str,
     n_resamples: int,
     seed: int,
+    confidence: float = 0.95,
 ) -> np.ndarray:
     """Each model's score on the same ``n_resamples`` resampled test sets (paired)."""
+    if not 0 < confidence < 1:  # checked here, before the resampling, for the interval after
+        raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
     if metric not in ("accuracy", "macro_f1"):
         raise ValueError(f"metric={metric!r} is not known; use one of ('accuracy', 'macro_f1').")
     if int(n_resamples) < 1:
@@ -174,7 +177,7 @@ def bootstrap_interval(
         >>> print(interval)  # estimate [low, high]: 8 examples say little
         0.719 [0.333, 1.000]
     """
-    scores = _bootstrap_scores(y_true, [y_pred], labels, metric, n_resamples, seed)[0]
+    scores = _bootstrap_scores(y_true, [y_pred], labels, metric, n_resamples, seed, confidence)[0]
     estimate = compute_metrics(y_true, y_pred, labels)[metric]
     return _percentile_interval(metric, estimate, scores, confidence)
 
@@ -205,7 +208,7 @@ def bootstrap_difference(
             f"{len(y_pred_b)} predictions."
         )
     predictions = [y_pred_a, y_pred_b]
-    scores = _bootstrap_scores(y_true, predictions, labels, metric, n_resamples, seed)
+    scores = _bootstrap_scores(y_true, predictions, labels, metric, n_resamples, seed, confidence)
     a, b = (compute_metrics(y_true, p, labels)[metric] for p in predictions)
     # Paired: the difference on each of the same resamples.
     return _percentile_interval(f"{metric} difference", a - b, scores[0] - scores[1], confidence)
@@ -215,8 +218,6 @@ def _percentile_interval(
     metric: str, estimate: float, scores: np.ndarray, confidence: float
 ) -> ConfidenceInterval:
     """The interval holding the central ``confidence`` share of the bootstrap ``scores``."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence is a share between 0 and 1 (e.g. 0.95); got {confidence}.")
     tail = (1 - confidence) / 2
     low, high = np.quantile(scores, [tail, 1 - tail])
     return ConfidenceInterval(metric, estimate, float(low), float(high), confidence)

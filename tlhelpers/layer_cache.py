@@ -59,11 +59,12 @@ def frozen_lower_layers(model: nn.Module) -> int:
     embeddings = getattr(encoder_of(model), "embeddings", None)
     if embeddings is None or any(p.requires_grad for p in embeddings.parameters()):
         return 0
-    layers = encoder_layers(model)
-    trained = (
-        i for i, layer in enumerate(layers) if any(p.requires_grad for p in layer.parameters())
-    )
-    return next(trained, len(layers))  # the first trained layer's index = how many are frozen
+    frozen = 0
+    for layer in encoder_layers(model):
+        if any(p.requires_grad for p in layer.parameters()):
+            break
+        frozen += 1
+    return frozen
 
 
 class LowerLayerCache:

@@ -33,12 +33,12 @@ def add_lora(
 ) -> nn.Module:
     """Freeze ``model`` and add LoRA adapters of rank ``rank`` to its attention projections.
 
-        Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
-        ``2 * rank``), which trains, predicts and saves like the model it wraps. ``targets``: the
-    layers to adapt; None takes peft's choice for the architecture.
+    Returns the ``peft`` model (``LoraConfig(r=rank, lora_alpha=alpha)``; default alpha
+    ``2 * rank``), which trains, predicts and saves like the model it wraps. ``targets``: the
+    layers to adapt; None: the query and value projections (peft's table, and DistilBERT's).
 
-        Example:
-            >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
+    Example:
+        >>> model = add_lora(tl.load_model("minilm", labels=2)[0], rank=8)
     """
     from peft import LoraConfig, TaskType, get_peft_model
     from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_TARGETS
@@ -48,13 +48,17 @@ def add_lora(
     if not (isinstance(rank, int) and rank >= 1):
         raise ValueError(f"rank must be a whole number of at least 1, got {rank!r}.")
     model_type = model.config.model_type
-    targets = targets or EXTRA_TARGETS.get(model_type) or PEFT_TARGETS.get(model_type)
+    if targets is None:
+        targets = EXTRA_TARGETS.get(model_type) or PEFT_TARGETS.get(model_type)
     if not targets:
         raise ValueError(
             f"No default LoRA targets for a '{model_type}' model: pass targets=[...], the "
             "names of its attention projections (e.g. ['query', 'value'] for BERT)."
         )
     names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = sorted(set(targets) - names)
+    if missing:
+        raise ValueError(f"targets {missing} are not layers of this '{model_type}' model.")
     base = base_weights_sha256(model)  # before the wrap adds adapters to the state dict
     config = LoraConfig(
         task_type=TaskType.SEQ_CLS,  # peft then trains the classifier in full too
