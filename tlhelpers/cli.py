@@ -79,11 +79,7 @@ def add_config_flags(
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run's settings: the ``--config`` file (or the defaults), then the flags given.
-
-    Example:
-        >>> config_from_args(build_parser().parse_args(["train", "--out", "x", "--lr", "1e-4"]))
-    """
+    """The run's settings: the ``--config`` file (or the defaults), then the flags given."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     return TrainConfig.load(args.config, **given) if args.config else TrainConfig(**given)
 
@@ -140,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
     if config.dataset is None:
         raise ValueError("No dataset: pass --dataset NAME_OR_FILE (or a --config that has one).")
     check_save_target(args.out)
-    # A replay of a run record must read the recorded rows (unless --dataset names others).
+    # The record's sha256, to say whether this replay read other rows than the recorded run.
     replayed = read_settings_file(args.config) if args.config and "dataset" not in args else {}
 
     import pandas as pd

@@ -30,11 +30,7 @@ PROGRESS_ENV_VAR = "TLHELPERS_PROGRESS"
 
 
 def is_quick() -> bool:
-    """True when ``TLHELPERS_QUICK`` is set to a true value (``1``, ``true``, ``yes``).
-
-    Example:
-        >>> is_quick()  # True under TLHELPERS_QUICK=1, as in the tests
-    """
+    """True when ``TLHELPERS_QUICK`` is set to a true value (``1``, ``true``, ``yes``)."""
     return os.environ.get(QUICK_ENV_VAR, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -234,6 +230,8 @@ class TrainConfig:
             >>> TrainConfig().settings("model")["train_last_layers"] is None
             True
         """
+        if group not in ("data", "model", "training"):
+            raise ValueError(f"group is 'data', 'model' or 'training', got {group!r}.")
         return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["group"] == group}
 
     @classmethod

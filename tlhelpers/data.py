@@ -56,8 +56,8 @@ def load_text_dataset(
         label_names: one name per label value, for the values in sorted order.
         n_per_class: keep at most this many *training* examples per class (few-shot).
         max_examples: subsample the whole dataset (stratified) before splitting.
-        header, sep, quoting, encoding: how to read a file (as in pandas, but ``quoting`` is
-            ``"minimal"`` or ``"none"``: the default for TSV, quotes are part of the text).
+        header, sep, quoting, encoding: how to read a file (as in pandas; ``quoting`` is
+            ``"minimal"``, or ``"none"``, the default for TSV: quotes are part of the text).
         drop_duplicates: drop repeated texts (default: on, except for dicts and tuples).
         conflicting_labels: a text with different labels: ``"drop"`` every copy, keep the
             ``"first"``, or raise an ``"error"``.

