@@ -84,7 +84,7 @@ def _read_table(table: str) -> dict[str, CatalogEntry]:
         )
         sizes = float(millions), int(layers), int(hidden)
         card = {"language": language, "licence": licence, "trained_on": trained_on}
-        card["cased"] = {"cased": True, "uncased": False}.get(cased)
+        card["cased"] = {"cased": True, "uncased": False, None: None}[cased]  # a typo fails
         fields = (field.split("=") for field in " ".join(extra).split())
         config = tuple((key, int(value)) for key, value in fields)
         entries[name] = CatalogEntry(name, hub_id, *sizes, note, model_type, config, **card)

@@ -280,7 +280,8 @@ def freeze(model: nn.Module, *, train_last_layers: int = 0) -> nn.Module:
     if not 0 <= train_last_layers <= len(layers):
         raise ValueError(
             f"train_last_layers must be between 0 and {len(layers)} (the model's layer count), "
-            f"got {train_last_layers}; None trains every weight, the embeddings too."
+            f"got {train_last_layers}; to train every weight, embeddings too, unfreeze(model) "
+            "(train_last_layers=None in a TrainConfig)."
         )
     base = encoder_of(model)
     base.requires_grad_(False)

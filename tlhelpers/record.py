@@ -78,6 +78,7 @@ def data_record(
 def model_record(model, config: TrainConfig | None = None) -> dict[str, Any]:
     """The record of a run's model, ``config.model`` or handed over: what its config says it is."""
     from .checkpoints import CATALOG
+    from .models import label_names  # here: models imports torch, the CLI's flags must not
 
     if config is None:
         record: dict[str, Any] = {"source": IN_MEMORY}
@@ -91,7 +92,7 @@ def model_record(model, config: TrainConfig | None = None) -> dict[str, Any]:
         "name_or_path": getattr(settings, "name_or_path", None) or None,
         "architecture": type(model).__name__,
         "model_type": getattr(settings, "model_type", None),
-        "labels": [settings.id2label[i] for i in range(len(settings.id2label))],
+        "labels": label_names(settings),
     }
 
 
